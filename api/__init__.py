@@ -1,0 +1,66 @@
+"""The application shell: `create_app` builds the Flask app; nothing happens at import time."""
+
+from __future__ import annotations
+
+import logging
+
+from pathlib import Path
+
+from flask import Flask
+from flask_smorest import Api
+from redis import Redis
+
+from api import config as settings
+from api.cli import register_commands
+from api.core import db
+from api.extensions import limiter, migrate
+from api.http import ErrorSchema, enforce_body_limit, install_error_handlers
+from api.jobs import InlineRunner, RQRunner
+from api.routes import register_blueprints
+from api.wechat import WeChat
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class _Api(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding any setting.
+
+    Raises `api.config.ConfigError` (one line naming the setting) when a setting is bad.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(settings.load(app.instance_path, overrides=config))
+    app.config.update(
+        API_TITLE="老旧小区改造居民参与 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
+        RATELIMIT_KEY_PREFIX="limits",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_ENABLED=app.config.get("RATELIMIT_ENABLED", True),
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    limiter.init_app(app)
+
+    redis = Redis.from_url(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else None
+    app.extensions["redis"] = redis
+    app.extensions["jobs"] = RQRunner(redis) if redis is not None else InlineRunner()
+    app.extensions["wechat"] = WeChat.from_config(app.config, redis)
+
+    api = _Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    register_blueprints(api)
+    install_error_handlers(app)
+    app.before_request(enforce_body_limit)
+
+    register_commands(app)
+    return app
+

@@ -1,0 +1,114 @@
+"""Bearer tokens, the current caller, and the decorators that demand one.
+
+A token is signed with SECRET_KEY (itsdangerous) and carries only the kind of caller and its id;
+it expires after TOKEN_TTL_SECONDS. What a caller may do with an object is decided by the
+domain policies (`participation.policy`, ...), never here.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from api.core import Forbidden, Unauthorized, db
+from participation.models import Resident, Staff
+
+RESIDENT, STAFF = "resident", "staff"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="bearer-token")
+
+
+def issue_token(kind: str, subject_id: int) -> str:
+    """A signed token for a resident or a staff member."""
+    return _serializer().dumps({"k": kind, "id": subject_id})
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    return check_password_hash(stored_hash, password)
+
+
+def _load_caller():
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("请先登录", code="unauthorized")
+    try:
+        payload = _serializer().loads(
+            token.strip(), max_age=current_app.config["TOKEN_TTL_SECONDS"]
+        )
+    except SignatureExpired:
+        raise Unauthorized("登录已过期，请重新登录", code="token_expired") from None
+    except BadSignature:
+        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid") from None
+    if not isinstance(payload, dict) or payload.get("k") not in (RESIDENT, STAFF):
+        raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
+    model = Resident if payload["k"] == RESIDENT else Staff
+    caller = db.session.get(model, payload.get("id"))
+    if caller is None or (model is Staff and not caller.active):
+        raise Unauthorized("账号不存在或已停用", code="token_invalid")
+    return caller
+
+
+def current_caller():
+    """The signed-in resident or staff member of this request (loaded once)."""
+    if "caller" not in g:
+        g.caller = _load_caller()
+    return g.caller
+
+
+def login_required(view):
+    """Any signed-in caller."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        current_caller()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def resident_required(view):
+    """A signed-in resident; staff get 403."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not isinstance(current_caller(), Resident):
+            raise Forbidden("此操作仅限居民本人", code="residents_only")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def staff_required(view):
+    """A signed-in staff member; residents get 403."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not isinstance(current_caller(), Staff):
+            raise Forbidden("此操作仅限工作人员", code="staff_only")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def current_resident() -> Resident:
+    caller = current_caller()
+    if not isinstance(caller, Resident):
+        raise Forbidden("此操作仅限居民本人", code="residents_only")
+    return caller
+
+
+def current_staff() -> Staff:
+    caller = current_caller()
+    if not isinstance(caller, Staff):
+        raise Forbidden("此操作仅限工作人员", code="staff_only")
+    return caller

@@ -1,0 +1,176 @@
+"""The `flask --app wsgi ...` commands: seed-demo, create-staff, import-households, worker."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from api import auth
+from api.core import DomainError, commit, db
+from api.jobs import QUEUES, make_worker
+from participation import roster, service
+from participation.models import ROLES, Community, County, Estate, Staff
+
+DEMO_COUNTY = "芒市"
+DEMO_COMMUNITY = "勐焕社区"
+DEMO_ESTATES = (("团结小区", "团结大街88号", 6), ("建设小区", "建设路12号", 4))
+SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "艳", "勇", "杰", "娟", "涛",
+         "明", "超", "秀英", "桂英", "建华", "志强", "玉兰", "德明")
+# The first household of the first estate: the README's curl lines claim it.
+DEMO_OWNER = {"building": "1栋", "unit": "1单元", "room": "101", "name": "张伟", "phone_last4": "1234"}
+
+
+def _fail(message: str):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _demo_rows(estate_index: int, buildings: int) -> list[roster.RosterRow]:
+    rng = random.Random(estate_index)
+    rows = []
+    for b in range(1, buildings + 1):
+        for unit in (1, 2):
+            for floor in range(1, 6):
+                for door in (1, 2):
+                    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+                    rows.append(
+                        roster.RosterRow(
+                            len(rows) + 2,
+                            f"{b}栋",
+                            f"{unit}单元",
+                            f"{floor}0{door}",
+                            name,
+                            f"{rng.randrange(10000):04d}",
+                            Decimal(rng.randrange(4500, 13000)) / 100,
+                        )
+                    )
+    if estate_index == 0:
+        first = rows[0]
+        first.owner_name, first.owner_phone_last4 = DEMO_OWNER["name"], DEMO_OWNER["phone_last4"]
+    return rows
+
+
+def _set_password(username: str, role: str, scope_id: int | None, passwords: dict):
+    password = secrets.token_urlsafe(9)
+    staff = db.session.scalar(select(Staff).where(Staff.username == username))
+    if staff is None:
+        service.create_staff(
+            None,
+            {"username": username, "grants": [{"role": role, "scope_id": scope_id}]},
+            auth.hash_password(password),
+        )
+    else:
+        staff.password_hash = auth.hash_password(password)
+    passwords[username] = (password, role, scope_id)
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    def seed_demo():
+        """Demo data: a county, a community, two estates (~200 households) and staff.
+
+        Safe to run again: the places are kept and the staff passwords are renewed.
+        """
+        county = db.session.scalar(select(County).where(County.name == DEMO_COUNTY))
+        if county is None:
+            county = service.create_county(DEMO_COUNTY)
+            community = service.create_community(county, DEMO_COMMUNITY)
+            for index, (name, address, buildings) in enumerate(DEMO_ESTATES):
+                estate = service.create_estate(community, name, address)
+                roster.apply(estate, _demo_rows(index, buildings))
+        community_id = county_community_id(county)
+        passwords: dict = {}
+        _set_password("admin", "prefecture", None, passwords)
+        _set_password("county", "county", county.id, passwords)
+        _set_password("clerk", "committee", community_id, passwords)
+        seed_hooks = current_app.extensions.get("seed_demo_hooks", [])
+        for hook in seed_hooks:
+            hook(county, passwords)
+        commit()
+        estates = db.session.scalars(select(Estate).order_by(Estate.id)).all()
+        click.echo("Demo data ready:")
+        for estate in estates:
+            click.echo(f"  estate {estate.id}: {estate.name}")
+        click.echo("Staff accounts (passwords are new on every run):")
+        for username, (password, role, scope) in passwords.items():
+            click.echo(f"  {username:8} {password}   ({role}{'' if scope is None else f' {scope}'})")
+        click.echo(
+            "A resident who signs in with code demo-zhang can claim estate "
+            f"{estates[0].id}, {DEMO_OWNER['building']} {DEMO_OWNER['unit']} {DEMO_OWNER['room']}, "
+            f"name {DEMO_OWNER['name']}, phone digits {DEMO_OWNER['phone_last4']}."
+        )
+
+    @app.cli.command("create-staff")
+    @click.argument("username")
+    @click.option("--password", required=True, help="at least 8 characters")
+    @click.option("--role", required=True, type=click.Choice(ROLES))
+    @click.option("--scope", "scope_id", type=int, default=None, help="county, community or project id")
+    def create_staff(username, password, role, scope_id):
+        """Create a staff account holding one role grant."""
+        if len(password) < 8:
+            _fail("the password needs at least 8 characters")
+        try:
+            service.create_staff(
+                None,
+                {"username": username, "grants": [{"role": role, "scope_id": scope_id}]},
+                auth.hash_password(password),
+            )
+            commit()
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(f"{exc.code}: {exc.message}")
+        click.echo(f"created staff {username} ({role}{'' if scope_id is None else f' {scope_id}'})")
+
+    @app.cli.command("import-households")
+    @click.argument("estate_id", type=int)
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--skip-bad", is_flag=True, help="import the good rows even if some are bad")
+    def import_households(estate_id, file, skip_bad):
+        """Import an estate's roster from an xlsx or csv file."""
+        estate = db.session.get(Estate, estate_id)
+        if estate is None:
+            _fail(f"no estate with id {estate_id}")
+        data = file.read_bytes()
+        try:
+            with click.progressbar(length=max(data.count(b"\n"), 1), label="checking rows") as bar:
+                result = roster.import_roster(
+                    estate, data, file.name, skip_bad=skip_bad, progress=bar.update
+                )
+            commit()
+        except DomainError as exc:
+            db.session.rollback()
+            click.echo(f"error: {exc.message}", err=True)
+            for bad in exc.details.get("bad_rows", []):
+                click.echo(f"  row {bad['row']}: {'; '.join(bad['errors'])}", err=True)
+            sys.exit(1)
+        for bad in result.skipped:
+            click.echo(f"skipped row {bad['row']}: {'; '.join(bad['errors'])}", err=True)
+        click.echo(
+            f"rows {result.rows}: created {result.created}, updated {result.updated}, "
+            f"unchanged {result.unchanged}, skipped {len(result.skipped)}"
+        )
+
+    @app.cli.command("worker")
+    @click.argument("queues", nargs=-1)
+    @click.option("--burst", is_flag=True, help="stop when the queues are empty")
+    @click.option("--name", default=None, help="worker name (unique per host)")
+    def worker(queues, burst, name):
+        """Run an RQ worker, with the scheduler, inside this app."""
+        if current_app.extensions["jobs"].inline:
+            _fail("REDIS_URL is not set: jobs run in-process and no worker is needed")
+        w = make_worker(current_app._get_current_object(), queues or QUEUES, name=name)
+        w.work(burst=burst, with_scheduler=True)
+
+
+def county_community_id(county: County) -> int:
+    return db.session.scalar(
+        select(Community.id).where(Community.county_id == county.id).order_by(Community.id)
+    )

@@ -1,0 +1,132 @@
+"""Settings, read from the environment and validated before the app starts.
+
+Every setting has an embedded default except where production needs a real value; a bad or
+missing value raises `ConfigError` with one line that says which setting and why.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+
+# name: (default, description) — README lists these; keep them in step.
+SETTINGS = {
+    "APP_ENV": ("development", "`production` makes SECRET_KEY, WECHAT_APPID and WECHAT_SECRET required"),
+    "DATABASE_URL": ("sqlite:///<instance>/app.db", "SQLAlchemy URL: sqlite:///… or postgresql+psycopg://…"),
+    "REDIS_URL": ("", "Redis for the RQ queues and rate limits; unset: jobs run in-process"),
+    "SECRET_KEY": (DEV_SECRET, "signs bearer tokens; required in production"),
+    "TOKEN_TTL_SECONDS": ("604800", "how long a bearer token stays valid (default 7 days)"),
+    "WECHAT_APPID": ("wx-demo-appid", "the mini-program's AppID"),
+    "WECHAT_SECRET": ("demo-secret", "the mini-program's AppSecret"),
+    "WECHAT_API_BASE": ("https://api.weixin.qq.com/", "WeChat's API base URL; tests and the demo point it at a local fake"),
+    "WECHAT_TIMEOUT_SECONDS": ("3", "timeout of one WeChat call, so a login answers within 5 s"),
+    "STAFF_LOGIN_LIMIT": ("5 per minute", "failed staff logins allowed per username and address"),
+    "UPLOAD_DIR": ("<instance>/uploads", "where uploaded files are stored"),
+}
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def _env(environ, name):
+    value = environ.get(name)
+    return value if value not in (None, "") else None
+
+
+def load(instance_path: str, environ=None, overrides: dict | None = None) -> dict:
+    """Read and validate the settings; return the Flask config mapping.
+
+    `overrides` (from `create_app(config=...)`) win over the environment.
+    """
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+
+    def get(name):
+        if name in overrides:
+            return overrides.pop(name)
+        value = _env(environ, name)
+        if value is not None:
+            return value
+        default = SETTINGS[name][0]
+        return default.replace("<instance>", instance_path) if default else None
+
+    app_env = get("APP_ENV")
+    if app_env not in ("development", "production", "test"):
+        raise ConfigError(f"APP_ENV must be development, production or test, not {app_env!r}")
+    production = app_env == "production"
+
+    database_url = get("DATABASE_URL")
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        raise ConfigError(
+            f"DATABASE_URL is not a database URL: {database_url!r} "
+            "(expected sqlite:///path or postgresql+psycopg://user@host/db)"
+        ) from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"DATABASE_URL names an unsupported database {url.get_backend_name()!r}: "
+            "use sqlite or postgresql+psycopg"
+        )
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+    redis_url = get("REDIS_URL")
+    if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"REDIS_URL must start with redis:// or rediss://, not {redis_url!r}")
+
+    secret = get("SECRET_KEY")
+    if production and (secret in (None, DEV_SECRET) or len(secret) < 16):
+        raise ConfigError("SECRET_KEY must be set to a random string of 16+ characters in production")
+
+    wechat_base = get("WECHAT_API_BASE")
+    if urlparse(wechat_base).scheme not in ("http", "https"):
+        raise ConfigError(f"WECHAT_API_BASE must be an http(s) URL, not {wechat_base!r}")
+    if not wechat_base.endswith("/"):
+        wechat_base += "/"
+
+    appid, wechat_secret = get("WECHAT_APPID"), get("WECHAT_SECRET")
+    if production and (appid == SETTINGS["WECHAT_APPID"][0] or wechat_secret == SETTINGS["WECHAT_SECRET"][0]):
+        raise ConfigError("WECHAT_APPID and WECHAT_SECRET must be set in production")
+
+    def number(name, kind=int):
+        raw = get(name)
+        try:
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+        if value <= 0:
+            raise ConfigError(f"{name} must be positive, not {raw!r}")
+        return value
+
+    config = {
+        "APP_ENV": app_env,
+        "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": secret,
+        "TOKEN_TTL_SECONDS": number("TOKEN_TTL_SECONDS"),
+        "WECHAT_APPID": appid,
+        "WECHAT_SECRET": wechat_secret,
+        "WECHAT_API_BASE": wechat_base,
+        "WECHAT_TIMEOUT_SECONDS": number("WECHAT_TIMEOUT_SECONDS", float),
+        "STAFF_LOGIN_LIMIT": get("STAFF_LOGIN_LIMIT"),
+        "UPLOAD_DIR": get("UPLOAD_DIR"),
+        # JSON bodies are small; uploads raise this per request (see api.http.allow_upload).
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "UPLOAD_MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
+        "JSON_AS_ASCII": False,
+        "PROPAGATE_EXCEPTIONS": False,
+    }
+    config.update(overrides)  # anything else a test or caller sets directly
+    return config

@@ -1,0 +1,90 @@
+"""Sign-in for residents (WeChat) and staff (username and password), and `/me`."""
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from api import auth
+from api.core import Unauthorized, commit, db
+from api.extensions import limiter
+from api.http import Blueprint
+from participation import service
+from participation.models import Resident, Staff
+from participation.schemas import (
+    MeSchema,
+    StaffLoginArgs,
+    StaffLoginSchema,
+    WeChatLoginArgs,
+    WeChatLoginSchema,
+)
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and the current user")
+
+
+def _staff_login_key():
+    body = request.get_json(silent=True)
+    username = body.get("username") if isinstance(body, dict) else None
+    return f"{request.remote_addr}|{str(username)[:64]}"
+
+
+def _login_failed(response) -> bool:
+    return response.status_code == 401
+
+
+@blp.post("/auth/wechat-login")
+@blp.arguments(WeChatLoginArgs)
+@blp.response(200, WeChatLoginSchema)
+@blp.errors(401, 503)
+@blp.doc(security=[])
+def wechat_login(args):
+    """Exchange a `wx.login` code for a bearer token (the resident is created on first login)."""
+    session = current_app.extensions["wechat"].code_to_session(args["code"])
+    resident = service.sign_in_resident(
+        session.openid, session.session_key, session.unionid, args.get("nickname")
+    )
+    commit()
+    return {"token": auth.issue_token(auth.RESIDENT, resident.id), "user": _resident_user(resident)}
+
+
+@blp.post("/auth/staff-login")
+@limiter.limit(
+    lambda: current_app.config["STAFF_LOGIN_LIMIT"],
+    key_func=_staff_login_key,
+    deduct_when=_login_failed,
+)
+@blp.arguments(StaffLoginArgs)
+@blp.response(200, StaffLoginSchema)
+@blp.errors(401, 429)
+@blp.doc(security=[])
+def staff_login(args):
+    """Sign a staff member in; repeated failures for one username are rate limited (429)."""
+    staff = db.session.scalar(select(Staff).where(Staff.username == args["username"]))
+    if staff is None or not staff.active or not auth.password_matches(
+        staff.password_hash, args["password"]
+    ):
+        raise Unauthorized("用户名或密码错误", code="invalid_credentials")
+    return {"token": auth.issue_token(auth.STAFF, staff.id), "user": staff}
+
+
+def _resident_user(resident: Resident) -> dict:
+    return {
+        "id": resident.id,
+        "nickname": resident.nickname,
+        "claims": service.resident_claims(resident),
+    }
+
+
+@blp.get("/me")
+@auth.login_required
+@blp.response(200, MeSchema)
+@blp.errors(401)
+def me():
+    """The current user: a resident with their households, or staff with their role grants."""
+    caller = auth.current_caller()
+    if isinstance(caller, Resident):
+        return {
+            "kind": "resident",
+            "id": caller.id,
+            "nickname": caller.nickname,
+            "households": service.resident_claims(caller),
+        }
+    return {"kind": "staff", "id": caller.id, "username": caller.username, "roles": caller.grants}

@@ -1,0 +1,133 @@
+"""Residents' household claims and their review; staff accounts and role grants."""
+
+from sqlalchemy import select
+
+from api import auth
+from api.core import commit
+from api.http import Blueprint, PageArgs, page_schema, paginate
+from participation import policy, service
+from participation.models import Community, Estate, HouseholdClaim, Staff
+from participation.queries import get_or_404
+from participation.schemas import (
+    ClaimArgs,
+    ClaimFilter,
+    ClaimSchema,
+    GrantArgs,
+    GrantSchema,
+    MyClaimSchema,
+    RejectArgs,
+    StaffArgs,
+    StaffSchema,
+)
+
+blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="Claims and staff")
+
+
+class ClaimQuery(PageArgs, ClaimFilter):
+    pass
+
+
+@blp.post("/me/households")
+@auth.resident_required
+@blp.arguments(ClaimArgs)
+@blp.response(201, MyClaimSchema)
+@blp.errors(401, 403, 404, 409)
+def claim_household(args):
+    """Claim a household of the roster: verified at once when name and phone digits match,
+    otherwise pending until the community's committee reviews it."""
+    estate = get_or_404(Estate, args["estate_id"], "estate_not_found", "找不到该小区")
+    claim = service.claim_household(auth.current_resident(), estate, args)
+    commit()
+    return claim
+
+
+@blp.get("/me/households")
+@auth.resident_required
+@blp.response(200, MyClaimSchema(many=True))
+@blp.errors(401, 403)
+def my_households():
+    """The caller's claims: verified households, pending and rejected claims."""
+    return service.resident_claims(auth.current_resident())
+
+
+@blp.get("/communities/<int:community_id>/claims")
+@auth.staff_required
+@blp.arguments(ClaimQuery, location="query")
+@blp.response(200, page_schema(ClaimSchema, "ClaimPage"))
+@blp.errors(401, 403, 404)
+def list_claims(args, community_id):
+    """The community's claims, oldest pending first (the committee, its county, the prefecture)."""
+    community = get_or_404(Community, community_id, "community_not_found", "找不到该社区")
+    policy.require_community(auth.current_staff(), community)
+    statement = select(HouseholdClaim).where(HouseholdClaim.community_id == community.id)
+    if "status" in args:
+        statement = statement.where(HouseholdClaim.status == args["status"])
+    return paginate(statement.order_by(HouseholdClaim.id), args)
+
+
+def _reviewable_claim(claim_id) -> HouseholdClaim:
+    claim = get_or_404(HouseholdClaim, claim_id, "claim_not_found", "找不到该申请")
+    policy.require_claim_reviewer(auth.current_staff(), claim)
+    return claim
+
+
+@blp.post("/claims/<int:claim_id>/approve")
+@auth.staff_required
+@blp.response(200, ClaimSchema)
+@blp.errors(401, 403, 404, 409)
+def approve_claim(claim_id):
+    """Approve a pending claim: the resident becomes a verified member of the household."""
+    claim = service.approve_claim(auth.current_staff(), _reviewable_claim(claim_id))
+    commit()
+    return claim
+
+
+@blp.post("/claims/<int:claim_id>/reject")
+@auth.staff_required
+@blp.arguments(RejectArgs)
+@blp.response(200, ClaimSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def reject_claim(args, claim_id):
+    """Reject a pending claim with a reason the resident will read."""
+    claim = service.reject_claim(auth.current_staff(), _reviewable_claim(claim_id), args["reason"])
+    commit()
+    return claim
+
+
+@blp.get("/staff")
+@auth.staff_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(StaffSchema, "StaffPage"))
+@blp.errors(401, 403)
+def list_staff(args):
+    """Staff accounts (prefecture only)."""
+    policy.require_prefecture(auth.current_staff())
+    return paginate(select(Staff).order_by(Staff.id), args)
+
+
+@blp.post("/staff")
+@auth.staff_required
+@blp.arguments(StaffArgs)
+@blp.response(201, StaffSchema)
+@blp.errors(401, 403, 409, 422)
+def create_staff(args):
+    """Create a staff account with its grants (prefecture; a county officer within the county)."""
+    actor = auth.current_staff()
+    if not (policy.is_prefecture(actor) or any(g.role == "county" for g in actor.grants)):
+        raise policy.Forbidden("您无权创建工作人员账号", code="out_of_scope")
+    staff = service.create_staff(actor, args, auth.hash_password(args["password"]))
+    commit()
+    return staff
+
+
+@blp.post("/staff/<int:staff_id>/grants")
+@auth.staff_required
+@blp.arguments(GrantArgs)
+@blp.response(201, GrantSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def add_grant(args, staff_id):
+    """Grant a role within a scope (prefecture; a county officer within the county)."""
+    staff = get_or_404(Staff, staff_id, "staff_not_found", "找不到该工作人员")
+    grant = service.grant_role(auth.current_staff(), staff, args["role"], args["scope_id"])
+    commit()
+    return grant

@@ -1,0 +1,1 @@
+"""Feedback: completion ratings, problem reports, acceptance and completion satisfaction."""

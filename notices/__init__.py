@@ -1,0 +1,1 @@
+"""Notices: publishing, read receipts, subscription consents and WeChat delivery."""

@@ -1,0 +1,1 @@
+"""Participation: places, the household roster, residents, staff and their role grants."""

@@ -1,0 +1,300 @@
+"""The household roster import (花名册导入): an xlsx or csv file with Chinese headers.
+
+Columns: 楼栋, 单元, 房号, 业主姓名, 手机后四位, 建筑面积. A file is checked whole first: with any bad
+row nothing is written (unless the caller asks to skip bad rows), and every bad row is reported
+with its number and reason. Re-importing the same file changes nothing; a changed row updates its
+household; households missing from the file are left alone (ballots and claims refer to them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from openpyxl import load_workbook
+from sqlalchemy import insert, select, update
+
+from api.core import InvalidInput, db, utcnow
+from participation.models import Building, Estate, Household
+
+HEADERS = {
+    "楼栋": "building",
+    "单元": "unit",
+    "房号": "room",
+    "业主姓名": "owner_name",
+    "手机后四位": "owner_phone_last4",
+    "建筑面积": "floor_area",
+}
+REQUIRED = ("building", "room", "owner_name", "owner_phone_last4", "floor_area")
+MAX_ROWS = 50_000
+MAX_AREA = Decimal("100000")
+
+
+class RosterError(InvalidInput):
+    code = "roster_invalid"
+    message = "花名册有误，未导入任何数据"
+
+
+@dataclass
+class RosterRow:
+    number: int  # the row's number as the spreadsheet shows it (header is row 1)
+    building: str
+    unit: str
+    room: str
+    owner_name: str
+    owner_phone_last4: str
+    floor_area: Decimal
+
+    @property
+    def key(self):
+        return (self.building, self.unit, self.room)
+
+
+@dataclass
+class ParsedRoster:
+    rows: list[RosterRow] = field(default_factory=list)
+    bad: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[dict] = field(default_factory=list)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _read_xlsx(data: bytes):
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged workbook
+        raise RosterError("无法读取该 Excel 文件，请另存为 .xlsx 后重试", code="file_unreadable") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        yield from sheet.iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def _read_csv(data: bytes):
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel on Chinese Windows saves CSV as GBK
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise RosterError("无法识别文件编码，请保存为 UTF-8 的 CSV 或 .xlsx", code="file_unreadable")
+    if "\x00" in text:
+        raise RosterError("文件不是 CSV 或 Excel 表格", code="file_type_unsupported")
+    yield from csv.reader(io.StringIO(text))
+
+
+def read_table(data: bytes, filename: str = ""):
+    """Rows of cells from an xlsx or csv file, recognised by content rather than by name."""
+    if not data:
+        raise RosterError("文件为空", code="file_empty")
+    if data[:4] == b"PK\x03\x04":
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise RosterError("无法读取该 Excel 文件", code="file_unreadable")
+        return _read_xlsx(data)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise RosterError("不支持旧版 .xls 文件，请另存为 .xlsx", code="file_type_unsupported")
+    binary_magic = (b"\x89PNG", b"\xff\xd8\xff", b"%PDF", b"GIF8", b"\x1f\x8b")
+    if data.startswith(binary_magic) or b"\x00" in data[:4096]:
+        raise RosterError("文件不是 CSV 或 Excel 表格", code="file_type_unsupported")
+    return _read_csv(data)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _phone(value) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # Excel drops leading zeros of a number-formatted cell: 0123 arrives as 123.
+        text = _cell_text(value)
+        return text.zfill(4) if text.isdigit() and len(text) <= 4 else text
+    return _cell_text(value)
+
+
+def _check_row(number: int, cells: dict) -> tuple[RosterRow | None, list[str]]:
+    errors = []
+    building = _cell_text(cells.get("building"))
+    unit = _cell_text(cells.get("unit"))
+    room = _cell_text(cells.get("room"))
+    name = _cell_text(cells.get("owner_name"))
+    phone = _phone(cells.get("owner_phone_last4"))
+    raw_area = _cell_text(cells.get("floor_area"))
+    if not building:
+        errors.append("楼栋为空")
+    elif len(building) > 50:
+        errors.append("楼栋超过50个字")
+    if len(unit) > 20:
+        errors.append("单元超过20个字")
+    if not room:
+        errors.append("房号为空")
+    elif len(room) > 20:
+        errors.append("房号超过20个字")
+    if not name:
+        errors.append("业主姓名为空")
+    elif len(name) > 100:
+        errors.append("业主姓名超过100个字")
+    if not (len(phone) == 4 and phone.isdigit()):
+        errors.append("手机后四位应为4位数字")
+    area = None
+    try:
+        area = Decimal(raw_area)
+        if not area.is_finite() or area <= 0 or area >= MAX_AREA:
+            raise InvalidOperation
+        area = area.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        errors.append("建筑面积应为大于0的数字（平方米）")
+    if errors:
+        return None, errors
+    return RosterRow(number, building, unit, room, name, phone, area), []
+
+
+def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
+    """Check every row of the file; the good rows and the bad ones with their reasons."""
+    table = iter(read_table(data, filename))
+    header = None
+    header_number = 0
+    for header_number, cells in enumerate(table, start=1):
+        if any(_cell_text(c) for c in cells):
+            header = [_cell_text(c) for c in cells]
+            break
+    if header is None:
+        raise RosterError("文件中没有数据", code="file_empty")
+    columns = {}
+    for index, title in enumerate(header):
+        key = HEADERS.get(title.replace(" ", ""))
+        if key:
+            columns[key] = index
+    missing = [title for title, key in HEADERS.items() if key not in columns and key in REQUIRED]
+    if missing:
+        raise RosterError(
+            f"表头缺少：{'、'.join(missing)}",
+            code="roster_headers_missing",
+            details={"missing": missing, "expected": list(HEADERS)},
+        )
+
+    parsed = ParsedRoster()
+    seen: dict[tuple, int] = {}
+    for number, cells in enumerate(table, start=header_number + 1):
+        if progress:
+            progress(1)
+        if not any(_cell_text(c) for c in cells):
+            continue
+        if len(parsed.rows) + len(parsed.bad) >= MAX_ROWS:
+            raise RosterError(f"一次最多导入{MAX_ROWS}行", code="roster_too_large")
+        values = {key: cells[i] if i < len(cells) else None for key, i in columns.items()}
+        row, errors = _check_row(number, values)
+        if row is not None and row.key in seen:
+            errors = [f"与第{seen[row.key]}行房号重复"]
+            row = None
+        if row is None:
+            parsed.bad.append({"row": number, "errors": errors})
+            continue
+        seen[row.key] = number
+        parsed.rows.append(row)
+    return parsed
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def apply(estate: Estate, rows: list[RosterRow]) -> ImportResult:
+    """Upsert the rows into the estate's roster in a few bulk statements (flushes, no commit)."""
+    result = ImportResult(rows=len(rows))
+    buildings = dict(
+        db.session.execute(
+            select(Building.name, Building.id).where(Building.estate_id == estate.id)
+        ).all()
+    )
+    new_buildings = sorted({r.building for r in rows} - set(buildings))
+    if new_buildings:
+        db.session.execute(
+            insert(Building), [{"estate_id": estate.id, "name": n} for n in new_buildings]
+        )
+        buildings = dict(
+            db.session.execute(
+                select(Building.name, Building.id).where(Building.estate_id == estate.id)
+            ).all()
+        )
+    existing = {
+        (b, u, r): (hid, name, phone, area)
+        for hid, b, u, r, name, phone, area in db.session.execute(
+            select(
+                Household.id,
+                Building.name,
+                Household.unit,
+                Household.room,
+                Household.owner_name,
+                Household.owner_phone_last4,
+                Household.floor_area,
+            )
+            .join(Building, Household.building_id == Building.id)
+            .where(Household.estate_id == estate.id)
+        )
+    }
+    now = utcnow()
+    inserts, updates = [], []
+    for row in rows:
+        current = existing.get(row.key)
+        values = {
+            "owner_name": row.owner_name,
+            "owner_phone_last4": row.owner_phone_last4,
+            "floor_area": row.floor_area,
+            "updated_at": now,
+        }
+        if current is None:
+            inserts.append(
+                {
+                    "estate_id": estate.id,
+                    "building_id": buildings[row.building],
+                    "unit": row.unit,
+                    "room": row.room,
+                    "created_at": now,
+                    **values,
+                }
+            )
+        elif (current[1], current[2], Decimal(current[3])) != (
+            row.owner_name,
+            row.owner_phone_last4,
+            row.floor_area,
+        ):
+            updates.append({"id": current[0], **values})
+        else:
+            result.unchanged += 1
+    if inserts:
+        db.session.execute(insert(Household), inserts)
+    if updates:
+        db.session.execute(update(Household), updates)
+    result.created, result.updated = len(inserts), len(updates)
+    db.session.flush()
+    return result
+
+
+def import_roster(estate: Estate, data: bytes, filename: str = "", skip_bad=False, progress=None):
+    """Check and import a roster file; with bad rows, nothing is written unless `skip_bad`."""
+    parsed = parse(data, filename, progress)
+    if parsed.bad and not skip_bad:
+        raise RosterError(
+            f"花名册有{len(parsed.bad)}行有误，未导入任何数据",
+            details={"bad_rows": parsed.bad},
+        )
+    result = apply(estate, parsed.rows)
+    result.skipped = parsed.bad
+    return result

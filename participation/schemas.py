@@ -1,0 +1,241 @@
+"""What the registry endpoints take (`…Args`) and give (`…Schema`)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from participation.models import RELATIONS, ROLES
+from participation.queries import mask_name, mask_phone_last4
+
+
+class Text(fields.String):
+    """A string with surrounding white space removed; blank counts as missing."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        value = value.strip()
+        if not value:
+            raise ma.ValidationError("Must not be blank.")
+        return value
+
+
+def text(max_length: int, **kwargs):
+    return Text(validate=validate.Length(max=max_length), **kwargs)
+
+
+
+def id_field(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
+
+
+# --- places -------------------------------------------------------------------------------
+
+
+class CountyArgs(ma.Schema):
+    name = text(100, required=True)
+
+
+class CommunityArgs(ma.Schema):
+    county_id = id_field(required=True)
+    name = text(100, required=True)
+
+
+class EstateArgs(ma.Schema):
+    community_id = id_field(required=True)
+    name = text(100, required=True)
+    address = text(200, allow_none=True)
+
+
+class CommunityFilter(ma.Schema):
+    county_id = id_field()
+
+
+class EstateFilter(ma.Schema):
+    community_id = id_field()
+
+
+class CountySchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class CommunitySchema(ma.Schema):
+    id = fields.Integer()
+    county_id = fields.Integer()
+    name = fields.String()
+
+
+class EstateSchema(ma.Schema):
+    id = fields.Integer()
+    community_id = fields.Integer()
+    name = fields.String()
+    address = fields.String(allow_none=True)
+
+
+# --- households ---------------------------------------------------------------------------
+
+
+class HouseholdSchema(ma.Schema):
+    """A roster row as staff see it: the owner's name and phone digits masked."""
+
+    id = fields.Integer()
+    estate_id = fields.Integer()
+    building = fields.Function(lambda h: h.building.name)
+    unit = fields.String()
+    room = fields.String()
+    floor_area = fields.Float()
+    owner_name = fields.Function(lambda h: mask_name(h.owner_name))
+    owner_phone_last4 = fields.Function(lambda h: mask_phone_last4(h.owner_phone_last4))
+    updated_at = fields.DateTime()
+
+
+class ImportArgs(ma.Schema):
+    """The roster file comes as multipart field `file`."""
+
+    file = fields.Raw(metadata={"type": "string", "format": "binary"}, required=True)
+
+
+class ImportResultSchema(ma.Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    rows = fields.Integer()
+
+
+# --- claims -------------------------------------------------------------------------------
+
+
+class ClaimArgs(ma.Schema):
+    estate_id = id_field(required=True)
+    building = text(50, required=True)
+    unit = Text(validate=validate.Length(max=20), load_default="")
+    room = text(20, required=True)
+    name = text(100, required=True)
+    phone_last4 = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$"))
+    relation = fields.String(load_default="owner", validate=validate.OneOf(RELATIONS))
+
+
+class RejectArgs(ma.Schema):
+    reason = text(500, required=True)
+
+
+class ClaimFilter(ma.Schema):
+    status = fields.String(validate=validate.OneOf(("pending", "verified", "rejected")))
+
+
+def _address(claim):
+    h = claim.household
+    return {
+        "estate_id": h.estate_id,
+        "estate": h.estate.name,
+        "building": h.building.name,
+        "unit": h.unit,
+        "room": h.room,
+    }
+
+
+class MyClaimSchema(ma.Schema):
+    """A resident's own claim (their own typed name is not echoed back)."""
+
+    id = fields.Integer()
+    household_id = fields.Integer()
+    status = fields.String()
+    relation = fields.String()
+    reason = fields.String(allow_none=True)
+    address = fields.Function(_address)
+    created_at = fields.DateTime()
+    verified_at = fields.DateTime(allow_none=True)
+
+
+class ClaimSchema(ma.Schema):
+    """A claim as its reviewer sees it: masked, with whether each detail matches the roster."""
+
+    id = fields.Integer()
+    household_id = fields.Integer()
+    resident_id = fields.Integer()
+    status = fields.String()
+    relation = fields.String()
+    reason = fields.String(allow_none=True)
+    address = fields.Function(_address)
+    claimed_name = fields.Function(lambda c: mask_name(c.claimed_name))
+    claimed_phone_last4 = fields.Function(lambda c: mask_phone_last4(c.claimed_phone_last4))
+    name_matches = fields.Function(lambda c: c.claimed_name == c.household.owner_name)
+    phone_matches = fields.Function(
+        lambda c: c.claimed_phone_last4 == c.household.owner_phone_last4
+    )
+    created_at = fields.DateTime()
+    reviewed_at = fields.DateTime(allow_none=True)
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+class WeChatLoginArgs(ma.Schema):
+    code = text(128, required=True)
+    nickname = text(100, allow_none=True)
+
+
+class StaffLoginArgs(ma.Schema):
+    username = text(64, required=True)
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class GrantArgs(ma.Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    scope_id = id_field(allow_none=True, load_default=None)
+
+    @ma.validates_schema
+    def _scope_matches_role(self, data, **kwargs):
+        if data["role"] == "prefecture" and data.get("scope_id") is not None:
+            raise ma.ValidationError("The prefecture role has no scope.", "scope_id")
+        if data["role"] != "prefecture" and data.get("scope_id") is None:
+            raise ma.ValidationError("This role needs a scope_id.", "scope_id")
+
+
+class StaffArgs(ma.Schema):
+    username = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$")
+    )
+    password = fields.String(required=True, validate=validate.Length(min=8, max=256))
+    display_name = text(100, allow_none=True)
+    grants = fields.List(fields.Nested(GrantArgs), load_default=list)
+
+
+class GrantSchema(ma.Schema):
+    id = fields.Integer()
+    role = fields.String()
+    scope_id = fields.Integer(allow_none=True)
+
+
+class StaffSchema(ma.Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.Function(lambda s: mask_name(s.display_name))
+    active = fields.Boolean()
+    roles = fields.List(fields.Nested(GrantSchema), attribute="grants")
+
+
+class ResidentSchema(ma.Schema):
+    id = fields.Integer()
+    nickname = fields.String(allow_none=True)
+    households = fields.List(fields.Nested(MyClaimSchema), attribute="claims")
+
+
+class WeChatLoginSchema(ma.Schema):
+    token = fields.String()
+    user = fields.Nested(ResidentSchema)
+
+
+class StaffLoginSchema(ma.Schema):
+    token = fields.String()
+    user = fields.Nested(StaffSchema)
+
+
+class MeSchema(ma.Schema):
+    kind = fields.String(metadata={"enum": ["resident", "staff"]})
+    id = fields.Integer()
+    nickname = fields.String(allow_none=True)
+    username = fields.String()
+    households = fields.List(fields.Nested(MyClaimSchema))
+    roles = fields.List(fields.Nested(GrantSchema))

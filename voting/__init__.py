@@ -1,0 +1,1 @@
+"""Voting: consultations, ballots, electorate snapshots, tallies and the satisfaction gate."""
