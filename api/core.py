@@ -135,22 +135,49 @@ class PendingJob:
     queue: str = "default"
     job_id: str | None = None
     options: dict = field(default_factory=dict)
+    dedupe_key: str | None = None
 
 
 _PENDING = "pending_jobs"
 _READY = "ready_jobs"
 
 
-def enqueue_after_commit(func, *args, queue: str = "default", job_id: str | None = None, **options):
+def enqueue_after_commit(
+    func,
+    *args,
+    queue: str = "default",
+    job_id: str | None = None,
+    dedupe_key: str | None = None,
+    **options,
+):
     """Ask for `func(*args)` to run as a background job once the current transaction commits.
 
     Jobs take ids, never ORM objects. Nothing is enqueued if the transaction rolls back, so a
     worker never looks for a row that is not there. With `REDIS_URL` set the job goes to the
     RQ queue named `queue`; without it, it runs in this process right after `commit()`.
+
+    With `dedupe_key`, a job is enqueued only if none with that key is still *queued*: the
+    key is set with SET NX when enqueuing, and the job must call `release_dedupe(key)` when it
+    starts, before it reads anything, so that a commit during its run asks for one more run.
     """
     db.session.info.setdefault(_PENDING, []).append(
-        PendingJob(func, args, queue, job_id, options)
+        PendingJob(func, args, queue, job_id, options, dedupe_key)
     )
+
+
+def release_dedupe(key: str) -> None:
+    """Called by a de-duplicated job as it starts: later requests enqueue a new run."""
+    current_app.extensions["jobs"].release(key)
+
+
+def schedule_at(when, func, *args, queue: str = "default", job_id: str) -> None:
+    """Run `func(*args)` at `when` through RQ's scheduler (workers run `--with-scheduler`).
+
+    `job_id` must be unique to that run (e.g. it names the minute), so a second request for
+    the same run is a no-op rather than a second job. Without Redis this does nothing: the
+    embedded default catches up lazily (see `voting.jobs.catch_up`).
+    """
+    current_app.extensions["jobs"].schedule(when, func, args, queue, job_id)
 
 
 def commit() -> None:

@@ -7,16 +7,21 @@ context, and raise on failure so that RQ records it (and retries where the job a
 from __future__ import annotations
 
 import logging
+import uuid
 
 from flask import Flask
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from api.core import PendingJob, db
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("tallies", "notices", "default")
+DEDUPE_TTL_SECONDS = 60  # a lost job's marker expires; the reconciler covers the gap
 
 
 class RQRunner:
@@ -31,10 +36,38 @@ class RQRunner:
         return Queue(name, connection=self.redis)
 
     def submit(self, job: PendingJob):
+        """Enqueue; a Redis failure is logged, not raised: the commit it follows stands, and
+        the reconciler recomputes whatever the lost job would have."""
         options = dict(job.options)
-        if job.job_id:
-            options["job_id"] = job.job_id
-        return self.queue(job.queue).enqueue(job.func, *job.args, **options)
+        options["job_id"] = job.job_id or (
+            f"{job.func.__name__}-{uuid.uuid4().hex[:16]}" if job.dedupe_key else None
+        )
+        try:
+            if job.dedupe_key and not self.redis.set(
+                job.dedupe_key, options["job_id"], nx=True, ex=DEDUPE_TTL_SECONDS
+            ):
+                return None  # one is queued already and has not started
+            return self.queue(job.queue).enqueue(job.func, *job.args, **options)
+        except RedisError as exc:
+            log.warning("could not enqueue %s: %s", job.func.__name__, type(exc).__name__)
+            return None
+
+    def release(self, key: str) -> None:
+        try:
+            self.redis.delete(key)
+        except RedisError as exc:  # the marker expires by itself
+            log.warning("could not release %s: %s", key, type(exc).__name__)
+
+    def schedule(self, when, func, args, queue, job_id):
+        try:
+            try:
+                Job.fetch(job_id, connection=self.redis)
+                return  # already scheduled (or ran): never reuse a job id
+            except NoSuchJobError:
+                pass
+            self.queue(queue).enqueue_at(when, func, *args, job_id=job_id)
+        except RedisError as exc:
+            log.warning("could not schedule %s: %s", job_id, type(exc).__name__)
 
 
 class InlineRunner:
@@ -55,6 +88,12 @@ class InlineRunner:
             log.exception("in-process job %s failed", getattr(job.func, "__name__", job.func))
         return None
 
+    def release(self, key: str) -> None:
+        pass
+
+    def schedule(self, when, func, args, queue, job_id):
+        pass
+
 
 class AppWorker(SimpleWorker):
     """An RQ worker that runs each job inside a fresh app context of `app`.
@@ -67,10 +106,11 @@ class AppWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self.app = app
 
-    def perform_job(self, job, queue):
+    def perform_job(self, job, queue, *args, **kwargs):
+        # RQ 3 passes an `execution` as well; pass through whatever this RQ version gives.
         with self.app.app_context():
             try:
-                return super().perform_job(job, queue)
+                return super().perform_job(job, queue, *args, **kwargs)
             finally:
                 db.session.remove()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from api.core import Forbidden, NotFound
 from participation.models import Community, County, Household, HouseholdClaim, Resident, Staff
-from participation.queries import verified_household_ids
+from participation.queries import verified_estate_ids, verified_household_ids
 
 
 def _roles(staff: Staff, role: str) -> set:
@@ -66,3 +66,54 @@ def require_member(resident: Resident, household: Household) -> None:
     """The resident is a verified member of the household."""
     if household.id not in verified_household_ids(resident):
         raise Forbidden("您不是该房屋的已认证住户", code="not_household_member")
+
+
+# --- projects -------------------------------------------------------------------------------
+
+
+def _project_community_ids(project) -> set[int]:
+    return {estate.community_id for estate in project.estates}
+
+
+def manages_project(staff: Staff, project) -> bool:
+    """The project's owner, its county, or the prefecture: plans, milestones, lifecycle."""
+    return covers_county(staff, project.county_id) or project.id in _roles(staff, "owner")
+
+
+def sees_project(staff: Staff, project) -> bool:
+    """Those who manage it, and the committees of the communities it covers."""
+    return manages_project(staff, project) or bool(
+        _project_community_ids(project) & _roles(staff, "committee")
+    )
+
+
+def runs_consultations(staff: Staff, project) -> bool:
+    """Committees of a covered community, the owner, the county, the prefecture."""
+    return sees_project(staff, project)
+
+
+def require_sees_project(staff: Staff, project) -> None:
+    if not sees_project(staff, project):
+        raise NotFound("找不到该项目", code="project_not_found")
+
+
+def require_manages_project(staff: Staff, project) -> None:
+    require_sees_project(staff, project)
+    if not manages_project(staff, project):
+        raise Forbidden("仅项目建设单位或县市主管部门可进行此操作", code="out_of_scope")
+
+
+def require_runs_consultations(staff: Staff, project) -> None:
+    require_sees_project(staff, project)
+    if not runs_consultations(staff, project):
+        raise Forbidden("您无权组织该项目的表决", code="out_of_scope")
+
+
+def resident_sees_project(resident: Resident, project) -> bool:
+    """A verified member of a household in one of the project's estates."""
+    return bool(verified_estate_ids(resident) & {e.id for e in project.estates})
+
+
+def require_resident_sees_estate(resident: Resident, estate_id: int) -> None:
+    if estate_id not in verified_estate_ids(resident):
+        raise Forbidden("您不是该小区的已认证住户", code="not_resident_of_estate")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.core import NotFound, db
-from participation.models import HouseholdClaim, Resident
+from participation.models import Household, HouseholdClaim, Resident
 
 
 def get_or_404(model, object_id, code: str = "not_found", message: str = "找不到该记录"):
@@ -44,3 +44,14 @@ def mask_phone_last4(digits: str | None) -> str | None:
     if not digits:
         return digits
     return "**" + digits[-2:]
+
+
+def verified_estate_ids(resident: Resident) -> set[int]:
+    """The estates in which the resident is a verified member of a household."""
+    return set(
+        db.session.scalars(
+            select(Household.estate_id)
+            .join(HouseholdClaim, HouseholdClaim.household_id == Household.id)
+            .where(HouseholdClaim.resident_id == resident.id, HouseholdClaim.status == "verified")
+        )
+    )

@@ -17,9 +17,10 @@ from participation.models import (
     RoleGrant,
     Staff,
 )
+from participation.projects import Project
 
-# Where a grant's scope_id points, per role; other domains add theirs (projects for `owner`).
-SCOPE_MODELS: dict[str, type] = {"county": County, "committee": Community}
+# Where a grant's scope_id points, per role.
+SCOPE_MODELS: dict[str, type] = {"county": County, "committee": Community, "owner": Project}
 
 
 def _unique_name(model, message: str, **where):
@@ -105,8 +106,7 @@ def claim_household(resident: Resident, estate: Estate, args: dict) -> Household
         message = "您已是该房屋的认证住户" if live.status == "verified" else "您的申请正在审核中"
         raise Conflict(message, code="claim_exists", details={"claim_id": live.id})
     matches = (
-        args["name"] == household.owner_name
-        and args["phone_last4"] == household.owner_phone_last4
+        args["name"] == household.owner_name and args["phone_last4"] == household.owner_phone_last4
     )
     now = utcnow()
     claim = HouseholdClaim(
@@ -134,7 +134,10 @@ def approve_claim(staff: Staff, claim: HouseholdClaim) -> HouseholdClaim:
     _require_pending(claim)
     now = utcnow()
     claim.status, claim.reviewed_by_id, claim.reviewed_at, claim.verified_at = (
-        "verified", staff.id, now, now,
+        "verified",
+        staff.id,
+        now,
+        now,
     )
     db.session.flush()
     return claim

@@ -1,0 +1,220 @@
+"""Projects, their plans, lifecycle and the satisfaction gate; the county overview."""
+
+from sqlalchemy import func, select
+
+from api import auth
+from api.core import Forbidden, NotFound, commit, db
+from api.http import Blueprint, PageArgs, page_schema, paginate
+from participation import policy, project_service
+from participation.models import County, Estate, Resident
+from participation.project_schemas import (
+    CountyOverviewSchema,
+    PlanArgs,
+    PlanSchema,
+    ProjectArgs,
+    ProjectPatchArgs,
+    ProjectSchema,
+    ProjectSummarySchema,
+    TransitionArgs,
+    local_today,
+)
+from participation.projects import STATUSES, Milestone, Project, project_estates
+from participation.queries import get_or_404
+from voting import gate
+from voting.jobs import catch_up
+from voting.models import Consultation
+from voting.schemas import GateSchema
+
+blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and plans")
+
+
+def load_project(project_id: int) -> Project:
+    return get_or_404(Project, project_id, "project_not_found", "找不到该项目")
+
+
+def visible_project(project_id: int) -> Project:
+    """The project, if the caller may see it: staff in scope, or a verified resident of one of
+    its estates (404 otherwise, so that ids do not leak)."""
+    project = load_project(project_id)
+    caller = auth.current_caller()
+    if isinstance(caller, Resident):
+        if not policy.resident_sees_project(caller, project):
+            raise Forbidden("您不是本项目所涉小区的已认证住户", code="not_resident_of_estate")
+    else:
+        policy.require_sees_project(caller, project)
+    return project
+
+
+def _with_open_consultations(project: Project) -> Project:
+    project.open_consultations = db.session.scalars(
+        select(Consultation)
+        .where(Consultation.project_id == project.id, Consultation.status == "open")
+        .order_by(Consultation.id)
+    ).all()
+    return project
+
+
+@blp.post("/projects")
+@auth.staff_required
+@blp.arguments(ProjectArgs)
+@blp.response(201, ProjectSchema)
+@blp.errors(401, 403, 404, 422)
+def create_project(args):
+    """Enter a project in the reserve list (county officers or the prefecture)."""
+    project = project_service.create_project(args)
+    county = db.session.get(County, project.county_id)
+    policy.require_county(auth.current_staff(), county)
+    commit()
+    return _with_open_consultations(project)
+
+
+@blp.get("/projects/<int:project_id>")
+@auth.login_required
+@blp.response(200, ProjectSchema)
+@blp.errors(401, 403, 404)
+def get_project(project_id):
+    """The project with status, milestones (overdue flagged), current plan, open
+    consultations and satisfaction fields."""
+    return _with_open_consultations(visible_project(project_id))
+
+
+@blp.patch("/projects/<int:project_id>")
+@auth.staff_required
+@blp.arguments(ProjectPatchArgs)
+@blp.response(200, ProjectSchema)
+@blp.errors(401, 403, 404, 422)
+def patch_project(args, project_id):
+    """Change a project's details, funding lines, or record milestones' actual dates."""
+    project = load_project(project_id)
+    policy.require_manages_project(auth.current_staff(), project)
+    project_service.update_project(project, args)
+    commit()
+    return _with_open_consultations(project)
+
+
+@blp.get("/estates/<int:estate_id>/projects")
+@auth.login_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(ProjectSummarySchema, "ProjectPage"))
+@blp.errors(401, 403, 404)
+def estate_projects(args, estate_id):
+    """The renovation projects covering an estate."""
+    estate = get_or_404(Estate, estate_id, "estate_not_found", "找不到该小区")
+    caller = auth.current_caller()
+    if isinstance(caller, Resident):
+        policy.require_resident_sees_estate(caller, estate.id)
+    elif not policy.covers_community(caller, estate.community):
+        raise Forbidden("您没有该小区的查看权限", code="out_of_scope")
+    statement = (
+        select(Project)
+        .join(project_estates, project_estates.c.project_id == Project.id)
+        .where(project_estates.c.estate_id == estate.id)
+        .order_by(Project.plan_year.desc(), Project.id)
+    )
+    return paginate(statement, args)
+
+
+@blp.post("/projects/<int:project_id>/plans")
+@auth.staff_required
+@blp.arguments(PlanArgs)
+@blp.response(201, PlanSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def create_plan(args, project_id):
+    """A new plan version; earlier versions, once put to residents, never change."""
+    project = load_project(project_id)
+    staff = auth.current_staff()
+    policy.require_manages_project(staff, project)
+    plan = project_service.create_plan(project, staff, args)
+    commit()
+    return plan
+
+
+@blp.get("/projects/<int:project_id>/plans")
+@auth.login_required
+@blp.response(200, PlanSchema(many=True))
+@blp.errors(401, 403, 404)
+def list_plans(project_id):
+    """Every plan version, oldest first."""
+    return visible_project(project_id).plans
+
+
+@blp.get("/projects/<int:project_id>/plans/current")
+@auth.login_required
+@blp.response(200, PlanSchema)
+@blp.errors(401, 403, 404)
+def current_plan(project_id):
+    """The current (latest) plan version with its items."""
+    plan = visible_project(project_id).current_plan
+    if plan is None:
+        raise NotFound("该项目还没有改造方案", code="plan_not_found")
+    return plan
+
+
+@blp.post("/projects/<int:project_id>/transitions")
+@auth.staff_required
+@blp.arguments(TransitionArgs)
+@blp.response(200, ProjectSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def transition(args, project_id):
+    """Move the project one step; to `construction` only through the satisfaction gate."""
+    project = load_project(project_id)
+    staff = auth.current_staff()
+    policy.require_manages_project(staff, project)
+    project_service.transition(project, staff, args["to"], gate_check=gate.require_gate_passed)
+    commit()
+    return _with_open_consultations(project)
+
+
+@blp.get("/projects/<int:project_id>/gate")
+@auth.login_required
+@blp.response(200, GateSchema)
+@blp.errors(401, 403, 404)
+def get_gate(project_id):
+    """Whether the current plan passes the satisfaction gate, with the numbers used."""
+    project = visible_project(project_id)
+    consultation = gate.gate_consultation(project)
+    if consultation is not None:
+        catch_up(consultation)
+    return gate.gate_view(project)
+
+
+@blp.get("/counties/<int:county_id>/overview")
+@auth.staff_required
+@blp.response(200, CountyOverviewSchema)
+@blp.errors(401, 403, 404)
+def county_overview(county_id):
+    """Progress for the annual assessment: projects by status, overdue milestones, satisfaction."""
+    county = get_or_404(County, county_id, "county_not_found", "找不到该县市")
+    policy.require_county(auth.current_staff(), county)
+    projects = db.session.scalars(
+        select(Project).where(Project.county_id == county.id).order_by(Project.id)
+    ).all()
+    by_status = dict(
+        db.session.execute(
+            select(Project.status, func.count())
+            .where(Project.county_id == county.id)
+            .group_by(Project.status)
+        ).all()
+    )
+    today = local_today()
+    overdue = db.session.scalars(
+        select(Milestone)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(Project.county_id == county.id)
+        .order_by(Milestone.due_on)
+    ).all()
+    return {
+        "county_id": county.id,
+        "by_status": {status: by_status.get(status, 0) for status in STATUSES},
+        "overdue_milestones": [
+            {
+                "project_id": m.project_id,
+                "kind": m.kind,
+                "due_on": m.due_on.isoformat(),
+                "done_on": m.done_on.isoformat() if m.done_on else None,
+            }
+            for m in overdue
+            if m.overdue(today)
+        ],
+        "projects": projects,
+    }

@@ -1,0 +1,213 @@
+"""Consultations, their frozen electorate, ballots with their audit trail, and tallies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core import UTCDateTime, db, utcnow
+
+KINDS = ("plan_satisfaction", "needs_survey", "owners_decision")
+STATUSES = ("draft", "open", "closed")
+BASES = ("households", "persons", "floor_area")
+RULES = ("majority", "three_quarters")
+CHANNELS = ("wechat", "paper", "assisted")
+CHOICES = {
+    "plan_satisfaction": ("satisfied", "unsatisfied", "abstain"),
+    "owners_decision": ("agree", "disagree", "abstain"),
+    "needs_survey": ("picked",),
+}
+ALL_CHOICES = ("satisfied", "unsatisfied", "agree", "disagree", "abstain", "picked")
+
+
+def _in(values) -> str:
+    return "IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class Consultation(db.Model):
+    """A consultation of residents (征求意见): plan satisfaction, a needs survey, or an
+    owners' decision under Civil Code art. 278 (业主共同决定).
+
+    Thresholds are kept as exact fractions (numerator and denominator) so that 2/3 is 2/3.
+    """
+
+    __tablename__ = "consultations"
+    __table_args__ = (
+        CheckConstraint(f"kind {_in(KINDS)}", name="kind_known"),
+        CheckConstraint(f"status {_in(STATUSES)}", name="status_known"),
+        CheckConstraint(f"basis {_in(BASES)}", name="basis_known"),
+        CheckConstraint("threshold_num > 0 AND threshold_num <= threshold_den", name="threshold"),
+        CheckConstraint("quorum_num >= 0 AND quorum_num <= quorum_den", name="quorum"),
+        Index("ix_consultations_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    threshold_num: Mapped[int] = mapped_column(Integer, default=9)
+    threshold_den: Mapped[int] = mapped_column(Integer, default=10)
+    quorum_num: Mapped[int] = mapped_column(Integer, default=2)
+    quorum_den: Mapped[int] = mapped_column(Integer, default=3)
+    basis: Mapped[str] = mapped_column(String(12), default="households")
+    rule: Mapped[str | None] = mapped_column(String(20))
+    options: Mapped[list] = mapped_column(JSON, default=list)
+    # Frozen with the electorate when the consultation opens.
+    eligible_households: Mapped[int] = mapped_column(Integer, default=0)
+    eligible_persons: Mapped[int] = mapped_column(Integer, default=0)
+    eligible_area: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def threshold(self) -> Fraction:
+        return Fraction(self.threshold_num, self.threshold_den)
+
+    @property
+    def quorum(self) -> Fraction:
+        return Fraction(self.quorum_num, self.quorum_den)
+
+    def is_due_to_close(self, now: datetime) -> bool:
+        return self.status == "open" and self.closes_at is not None and self.closes_at <= now
+
+    def accepts_ballots(self, now: datetime) -> bool:
+        return self.status == "open" and not self.is_due_to_close(now)
+
+
+class ElectorateEntry(db.Model):
+    """A household eligible in a consultation, as it stood when the consultation opened."""
+
+    __tablename__ = "electorate_entries"
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
+    floor_area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    members: Mapped[int] = mapped_column(Integer)
+
+
+class ElectorMember(db.Model):
+    """A resident who was a verified member of an eligible household at the opening."""
+
+    __tablename__ = "elector_members"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["consultation_id", "household_id"],
+            ["electorate_entries.consultation_id", "electorate_entries.household_id"],
+        ),
+    )
+    consultation_id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class Ballot(db.Model):
+    """A household's current ballot (选票): one per household, the last before the close counts.
+
+    `weight_area` and `weight_persons` are copied from the frozen electorate so that the tally
+    reads one table. `revision` counts the changes, so the sum of revisions over a
+    consultation equals its number of audit rows: the tally's freshness watermark.
+    """
+
+    __tablename__ = "ballots"
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "household_id"),
+        ForeignKeyConstraint(
+            ["consultation_id", "household_id"],
+            ["electorate_entries.consultation_id", "electorate_entries.household_id"],
+        ),
+        CheckConstraint(f"choice {_in(ALL_CHOICES)}", name="choice_known"),
+        CheckConstraint(f"channel {_in(CHANNELS)}", name="channel_known"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(Integer)
+    household_id: Mapped[int] = mapped_column(Integer)
+    choice: Mapped[str] = mapped_column(String(12))
+    item_opinions: Mapped[dict | None] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(Text)
+    receipt: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(10))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    weight_area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    weight_persons: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BallotPick(db.Model):
+    """An item a household picked in a needs survey (replaced whole with each ballot)."""
+
+    __tablename__ = "ballot_picks"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["consultation_id", "household_id"],
+            ["electorate_entries.consultation_id", "electorate_entries.household_id"],
+        ),
+    )
+    consultation_id: Mapped[int] = mapped_column(primary_key=True)
+    household_id: Mapped[int] = mapped_column(primary_key=True)
+    item: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class BallotChange(db.Model):
+    """The append-only audit trail: every ballot cast or changed, by whom and how.
+
+    It holds the choice for audits of the count; no endpoint shows it to staff.
+    """
+
+    __tablename__ = "ballot_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    household_id: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    choice: Mapped[str] = mapped_column(String(12))
+    picks: Mapped[list | None] = mapped_column(JSON)
+    channel: Mapped[str] = mapped_column(String(10))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    evidence_url: Mapped[str | None] = mapped_column(String(500))
+    assisted_by: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Tally(db.Model):
+    """The latest count of a consultation, derived from its ballots by the tally job.
+
+    `changes_seen` is the sum of ballot revisions the count saw: when the ballots' sum is
+    larger, the tally is stale and the reconciler recomputes it.
+    """
+
+    __tablename__ = "tallies"
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), primary_key=True)
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changes_seen: Mapped[int] = mapped_column(Integer, default=0)
+    final: Mapped[bool] = mapped_column(default=False)
+    passed: Mapped[bool] = mapped_column(default=False)
+    satisfaction_rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    participation_rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    counted: Mapped[int] = mapped_column(Integer, default=0)
+    eligible: Mapped[int] = mapped_column(Integer, default=0)
+    figures: Mapped[dict] = mapped_column(JSON, default=dict)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
