@@ -14,18 +14,49 @@ from sqlalchemy import select
 
 from api import auth
 from api.core import DomainError, commit, db
-from api.jobs import QUEUES, make_worker
-from participation import roster, service
+from api.jobs import QUEUES, describe_queues, make_worker
+from participation import project_service, roster, service
 from participation.models import ROLES, Community, County, Estate, Staff
+from participation.projects import Plan, PlanItem, Project
+from voting import jobs as voting_jobs
 
 DEMO_COUNTY = "芒市"
 DEMO_COMMUNITY = "勐焕社区"
 DEMO_ESTATES = (("团结小区", "团结大街88号", 6), ("建设小区", "建设路12号", 4))
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高"
-GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "艳", "勇", "杰", "娟", "涛",
-         "明", "超", "秀英", "桂英", "建华", "志强", "玉兰", "德明")
+GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "艳",
+    "勇",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂英",
+    "建华",
+    "志强",
+    "玉兰",
+    "德明",
+)
 # The first household of the first estate: the README's curl lines claim it.
-DEMO_OWNER = {"building": "1栋", "unit": "1单元", "room": "101", "name": "张伟", "phone_last4": "1234"}
+DEMO_OWNER = {
+    "building": "1栋",
+    "unit": "1单元",
+    "room": "101",
+    "name": "张伟",
+    "phone_last4": "1234",
+}
 
 
 def _fail(message: str):
@@ -91,9 +122,8 @@ def register_commands(app: Flask) -> None:
         _set_password("admin", "prefecture", None, passwords)
         _set_password("county", "county", county.id, passwords)
         _set_password("clerk", "committee", community_id, passwords)
-        seed_hooks = current_app.extensions.get("seed_demo_hooks", [])
-        for hook in seed_hooks:
-            hook(county, passwords)
+        project = _demo_project(county)
+        _set_password("owner", "owner", project.id, passwords)
         commit()
         estates = db.session.scalars(select(Estate).order_by(Estate.id)).all()
         click.echo("Demo data ready:")
@@ -101,7 +131,9 @@ def register_commands(app: Flask) -> None:
             click.echo(f"  estate {estate.id}: {estate.name}")
         click.echo("Staff accounts (passwords are new on every run):")
         for username, (password, role, scope) in passwords.items():
-            click.echo(f"  {username:8} {password}   ({role}{'' if scope is None else f' {scope}'})")
+            click.echo(
+                f"  {username:8} {password}   ({role}{'' if scope is None else f' {scope}'})"
+            )
         click.echo(
             "A resident who signs in with code demo-zhang can claim estate "
             f"{estates[0].id}, {DEMO_OWNER['building']} {DEMO_OWNER['unit']} {DEMO_OWNER['room']}, "
@@ -112,7 +144,9 @@ def register_commands(app: Flask) -> None:
     @click.argument("username")
     @click.option("--password", required=True, help="at least 8 characters")
     @click.option("--role", required=True, type=click.Choice(ROLES))
-    @click.option("--scope", "scope_id", type=int, default=None, help="county, community or project id")
+    @click.option(
+        "--scope", "scope_id", type=int, default=None, help="county, community or project id"
+    )
     def create_staff(username, password, role, scope_id):
         """Create a staff account holding one role grant."""
         if len(password) < 8:
@@ -167,7 +201,72 @@ def register_commands(app: Flask) -> None:
         if current_app.extensions["jobs"].inline:
             _fail("REDIS_URL is not set: jobs run in-process and no worker is needed")
         w = make_worker(current_app._get_current_object(), queues or QUEUES, name=name)
+        voting_jobs.schedule_reconcile()
         w.work(burst=burst, with_scheduler=True)
+
+    @app.cli.command("reconcile")
+    def reconcile():
+        """Open and close consultations whose time has come; recount every stale tally now."""
+        done = voting_jobs.reconcile()
+        click.echo(
+            f"opened {len(done['opened'])}, closed {len(done['closed'])}, "
+            f"recounted {len(done['recounted'])}: {done['recounted']}"
+        )
+
+    @app.cli.command("jobs")
+    def jobs():
+        """Show queued, running, failed and scheduled jobs of every queue."""
+        runner = current_app.extensions["jobs"]
+        if runner.inline:
+            _fail("REDIS_URL is not set: jobs run in-process, nothing is queued")
+        for line in describe_queues(runner):
+            click.echo(line)
+
+
+DEMO_PLAN_ITEMS = (
+    ("rain_sewage_separation", "小区雨污分流改造，新建污水管网约800米", "1200000"),
+    ("lighting", "更换及新增路灯40盏", "180000"),
+    ("barrier_free", "单元入口无障碍坡道12处", "96000"),
+    ("greening", "中心绿地提升改造", "350000"),
+)
+
+
+def _demo_project(county: County) -> Project:
+    """A renovation project on the first estate, with its first plan version (idempotent)."""
+    project = db.session.scalar(select(Project).where(Project.county_id == county.id))
+    if project is not None:
+        return project
+    estate = db.session.scalar(select(Estate).order_by(Estate.id))
+    project = project_service.create_project(
+        {
+            "name": f"{estate.name}老旧小区改造项目",
+            "description": "基础类改造：雨污分流、照明、无障碍设施和绿化。",
+            "estate_ids": [estate.id],
+            "category": "basic",
+            "plan_year": 2027,
+            "supervisor_cap": 10,
+            "funding": [
+                {"source": "government", "amount": Decimal("1500000"), "note": "中央补助"},
+                {"source": "residents", "amount": Decimal("326000"), "note": "居民出资"},
+            ],
+        }
+    )
+    admin = db.session.scalar(select(Staff).where(Staff.username == "county"))
+    project.status = "consulting"
+    db.session.add(
+        Plan(
+            project_id=project.id,
+            version=1,
+            summary="第一版改造方案",
+            created_by_id=admin.id,
+            items=[
+                PlanItem(position=i, category=c, description=d, estimated_cost=Decimal(cost))
+                for i, (c, d, cost) in enumerate(DEMO_PLAN_ITEMS, start=1)
+            ],
+        )
+    )
+    db.session.flush()
+    return project
 
 
 def county_community_id(county: County) -> int:

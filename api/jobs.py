@@ -125,3 +125,25 @@ def make_worker(app: Flask, queues=QUEUES, name: str | None = None) -> AppWorker
         app=app,
         name=name,
     )
+
+
+def describe_queues(runner: RQRunner) -> list[str]:
+    """One line per queue and registry, then one per failed or scheduled job."""
+    lines = []
+    for name in QUEUES:
+        queue = runner.queue(name)
+        registries = {
+            "queued": queue.count,
+            "started": queue.started_job_registry.count,
+            "scheduled": queue.scheduled_job_registry.count,
+            "failed": queue.failed_job_registry.count,
+        }
+        lines.append(f"{name}: " + ", ".join(f"{k} {v}" for k, v in registries.items()))
+        for job_id in queue.failed_job_registry.get_job_ids()[:20]:
+            job = Job.fetch(job_id, connection=runner.redis)
+            result = job.latest_result()
+            last_line = (result.exc_string or "").strip().splitlines()[-1:] if result else []
+            lines.append(f"  failed {job_id} {job.func_name}: {' '.join(last_line)}")
+        for job_id in queue.scheduled_job_registry.get_job_ids()[:20]:
+            lines.append(f"  scheduled {job_id}")
+    return lines
