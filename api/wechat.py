@@ -145,3 +145,42 @@ class WeChat:
         if not result.get("openid") or not result.get("session_key"):
             raise WeChatUnavailable()
         return WeChatSession(result["openid"], result["session_key"], result.get("unionid"))
+
+    # --- content security and subscription messages (these need the access token) ---------
+
+    def check_text(self, openid: str, content: str, scene: int = 2) -> str:
+        """WeChat's text check (msg_sec_check v2) for user content: "pass", "review" or "risky".
+
+        `scene` 2 is a comment. Raises `WeChatUnavailable` when WeChat cannot answer.
+        """
+        try:
+            result = self._call(
+                "msg_sec_check",
+                self._client.post,
+                "wxa/msg_sec_check",
+                api_base_url=self._client.base_url,
+                data={"content": content, "version": 2, "scene": scene, "openid": openid},
+            )
+        except WeChatRejected as exc:
+            if exc.errcode == 87014:  # v1's "risky content"
+                return "risky"
+            raise WeChatUnavailable() from None
+        suggest = (result.get("result") or {}).get("suggest", "pass")
+        return suggest if suggest in ("pass", "review", "risky") else "review"
+
+    def send_subscribe_message(self, openid: str, template_id: str, data: dict, page=None) -> int:
+        """Send one subscription message (订阅消息); the msgid WeChat gives it.
+
+        Raises `WeChatRejected` with WeChat's errcode (43101: the user has not accepted, or
+        has used up, the template) and `WeChatUnavailable` when WeChat cannot answer.
+        """
+        body = {"touser": openid, "template_id": template_id, "data": data}
+        if page:
+            body["page"] = page
+        result = self._call(
+            "subscribe_send",
+            self._client.post,
+            "message/subscribe/send",
+            data=body,
+        )
+        return int(result.get("msgid") or 0)

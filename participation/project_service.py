@@ -98,11 +98,12 @@ class GateNotPassed(Conflict):
     message = "居民满意度未达到要求，项目不能开工"
 
 
-def transition(project: Project, staff: Staff, to: str, gate_check=None) -> Project:
+def transition(project: Project, staff: Staff, to: str, checks=None) -> Project:
     """Move the project one step along its lifecycle.
 
-    `gate_check(project)` is called before `construction` and must raise to refuse; it comes
-    from the voting domain, which owns the gate.
+    `checks` maps a target status to a function `check(project)` that raises to refuse the
+    move: the other domains own those rules (voting the satisfaction gate before
+    `construction`, feedback the acceptance record before `accepted`).
     """
     current = STATUSES.index(project.status)
     target = STATUSES.index(to)
@@ -112,8 +113,9 @@ def transition(project: Project, staff: Staff, to: str, gate_check=None) -> Proj
             code="invalid_transition",
             details={"from": project.status, "to": to, "next": STATUSES[current + 1 : current + 2]},
         )
-    if to == "construction" and gate_check is not None:
-        gate_check(project)
+    check = (checks or {}).get(to)
+    if check is not None:
+        check(project)
     db.session.add(
         ProjectTransition(
             project_id=project.id,

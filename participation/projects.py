@@ -102,6 +102,12 @@ class Project(db.Model):
     gate_final: Mapped[bool] = mapped_column(default=False)
     gate_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     gate_consultation_id: Mapped[int | None] = mapped_column(Integer)
+    # Completion satisfaction, written by the feedback domain's job from the ratings.
+    rating_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completion_satisfaction_rate: Mapped[Decimal | None] = mapped_column(Numeric(7, 6))
+    completion_means: Mapped[dict | None] = mapped_column(JSON)
+    completion_ratings: Mapped[int] = mapped_column(Integer, default=0)
+    completion_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
