@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 from flask_smorest import Api
 from redis import Redis
+from werkzeug.routing import IntegerConverter
 
 from api import config as settings
 from api.cli import register_commands
@@ -26,12 +27,25 @@ class _Api(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
+class _IdConverter(IntegerConverter):
+    """`<int:…>` in a path: a number beyond the id columns' range matches no route (404),
+    rather than reaching the database, which cannot compare it (a 500 on PostgreSQL)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app from the environment, with `config` overriding any setting.
 
     Raises `api.config.ConfigError` (one line naming the setting) when a setting is bad.
     """
-    app = Flask(__name__, instance_relative_config=True)
+    # No static files: every reply is JSON. Without merged slashes `//x` is a JSON 404, not an
+    # HTML redirect page.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.url_map.merge_slashes = False
+    app.url_map.converters["int"] = _IdConverter
     app.config.update(settings.load(app.instance_path, overrides=config))
     app.config.update(
         API_TITLE="老旧小区改造居民参与 API",

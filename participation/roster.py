@@ -79,6 +79,10 @@ def _read_xlsx(data: bytes):
     try:
         sheet = workbook.worksheets[0]
         yield from sheet.iter_rows(values_only=True)
+    except Exception as exc:  # a damaged sheet shows only when its rows are read
+        raise RosterError(
+            "无法读取该 Excel 文件，请另存为 .xlsx 后重试", code="file_unreadable"
+        ) from exc
     finally:
         workbook.close()
 
@@ -94,7 +98,10 @@ def _read_csv(data: bytes):
         raise RosterError("无法识别文件编码，请保存为 UTF-8 的 CSV 或 .xlsx", code="file_unreadable")
     if "\x00" in text:
         raise RosterError("文件不是 CSV 或 Excel 表格", code="file_type_unsupported")
-    yield from csv.reader(io.StringIO(text))
+    try:
+        yield from csv.reader(io.StringIO(text))
+    except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
+        raise RosterError("无法读取该 CSV 文件，请检查内容后重试", code="file_unreadable") from exc
 
 
 def read_table(data: bytes, filename: str = ""):

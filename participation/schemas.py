@@ -17,6 +17,8 @@ class Text(fields.String):
         value = value.strip()
         if not value:
             raise ma.ValidationError("Must not be blank.")
+        if "\x00" in value:  # PostgreSQL cannot store it; never part of a real text
+            raise ma.ValidationError("Must not contain NUL characters.")
         return value
 
 
