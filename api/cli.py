@@ -173,11 +173,16 @@ def register_commands(app: Flask) -> None:
         if estate is None:
             _fail(f"no estate with id {estate_id}")
         data = file.read_bytes()
+        lines = roster.count_lines(data)
         try:
-            with click.progressbar(length=max(data.count(b"\n"), 1), label="checking rows") as bar:
-                result = roster.import_roster(
-                    estate, data, file.name, skip_bad=skip_bad, progress=bar.update
-                )
+            if lines:
+                with click.progressbar(length=max(lines - 1, 1), label="checking rows") as bar:
+                    result = roster.import_roster(
+                        estate, data, file.name, skip_bad=skip_bad, progress=bar.update
+                    )
+            else:  # an xlsx that does not say how many rows it has
+                click.echo("checking rows…", err=True)
+                result = roster.import_roster(estate, data, file.name, skip_bad=skip_bad)
             commit()
         except DomainError as exc:
             db.session.rollback()

@@ -1,7 +1,7 @@
 """The household roster import (花名册导入): an xlsx or csv file with Chinese headers.
 
-Columns: 楼栋, 单元, 房号, 业主姓名, 手机后四位, 建筑面积. A file is checked whole first: with any bad
-row nothing is written (unless the caller asks to skip bad rows), and every bad row is reported
+Columns: 楼栋, 单元, 房号, 业主姓名, 手机后四位, 建筑面积. A file is checked whole first: with any
+bad row nothing is written (unless the caller asks to skip bad rows), and every bad row is reported
 with its number and reason. Re-importing the same file changes nothing; a changed row updates its
 household; households missing from the file are left alone (ballots and claims refer to them).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -75,7 +76,9 @@ def _read_xlsx(data: bytes):
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
-        raise RosterError("无法读取该 Excel 文件，请另存为 .xlsx 后重试", code="file_unreadable") from exc
+        raise RosterError(
+            "无法读取该 Excel 文件，请另存为 .xlsx 后重试", code="file_unreadable"
+        ) from exc
     try:
         sheet = workbook.worksheets[0]
         yield from sheet.iter_rows(values_only=True)
@@ -95,13 +98,35 @@ def _read_csv(data: bytes):
         except UnicodeDecodeError:
             continue
     else:
-        raise RosterError("无法识别文件编码，请保存为 UTF-8 的 CSV 或 .xlsx", code="file_unreadable")
+        raise RosterError(
+            "无法识别文件编码，请保存为 UTF-8 的 CSV 或 .xlsx", code="file_unreadable"
+        )
     if "\x00" in text:
         raise RosterError("文件不是 CSV 或 Excel 表格", code="file_type_unsupported")
     try:
         yield from csv.reader(io.StringIO(text))
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
         raise RosterError("无法读取该 CSV 文件，请检查内容后重试", code="file_unreadable") from exc
+
+
+def count_lines(data: bytes) -> int | None:
+    """How many lines the file holds (header included), for a progress bar; None if unknown.
+
+    An xlsx says so in its sheet's dimension when the program that saved it wrote one (Excel and
+    WPS do); a csv is counted by its line breaks.
+    """
+    if data[:4] != b"PK\x03\x04":
+        return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True)
+    except Exception:  # the import itself reports a damaged workbook
+        return None
+    try:
+        return workbook.worksheets[0].max_row
+    except Exception:
+        return None
+    finally:
+        workbook.close()
 
 
 def read_table(data: bytes, filename: str = ""):
@@ -129,11 +154,12 @@ def _cell_text(value) -> str:
 
 
 def _phone(value) -> str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        # Excel drops leading zeros of a number-formatted cell: 0123 arrives as 123.
-        text = _cell_text(value)
-        return text.zfill(4) if text.isdigit() and len(text) <= 4 else text
-    return _cell_text(value)
+    # Excel drops leading zeros of a number-formatted cell: 0123 arrives as 123 in an xlsx
+    # (a number) and in the CSV that Excel saves (plain digits), so fewer than 4 digits are padded.
+    # NFKC turns the full-width digits of a Chinese input method (１２３４) into ASCII ones,
+    # the digits a resident's claim carries.
+    text = unicodedata.normalize("NFKC", _cell_text(value))
+    return text.zfill(4) if text.isdigit() and len(text) < 4 else text
 
 
 def _check_row(number: int, cells: dict) -> tuple[RosterRow | None, list[str]]:
@@ -158,7 +184,7 @@ def _check_row(number: int, cells: dict) -> tuple[RosterRow | None, list[str]]:
         errors.append("业主姓名为空")
     elif len(name) > 100:
         errors.append("业主姓名超过100个字")
-    if not (len(phone) == 4 and phone.isdigit()):
+    if not (len(phone) == 4 and phone.isascii() and phone.isdigit()):
         errors.append("手机后四位应为4位数字")
     area = None
     try:
@@ -178,7 +204,7 @@ def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
     table = iter(read_table(data, filename))
     header = None
     header_number = 0
-    for header_number, cells in enumerate(table, start=1):
+    for header_number, cells in enumerate(table, start=1):  # noqa: B007 (used below)
         if any(_cell_text(c) for c in cells):
             header = [_cell_text(c) for c in cells]
             break
