@@ -6,10 +6,14 @@ missing value raises `ConfigError` with one line that says which setting and why
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlparse
 
+from limits import parse_many
+from redis.connection import parse_url as parse_redis_url
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -17,14 +21,23 @@ DEV_SECRET = "dev-only-secret-do-not-use-in-production"
 
 # name: (default, description) — README lists these; keep them in step.
 SETTINGS = {
-    "APP_ENV": ("development", "`production` makes SECRET_KEY, WECHAT_APPID and WECHAT_SECRET required"),
-    "DATABASE_URL": ("sqlite:///<instance>/app.db", "SQLAlchemy URL: sqlite:///… or postgresql+psycopg://…"),
+    "APP_ENV": (
+        "development",
+        "`production` makes SECRET_KEY, WECHAT_APPID and WECHAT_SECRET required",
+    ),
+    "DATABASE_URL": (
+        "sqlite:///<instance>/app.db",
+        "SQLAlchemy URL: sqlite:///… or postgresql+psycopg://…",
+    ),
     "REDIS_URL": ("", "Redis for the RQ queues and rate limits; unset: jobs run in-process"),
     "SECRET_KEY": (DEV_SECRET, "signs bearer tokens; required in production"),
     "TOKEN_TTL_SECONDS": ("604800", "how long a bearer token stays valid (default 7 days)"),
     "WECHAT_APPID": ("wx-demo-appid", "the mini-program's AppID"),
     "WECHAT_SECRET": ("demo-secret", "the mini-program's AppSecret"),
-    "WECHAT_API_BASE": ("https://api.weixin.qq.com/", "WeChat's API base URL; tests and the demo point it at a local fake"),
+    "WECHAT_API_BASE": (
+        "https://api.weixin.qq.com/",
+        "WeChat's API base URL; tests and the demo point it at a local fake",
+    ),
     "WECHAT_TIMEOUT_SECONDS": ("3", "timeout of one WeChat call, so a login answers within 5 s"),
     "STAFF_LOGIN_LIMIT": ("5 per minute", "failed staff logins allowed per username and address"),
     "UPLOAD_DIR": ("<instance>/uploads", "where uploaded files are stored"),
@@ -33,6 +46,11 @@ SETTINGS = {
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one line naming it."""
+
+
+def _redact(url) -> str:
+    """The URL with any password replaced, for error messages that end up in logs."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", str(url))
 
 
 def _env(environ, name):
@@ -65,9 +83,9 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
     database_url = get("DATABASE_URL")
     try:
         url = make_url(database_url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError(
-            f"DATABASE_URL is not a database URL: {database_url!r} "
+            f"DATABASE_URL is not a database URL: {_redact(database_url)!r} "
             "(expected sqlite:///path or postgresql+psycopg://user@host/db)"
         ) from None
     if url.get_backend_name() not in ("sqlite", "postgresql"):
@@ -78,24 +96,47 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
     if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
         url = url.set(drivername="postgresql+psycopg")
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"DATABASE_URL names a SQLite file whose folder cannot be created: "
+                f"{url.database!r} ({exc.strerror})"
+            ) from None
 
     redis_url = get("REDIS_URL")
     if redis_url and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
-        raise ConfigError(f"REDIS_URL must start with redis:// or rediss://, not {redis_url!r}")
+        raise ConfigError(
+            f"REDIS_URL must start with redis:// or rediss://, not {_redact(redis_url)!r}"
+        )
+    if redis_url:
+        try:
+            parse_redis_url(redis_url)
+        except ValueError as exc:
+            raise ConfigError(f"REDIS_URL is malformed: {_redact(redis_url)!r} ({exc})") from None
+        # redis-py quietly takes database 0 for a path that is not a number.
+        db_path = urlparse(redis_url).path.strip("/")
+        if urlparse(redis_url).scheme != "unix" and db_path and not db_path.isdigit():
+            raise ConfigError(f"REDIS_URL names a database that is not a number: {db_path!r}")
 
     secret = get("SECRET_KEY")
     if production and (secret in (None, DEV_SECRET) or len(secret) < 16):
-        raise ConfigError("SECRET_KEY must be set to a random string of 16+ characters in production")
+        raise ConfigError(
+            "SECRET_KEY must be set to a random string of 16+ characters in production"
+        )
 
     wechat_base = get("WECHAT_API_BASE")
     if urlparse(wechat_base).scheme not in ("http", "https"):
         raise ConfigError(f"WECHAT_API_BASE must be an http(s) URL, not {wechat_base!r}")
+    if not urlparse(wechat_base).hostname:
+        raise ConfigError(f"WECHAT_API_BASE names no host: {wechat_base!r}")
     if not wechat_base.endswith("/"):
         wechat_base += "/"
 
     appid, wechat_secret = get("WECHAT_APPID"), get("WECHAT_SECRET")
-    if production and (appid == SETTINGS["WECHAT_APPID"][0] or wechat_secret == SETTINGS["WECHAT_SECRET"][0]):
+    if production and (
+        appid == SETTINGS["WECHAT_APPID"][0] or wechat_secret == SETTINGS["WECHAT_SECRET"][0]
+    ):
         raise ConfigError("WECHAT_APPID and WECHAT_SECRET must be set in production")
 
     def number(name, kind=int):
@@ -104,9 +145,18 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
             value = kind(raw)
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-        if value <= 0:
-            raise ConfigError(f"{name} must be positive, not {raw!r}")
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{name} must be a positive number, not {raw!r}")
         return value
+
+    staff_login_limit = get("STAFF_LOGIN_LIMIT")
+    try:
+        parse_many(str(staff_login_limit))
+    except ValueError:
+        # Flask-Limiter would log the bad limit and then not limit at all.
+        raise ConfigError(
+            f"STAFF_LOGIN_LIMIT is not a rate limit like '5 per minute': {staff_login_limit!r}"
+        ) from None
 
     config = {
         "APP_ENV": app_env,
@@ -119,7 +169,7 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "WECHAT_SECRET": wechat_secret,
         "WECHAT_API_BASE": wechat_base,
         "WECHAT_TIMEOUT_SECONDS": number("WECHAT_TIMEOUT_SECONDS", float),
-        "STAFF_LOGIN_LIMIT": get("STAFF_LOGIN_LIMIT"),
+        "STAFF_LOGIN_LIMIT": staff_login_limit,
         "UPLOAD_DIR": get("UPLOAD_DIR"),
         # JSON bodies are small; uploads raise this per request (see api.http.allow_upload).
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -23,7 +23,9 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and
 def _staff_login_key():
     body = request.get_json(silent=True)
     username = body.get("username") if isinstance(body, dict) else None
-    return f"{request.remote_addr}|{str(username)[:64]}"
+    # Counted as the login reads it (StaffLoginArgs strips white space), so that " alice" and
+    # "alice" share one window instead of each giving another round of guesses.
+    return f"{request.remote_addr}|{str(username).strip()[:64]}"
 
 
 def _login_failed(response) -> bool:
@@ -58,8 +60,10 @@ def wechat_login(args):
 def staff_login(args):
     """Sign a staff member in; repeated failures for one username are rate limited (429)."""
     staff = db.session.scalar(select(Staff).where(Staff.username == args["username"]))
-    if staff is None or not staff.active or not auth.password_matches(
-        staff.password_hash, args["password"]
+    if (
+        staff is None
+        or not staff.active
+        or not auth.password_matches(staff.password_hash, args["password"])
     ):
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
     return {"token": auth.issue_token(auth.STAFF, staff.id), "user": staff}
