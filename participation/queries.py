@@ -55,3 +55,20 @@ def verified_estate_ids(resident: Resident) -> set[int]:
             .where(HouseholdClaim.resident_id == resident.id, HouseholdClaim.status == "verified")
         )
     )
+
+
+def project_household_ids(resident: Resident, project) -> list[int]:
+    """The households in the project's estates of which the resident is a verified member."""
+    estate_ids = [estate.id for estate in project.estates]
+    return list(
+        db.session.scalars(
+            select(Household.id)
+            .join(HouseholdClaim, HouseholdClaim.household_id == Household.id)
+            .where(
+                HouseholdClaim.resident_id == resident.id,
+                HouseholdClaim.status == "verified",
+                Household.estate_id.in_(estate_ids),
+            )
+            .order_by(Household.id)
+        )
+    )
