@@ -1,0 +1,197 @@
+"""Writes and reads of inspections and tickets. Functions flush, never commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from api.core import Conflict, Forbidden, NotFound, db, utcnow
+from feedback import uploads
+from feedback.tickets import (
+    AWAITING_ANSWER,
+    Inspection,
+    Ticket,
+    TicketEvent,
+    add_working_days,
+)
+from participation.models import Resident, Staff
+from participation.projects import Project
+from participation.supervision import accepted_signup
+
+# Supervisors inspect while the works are on; residents report problems then and after them.
+INSPECTION_STATUSES = ("construction",)
+PROBLEM_STATUSES = ("construction", "completed", "accepted")
+
+
+class TicketStateConflict(Conflict):
+    code = "ticket_state"
+    message = "工单当前状态不允许此操作"
+
+
+def file_inspection(project: Project, resident: Resident, args: dict) -> Inspection:
+    """An accepted supervisor's report; one with a problem (severity not `none`) opens a ticket.
+
+    Refuses anyone else (403 `not_supervisor`) and a project not under construction (409).
+    """
+    signup = accepted_signup(project.id, resident.id)
+    if signup is None:
+        raise Forbidden("只有本项目已确认的监督员可以提交检查记录", code="not_supervisor")
+    if project.status not in INSPECTION_STATUSES:
+        raise Conflict(
+            "项目不在施工阶段，不能提交检查记录",
+            code="project_not_under_construction",
+            details={"status": project.status},
+        )
+    photos = uploads.attachable(project, resident, args.get("photo_ids") or [])
+    now = utcnow()
+    inspection = Inspection(
+        project_id=project.id,
+        signup_id=signup.id,
+        resident_id=resident.id,
+        aspects=args["aspects"],
+        findings=args["findings"],
+        severity=args["severity"],
+        location=args.get("location"),
+        created_at=now,
+        photos=photos,
+    )
+    db.session.add(inspection)
+    db.session.flush()
+    if inspection.has_problem:
+        _open_ticket(
+            project,
+            resident,
+            source="inspection",
+            inspection_id=inspection.id,
+            aspects=args["aspects"],
+            description=args["findings"],
+            location=args.get("location"),
+            severity=args["severity"],
+            photos=photos,
+            now=now,
+        )
+        db.session.expire(inspection, ["ticket"])
+    return inspection
+
+
+def report_problem(project: Project, resident: Resident, args: dict) -> Ticket:
+    """Any verified resident of a covered estate reports a problem: a ticket on the same flow."""
+    if project.status not in PROBLEM_STATUSES:
+        raise Conflict(
+            "项目尚未开工，暂不受理问题反映",
+            code="project_not_started",
+            details={"status": project.status},
+        )
+    photos = uploads.attachable(project, resident, args.get("photo_ids") or [])
+    return _open_ticket(
+        project,
+        resident,
+        source="resident",
+        inspection_id=None,
+        aspects=args["aspects"],
+        description=args["description"],
+        location=args.get("location"),
+        severity=args["severity"],
+        photos=photos,
+        now=utcnow(),
+    )
+
+
+def _open_ticket(project, resident, *, source, photos, now, **fields) -> Ticket:
+    due = add_working_days(now)
+    ticket = Ticket(
+        project_id=project.id,
+        source=source,
+        reporter_id=resident.id,
+        status="open",
+        due_at=due,
+        opened_at=now,
+        updated_at=now,
+        reopen_count=0,
+        photos=list(photos),
+        **fields,
+    )
+    db.session.add(ticket)
+    db.session.flush()
+    _event(ticket, "opened", now, resident_id=resident.id, due_at=due)
+    return ticket
+
+
+def _event(ticket: Ticket, kind: str, now: datetime, **fields) -> None:
+    db.session.add(TicketEvent(ticket_id=ticket.id, kind=kind, at=now, **fields))
+    db.session.flush()
+    db.session.expire(ticket, ["events"])
+
+
+def lock(ticket_id: int) -> Ticket | None:
+    """The ticket locked for a change of state (two answers cannot cross)."""
+    return db.session.scalar(
+        select(Ticket)
+        .where(Ticket.id == ticket_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def answer(ticket: Ticket, staff: Staff, text: str) -> Ticket:
+    """The owner answers an open or reopened ticket; an answer after the due time is marked late."""
+    ticket = lock(ticket.id)
+    if ticket.status not in AWAITING_ANSWER:
+        raise TicketStateConflict("该工单不在待答复状态", details={"status": ticket.status})
+    now = utcnow()
+    late = now > ticket.due_at
+    ticket.status = "answered"
+    ticket.answered_at = now
+    ticket.updated_at = now
+    _event(ticket, "answered", now, staff_id=staff.id, body=text, late=late)
+    return ticket
+
+
+def require_reporter(ticket: Ticket, resident: Resident) -> None:
+    if ticket.reporter_id != resident.id:
+        raise NotFound("找不到该工单", code="ticket_not_found")
+
+
+def confirm(ticket: Ticket, resident: Resident, remarks: str | None) -> Ticket:
+    """The reporter accepts the answer: the ticket is resolved (for good)."""
+    require_reporter(ticket, resident)
+    ticket = lock(ticket.id)
+    if ticket.status != "answered":
+        raise TicketStateConflict("工单答复后才能确认解决", details={"status": ticket.status})
+    now = utcnow()
+    ticket.status = "resolved"
+    ticket.resolved_at = now
+    ticket.updated_at = now
+    _event(ticket, "resolved", now, resident_id=resident.id, body=remarks)
+    return ticket
+
+
+def reopen(ticket: Ticket, resident: Resident, reason: str) -> Ticket:
+    """The reporter is not satisfied with the answer: the ticket waits for a new one, due in
+    another 3 working days."""
+    require_reporter(ticket, resident)
+    ticket = lock(ticket.id)
+    if ticket.status != "answered":
+        raise TicketStateConflict("只有已答复的工单可以重新提出", details={"status": ticket.status})
+    now = utcnow()
+    ticket.status = "reopened"
+    ticket.due_at = add_working_days(now)
+    ticket.reopen_count += 1
+    ticket.updated_at = now
+    _event(ticket, "reopened", now, resident_id=resident.id, body=reason, due_at=ticket.due_at)
+    return ticket
+
+
+def tickets_of(project: Project, reporter: Resident | None, args: dict):
+    """A statement for the project's tickets: all of them, or one reporter's; filters by status
+    and by `overdue` (waiting for an answer past the due time)."""
+    statement = select(Ticket).where(Ticket.project_id == project.id)
+    if reporter is not None:
+        statement = statement.where(Ticket.reporter_id == reporter.id)
+    if args.get("status"):
+        statement = statement.where(Ticket.status == args["status"])
+    if args.get("overdue") is not None:
+        waiting = Ticket.status.in_(AWAITING_ANSWER) & (Ticket.due_at < utcnow())
+        statement = statement.where(waiting if args["overdue"] else ~waiting)
+    return statement.order_by(Ticket.id.desc())

@@ -1,0 +1,165 @@
+"""Photos residents upload for inspection reports and problem reports (现场照片).
+
+One image a request, as `wx.uploadFile` sends it. The type is read from the file's first bytes,
+never from its name or the declared content type: JPEG, PNG and WebP only. A file is written
+under `UPLOAD_DIR/<project id>/<uuid>.<ext>` only once it has passed every check: it is
+streamed to a hidden temporary name, renamed after the row is flushed, and removed again if the
+transaction does not commit, so a refused or failed upload leaves nothing on disk. (A process
+killed between the rename and the commit can leave an orphan file, never a row without one.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from flask_sqlalchemy.session import Session
+from sqlalchemy import ForeignKey, Integer, String, event, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core import DomainError, InvalidInput, UTCDateTime, db, utcnow
+from participation.models import Resident
+from participation.projects import Project
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+MAX_PHOTOS = 9  # what wx.chooseImage lets a resident pick at once
+
+
+class Upload(db.Model):
+    """An uploaded image (上传的图片), stored on local disk by project."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    path: Mapped[str] = mapped_column(String(200), unique=True)  # relative to UPLOAD_DIR
+    content_type: Mapped[str] = mapped_column(String(30))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FileTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+    message = "提交的内容过大"
+
+
+def sniff(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of an image we accept, from its first 12 bytes; else None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg", "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png", "png"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp", "webp"
+    return None
+
+
+def upload_root() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"])
+
+
+def file_path(upload: Upload) -> Path:
+    return upload_root() / upload.path
+
+
+def store(project: Project, resident: Resident, stream, limit: int) -> Upload:
+    """Check and store one image; the Upload row (flushed) and the file (renamed into place).
+
+    Refuses an empty file (422 `file_empty`), anything but JPEG/PNG/WebP by its bytes (422
+    `file_type_unsupported`) and more than `limit` bytes (413). The file is removed again if the
+    transaction rolls back.
+    """
+    head = stream.read(12)
+    if not head:
+        raise InvalidInput("上传的文件是空的", code="file_empty")
+    kind = sniff(head)
+    if kind is None:
+        raise InvalidInput("只能上传 JPEG、PNG 或 WebP 格式的图片", code="file_type_unsupported")
+    content_type, ext = kind
+    folder = upload_root() / str(project.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = uuid.uuid4().hex
+    temporary = folder / f".{name}.part"
+    final = folder / f"{name}.{ext}"
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(temporary, "wb") as out:
+            chunk = head
+            while chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise FileTooLarge(details={"limit_bytes": limit})
+                digest.update(chunk)
+                out.write(chunk)
+                chunk = stream.read(CHUNK)
+        upload = Upload(
+            project_id=project.id,
+            uploader_id=resident.id,
+            path=f"{project.id}/{final.name}",
+            content_type=content_type,
+            size=size,
+            sha256=digest.hexdigest(),
+            created_at=utcnow(),
+        )
+        db.session.add(upload)
+        db.session.flush()
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    db.session.info.setdefault(_NEW_FILES, []).append(final)
+    return upload
+
+
+def attachable(project: Project, resident: Resident, upload_ids: list[int]) -> list[Upload]:
+    """The uploads named, each of this project and by this resident (422 `upload_invalid`)."""
+    ids = list(dict.fromkeys(upload_ids))
+    if not ids:
+        return []
+    found = db.session.scalars(
+        select(Upload).where(
+            Upload.id.in_(ids),
+            Upload.project_id == project.id,
+            Upload.uploader_id == resident.id,
+        )
+    ).all()
+    missing = sorted(set(ids) - {u.id for u in found})
+    if missing:
+        raise InvalidInput(
+            "照片须是您为本项目上传的图片",
+            code="upload_invalid",
+            details={"photo_ids": missing},
+        )
+    by_id = {u.id: u for u in found}
+    return [by_id[i] for i in ids]
+
+
+# --- files follow the transaction -----------------------------------------------------------
+
+_NEW_FILES = "new_upload_files"
+
+
+@event.listens_for(Session, "after_commit")
+def _keep_files(session):
+    session.info.pop(_NEW_FILES, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _remove_uncommitted_files(session, transaction):
+    # After a commit the list is gone; a rollback or a close without commit leaves it here.
+    if transaction.parent is not None:
+        return
+    for path in session.info.pop(_NEW_FILES, []):
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not remove uncommitted upload %s: %s", path, exc)
