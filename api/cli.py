@@ -15,6 +15,7 @@ from sqlalchemy import select
 from api import auth
 from api.core import DomainError, commit, db
 from api.jobs import QUEUES, describe_queues, make_worker
+from feedback import jobs as feedback_jobs
 from participation import project_service, roster, service
 from participation.models import ROLES, Community, County, Estate, Staff
 from participation.projects import Plan, PlanItem, Project
@@ -207,15 +208,23 @@ def register_commands(app: Flask) -> None:
             _fail("REDIS_URL is not set: jobs run in-process and no worker is needed")
         w = make_worker(current_app._get_current_object(), queues or QUEUES, name=name)
         voting_jobs.schedule_reconcile()
+        feedback_jobs.schedule_reconcile()
         w.work(burst=burst, with_scheduler=True)
 
     @app.cli.command("reconcile")
     def reconcile():
-        """Open and close consultations whose time has come; recount every stale tally now."""
+        """Open and close consultations whose time has come; recount every stale tally and
+        completion satisfaction now; re-check comments waiting for WeChat."""
         done = voting_jobs.reconcile()
         click.echo(
             f"opened {len(done['opened'])}, closed {len(done['closed'])}, "
             f"recounted {len(done['recounted'])}: {done['recounted']}"
+        )
+        feedback = feedback_jobs.reconcile()
+        click.echo(
+            f"completion satisfaction recounted {len(feedback['recounted'])}: "
+            f"{feedback['recounted']}; comments re-checked {len(feedback['rechecked'])}, "
+            f"still waiting for WeChat {feedback['waiting']}"
         )
 
     @app.cli.command("jobs")

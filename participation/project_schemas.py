@@ -124,6 +124,11 @@ class SatisfactionSchema(ma.Schema):
     gate_passed = fields.Boolean()
     gate_final = fields.Boolean()
     gate_computed_at = fields.DateTime(allow_none=True)
+    # After the works: written by the feedback domain's completion job from the ratings.
+    completion_satisfaction_rate = fields.Float(allow_none=True)
+    completion_ratings = fields.Integer()
+    completion_computed_at = fields.DateTime(allow_none=True)
+    rating_closes_at = fields.DateTime(allow_none=True)
 
 
 class ProjectSummarySchema(SatisfactionSchema):
@@ -150,6 +155,9 @@ class ProjectSchema(ProjectSummarySchema):
     funding_total = fields.Function(lambda p: float(sum(f.amount for f in p.funding)))
     milestones = fields.List(fields.Nested(MilestoneSchema))
     current_plan = fields.Nested(PlanSchema, allow_none=True)
+    completion_means = fields.Dict(
+        keys=fields.String(), values=fields.Float(allow_none=True), allow_none=True
+    )
     open_consultations = fields.List(fields.Nested(OpenConsultationSchema))
     created_at = fields.DateTime()
 

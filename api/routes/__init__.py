@@ -1,8 +1,8 @@
 """One blueprint module per domain; each view is parse → load → policy → service → commit → dump."""
 
-from api.routes import auth, places, projects, registry, voting
+from api.routes import auth, comments, feedback, places, projects, registry, supervision, voting
 
 
 def register_blueprints(api) -> None:
-    for module in (auth, places, registry, projects, voting):
+    for module in (auth, places, registry, projects, voting, supervision, feedback, comments):
         api.register_blueprint(module.blp)

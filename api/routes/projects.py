@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 from api import auth
 from api.core import Forbidden, NotFound, commit, db
 from api.http import Blueprint, PageArgs, page_schema, paginate
+from feedback import acceptance, ratings
 from participation import policy, project_service
 from participation.models import County, Estate, Resident
 from participation.project_schemas import (
@@ -28,7 +29,12 @@ from voting.schemas import GateSchema
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and plans")
 
 # The rules other domains own, checked before a project enters these states.
-TRANSITION_CHECKS = {"construction": gate.require_gate_passed}
+TRANSITION_CHECKS = {
+    "construction": gate.require_gate_passed,
+    "accepted": acceptance.require_acceptance,
+}
+# What other domains do once a project has entered these states.
+TRANSITION_EFFECTS = {"completed": ratings.open_rating_window}
 
 
 def load_project(project_id: int) -> Project:
@@ -159,11 +165,16 @@ def current_plan(project_id):
 @blp.response(200, ProjectSchema)
 @blp.errors(401, 403, 404, 409, 422)
 def transition(args, project_id):
-    """Move the project one step; to `construction` only through the satisfaction gate."""
+    """Move the project one step; to `construction` only through the satisfaction gate, to
+    `accepted` only with a joint acceptance record without a `fail`; entering `completed`
+    opens the 30-day rating window."""
     project = load_project(project_id)
     staff = auth.current_staff()
     policy.require_manages_project(staff, project)
     project_service.transition(project, staff, args["to"], checks=TRANSITION_CHECKS)
+    effect = TRANSITION_EFFECTS.get(project.status)
+    if effect is not None:
+        effect(project)
     commit()
     return _with_open_consultations(project)
 

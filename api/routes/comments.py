@@ -1,0 +1,201 @@
+"""Comments on projects and plan versions: posting, replies, reports, likes, moderation."""
+
+from api import auth
+from api.core import NotFound, commit
+from api.http import Blueprint, PageArgs, page_schema, paginate
+from api.routes.projects import load_project, visible_project
+from feedback import comment_service, jobs
+from feedback.comments import Comment
+from feedback.schemas import (
+    CommentArgs,
+    CommentFilter,
+    CommentSchema,
+    LikeSchema,
+    ModerationArgs,
+    ReportArgs,
+    ReportSchema,
+)
+from participation import policy
+from participation.models import Resident
+from participation.projects import Plan
+from participation.queries import get_or_404
+
+blp = Blueprint("comments", __name__, url_prefix="/api/v1", description="Comments")
+
+
+class CommentQuery(PageArgs, CommentFilter):
+    pass
+
+
+def _plan(plan_id: int) -> Plan:
+    return get_or_404(Plan, plan_id, "plan_not_found", "找不到该方案")
+
+
+def _comment(comment_id: int) -> Comment:
+    return get_or_404(Comment, comment_id, "comment_not_found", "找不到该评论")
+
+
+def _dump(comments: list[Comment]) -> list[Comment]:
+    """Likes, the caller's like and authorship, and for staff the moderation details."""
+    caller = auth.current_caller()
+    resident_id = caller.id if isinstance(caller, Resident) else None
+    comment_service.with_likes(comments, resident_id)
+    for comment in comments:
+        comment.mine = comment.author_id == resident_id
+        comment.for_staff = resident_id is None
+    return comments
+
+
+def _post(project, plan, args):
+    resident = auth.current_resident()
+    policy.require_resident_sees_project(resident, project)
+    comment = comment_service.post(project, plan, resident, args)
+    if comment.status == "pending_check":
+        jobs.request_recheck(comment.id)
+    commit()
+    return _dump([comment])[0]
+
+
+def _list(project, plan, args):
+    caller = auth.current_caller()
+    is_staff = not isinstance(caller, Resident)
+    statement = comment_service.comments_of(
+        project, plan, caller, staff=is_staff, status=args.get("status")
+    )
+    page = paginate(statement, args)
+    _dump(page["items"])
+    return page
+
+
+@blp.post("/projects/<int:project_id>/comments")
+@auth.resident_required
+@blp.arguments(CommentArgs)
+@blp.response(201, CommentSchema)
+@blp.errors(401, 403, 404, 422)
+def comment_on_project(args, project_id):
+    """Comment on the project (or reply with `parent_id`). WeChat checks the text first:
+    risky text is refused (422 `content_risky`); text held for review, or not yet checked
+    because WeChat is unreachable, is kept and shown to others only once it passes."""
+    return _post(load_project(project_id), None, args)
+
+
+@blp.get("/projects/<int:project_id>/comments")
+@auth.login_required
+@blp.arguments(CommentQuery, location="query")
+@blp.response(200, page_schema(CommentSchema, "CommentPage"))
+@blp.errors(401, 403, 404, 422)
+def project_comments(args, project_id):
+    """Comments on the project: visible ones (and the caller's own) for residents, with like
+    counts; every comment, with its status, for staff in scope."""
+    return _list(visible_project(project_id), None, args)
+
+
+@blp.post("/plans/<int:plan_id>/comments")
+@auth.resident_required
+@blp.arguments(CommentArgs)
+@blp.response(201, CommentSchema)
+@blp.errors(401, 403, 404, 422)
+def comment_on_plan(args, plan_id):
+    """Comment on a plan version (or reply), through the same content check."""
+    plan = _plan(plan_id)
+    return _post(load_project(plan.project_id), plan, args)
+
+
+@blp.get("/plans/<int:plan_id>/comments")
+@auth.login_required
+@blp.arguments(CommentQuery, location="query")
+@blp.response(200, page_schema(CommentSchema, "PlanCommentPage"))
+@blp.errors(401, 403, 404, 422)
+def plan_comments(args, plan_id):
+    """Comments on a plan version, as for a project."""
+    plan = _plan(plan_id)
+    return _list(visible_project(plan.project_id), plan, args)
+
+
+def _resident_comment(comment_id: int):
+    comment = _comment(comment_id)
+    resident = auth.current_resident()
+    policy.require_resident_sees_project(resident, load_project(comment.project_id))
+    return comment, resident
+
+
+@blp.post("/comments/<int:comment_id>/report")
+@auth.resident_required
+@blp.arguments(ReportArgs)
+@blp.response(201, ReportSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def report_comment(args, comment_id):
+    """Report a comment, once per resident; three reports hide it until a clerk decides."""
+    comment, resident = _resident_comment(comment_id)
+    comment = comment_service.report(comment, resident, args.get("reason"))
+    commit()
+    return comment
+
+
+def _like_reply(comment: Comment, liked: bool) -> dict:
+    return {
+        "comment_id": comment.id,
+        "liked": liked,
+        "likes": comment_service.like_count(comment.id),
+    }
+
+
+@blp.put("/comments/<int:comment_id>/like")
+@auth.resident_required
+@blp.response(200, LikeSchema)
+@blp.errors(401, 403, 404)
+def like_comment(comment_id):
+    """Like a visible comment (one like per resident; liking again changes nothing)."""
+    comment, resident = _resident_comment(comment_id)
+    comment_service.like(comment, resident)
+    commit()
+    return _like_reply(comment, True)
+
+
+@blp.delete("/comments/<int:comment_id>/like")
+@auth.resident_required
+@blp.response(200, LikeSchema)
+@blp.errors(401, 403, 404)
+def unlike_comment(comment_id):
+    """Take the caller's like back."""
+    comment, resident = _resident_comment(comment_id)
+    comment_service.unlike(comment, resident)
+    commit()
+    return _like_reply(comment, False)
+
+
+def _moderated_comment(comment_id: int):
+    """The comment and the staff member, if they clerk its project (404 out of scope)."""
+    comment = _comment(comment_id)
+    staff = auth.current_staff()
+    project = load_project(comment.project_id)
+    if not policy.sees_project(staff, project):
+        raise NotFound("找不到该评论", code="comment_not_found")
+    policy.require_clerks_project(staff, project)
+    return comment, staff
+
+
+@blp.post("/comments/<int:comment_id>/hide")
+@auth.staff_required
+@blp.arguments(ModerationArgs)
+@blp.response(200, CommentSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def hide_comment(args, comment_id):
+    """A clerk of a covered community (or county, prefecture) hides a comment, with a reason."""
+    comment, staff = _moderated_comment(comment_id)
+    comment = comment_service.hide(comment, staff, args["reason"])
+    commit()
+    return _dump([comment])[0]
+
+
+@blp.post("/comments/<int:comment_id>/restore")
+@auth.staff_required
+@blp.arguments(ModerationArgs)
+@blp.response(200, CommentSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def restore_comment(args, comment_id):
+    """A clerk shows a hidden, reported or held comment again, with a reason."""
+    comment, staff = _moderated_comment(comment_id)
+    comment = comment_service.restore(comment, staff, args["reason"])
+    commit()
+    return _dump([comment])[0]

@@ -1,0 +1,98 @@
+"""After the works: completion ratings, the completion satisfaction, the joint acceptance."""
+
+import marshmallow as ma
+
+from api import auth
+from api.core import NotFound, commit
+from api.http import Blueprint
+from api.routes.projects import load_project, visible_project
+from feedback import acceptance, jobs, ratings
+from feedback.schemas import (
+    AcceptanceArgs,
+    AcceptanceSchema,
+    CompletionSchema,
+    RatingArgs,
+    RatingSchema,
+)
+from participation import policy
+from participation.schemas import id_field
+
+blp = Blueprint("feedback", __name__, url_prefix="/api/v1", description="Ratings and acceptance")
+
+
+class MyRatingQuery(ma.Schema):
+    household_id = id_field(
+        metadata={"description": "needed only by members of several covered households"}
+    )
+
+
+@blp.post("/projects/<int:project_id>/ratings")
+@auth.resident_required
+@blp.arguments(RatingArgs)
+@blp.response(201, RatingSchema)
+@blp.alt_response(200, schema=RatingSchema, description="the household's rating, replaced")
+@blp.errors(401, 403, 404, 409, 422)
+def rate(args, project_id):
+    """Rate the completed project for the caller's household, 1–5 per dimension (201); a new
+    rating replaces the household's earlier one (200) until the rating window closes (409)."""
+    project = load_project(project_id)
+    resident = auth.current_resident()
+    policy.require_resident_sees_project(resident, project)
+    rating, created = ratings.rate(project, resident, args)
+    jobs.request_completion(project.id)
+    commit()
+    return rating, 201 if created else 200
+
+
+@blp.get("/projects/<int:project_id>/ratings/mine")
+@auth.resident_required
+@blp.arguments(MyRatingQuery, location="query")
+@blp.response(200, RatingSchema)
+@blp.errors(401, 403, 404, 422)
+def my_rating(args, project_id):
+    """The caller's household rating of the project, or 404."""
+    project = load_project(project_id)
+    resident = auth.current_resident()
+    policy.require_resident_sees_project(resident, project)
+    household_id = ratings.household_of(project, resident, args.get("household_id"))
+    rating = ratings.household_rating(project, household_id)
+    if rating is None:
+        raise NotFound("您的住户尚未评价", code="rating_not_found")
+    return rating
+
+
+@blp.get("/projects/<int:project_id>/completion")
+@auth.login_required
+@blp.response(200, CompletionSchema)
+@blp.errors(401, 403, 404)
+def completion(project_id):
+    """The completion satisfaction: share of rating households with overall 4–5, the mean of
+    each dimension, how many rated, when it was counted, and whether rating is still open."""
+    return visible_project(project_id)
+
+
+@blp.post("/projects/<int:project_id>/acceptance")
+@auth.staff_required
+@blp.arguments(AcceptanceArgs)
+@blp.response(201, AcceptanceSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def record_acceptance(args, project_id):
+    """Record the joint completion acceptance (the owner, county or prefecture), once."""
+    project = load_project(project_id)
+    staff = auth.current_staff()
+    policy.require_manages_project(staff, project)
+    record = acceptance.record(project, staff, args)
+    commit()
+    return record
+
+
+@blp.get("/projects/<int:project_id>/acceptance")
+@auth.login_required
+@blp.response(200, AcceptanceSchema)
+@blp.errors(401, 403, 404)
+def get_acceptance(project_id):
+    """The acceptance record, representatives masked; 404 before it is recorded."""
+    record = acceptance.of_project(visible_project(project_id))
+    if record is None:
+        raise NotFound("尚未登记竣工联合验收", code="acceptance_not_found")
+    return record

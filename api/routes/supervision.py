@@ -1,0 +1,312 @@
+"""Residents on the building site: supervisor sign-ups, photos, inspections, problem tickets."""
+
+from flask import current_app, send_file
+from sqlalchemy import select
+
+from api import auth
+from api.core import Forbidden, NotFound, commit
+from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
+from api.routes.projects import load_project, visible_project
+from feedback import ticket_service, uploads
+from feedback.schemas import (
+    AnswerArgs,
+    ConfirmArgs,
+    InspectionArgs,
+    InspectionSchema,
+    ProblemArgs,
+    ReopenArgs,
+    TicketDetailSchema,
+    TicketFilter,
+    TicketSchema,
+    UploadArgs,
+    UploadSchema,
+)
+from feedback.tickets import Inspection, Ticket
+from feedback.uploads import Upload
+from participation import policy, supervision
+from participation.models import Resident
+from participation.queries import get_or_404
+from participation.supervision import SupervisorSignup
+from participation.supervision_schemas import DeclineArgs, SignupArgs, SignupFilter, SignupSchema
+
+blp = Blueprint(
+    "supervision", __name__, url_prefix="/api/v1", description="Supervision and problem tickets"
+)
+
+
+class SignupQuery(PageArgs, SignupFilter):
+    pass
+
+
+class TicketQuery(PageArgs, TicketFilter):
+    pass
+
+
+def _signup(signup_id: int) -> SupervisorSignup:
+    return get_or_404(SupervisorSignup, signup_id, "signup_not_found", "找不到该报名")
+
+
+def _reviewable_signup(signup_id: int):
+    """The sign-up and the staff member, if they clerk its project (404 out of scope)."""
+    signup = _signup(signup_id)
+    staff = auth.current_staff()
+    project = load_project(signup.project_id)
+    if not policy.sees_project(staff, project):
+        raise NotFound("找不到该报名", code="signup_not_found")
+    policy.require_clerks_project(staff, project)
+    return signup, staff
+
+
+def _resident_on(project_id: int):
+    """The project and the calling resident, a verified resident of one of its estates."""
+    project = load_project(project_id)
+    resident = auth.current_resident()
+    policy.require_resident_sees_project(resident, project)
+    return project, resident
+
+
+# --- supervisors ------------------------------------------------------------------------------
+
+
+@blp.post("/projects/<int:project_id>/supervisors")
+@auth.resident_required
+@blp.arguments(SignupArgs)
+@blp.response(201, SignupSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def sign_up(args, project_id):
+    """Sign up to supervise the project's construction (pending until the committee decides)."""
+    project, resident = _resident_on(project_id)
+    signup = supervision.sign_up(project, resident, args)
+    commit()
+    return signup
+
+
+@blp.get("/projects/<int:project_id>/supervisors")
+@auth.login_required
+@blp.arguments(SignupQuery, location="query")
+@blp.response(200, page_schema(SignupSchema, "SupervisorPage"))
+@blp.errors(401, 403, 404, 422)
+def list_supervisors(args, project_id):
+    """Residents of the estates: the accepted roster, masked. Staff in scope: every sign-up."""
+    project = visible_project(project_id)
+    is_staff = not isinstance(auth.current_caller(), Resident)
+    page = paginate(supervision.roster(project, everyone=is_staff, status=args.get("status")), args)
+    for signup in page["items"]:
+        signup.public = not is_staff
+    return page
+
+
+@blp.post("/supervisors/<int:signup_id>/accept")
+@auth.staff_required
+@blp.response(200, SignupSchema)
+@blp.errors(401, 403, 404, 409)
+def accept_supervisor(signup_id):
+    """Accept a sign-up (the committee, its county, the prefecture); 409 at the project's cap."""
+    signup, staff = _reviewable_signup(signup_id)
+    supervision.accept(signup, staff)
+    commit()
+    return signup
+
+
+@blp.post("/supervisors/<int:signup_id>/decline")
+@auth.staff_required
+@blp.arguments(DeclineArgs)
+@blp.response(200, SignupSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def decline_supervisor(args, signup_id):
+    """Decline a sign-up with a reason the resident sees."""
+    signup, staff = _reviewable_signup(signup_id)
+    supervision.decline(signup, staff, args["reason"])
+    commit()
+    return signup
+
+
+@blp.post("/supervisors/<int:signup_id>/withdraw")
+@auth.resident_required
+@blp.response(200, SignupSchema)
+@blp.errors(401, 403, 404, 409)
+def withdraw_supervisor(signup_id):
+    """The resident withdraws their own sign-up (pending or accepted)."""
+    signup = _signup(signup_id)
+    resident = auth.current_resident()
+    if signup.resident_id != resident.id:
+        raise NotFound("找不到该报名", code="signup_not_found")
+    supervision.withdraw(signup, resident)
+    commit()
+    return signup
+
+
+# --- photos -----------------------------------------------------------------------------------
+
+
+@blp.post("/projects/<int:project_id>/uploads")
+@allow_upload
+@auth.resident_required
+@blp.arguments(UploadArgs, location="files")
+@blp.response(201, UploadSchema)
+@blp.errors(401, 403, 404, 413, 422)
+def upload_photo(files, project_id):
+    """Upload one photo (multipart field `file`; JPEG, PNG or WebP up to 10 MiB) for an
+    inspection or a problem report of this project."""
+    project, resident = _resident_on(project_id)
+    upload = uploads.store(
+        project, resident, files["file"].stream, current_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
+    )
+    commit()
+    return upload
+
+
+@blp.get("/uploads/<int:upload_id>")
+@auth.login_required
+@blp.doc(
+    responses={
+        "200": {
+            "description": "the image",
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in ("image/jpeg", "image/png", "image/webp")
+            },
+        }
+    }
+)
+@blp.errors(401, 404)
+def get_upload(upload_id):
+    """The image itself: for the resident who uploaded it and staff who see its project."""
+    upload = get_or_404(Upload, upload_id, "upload_not_found", "找不到该图片")
+    caller = auth.current_caller()
+    if isinstance(caller, Resident):
+        allowed = upload.uploader_id == caller.id
+    else:
+        allowed = policy.sees_project(caller, load_project(upload.project_id))
+    path = uploads.file_path(upload)
+    if not allowed or not path.is_file():
+        raise NotFound("找不到该图片", code="upload_not_found")
+    response = send_file(path, mimetype=upload.content_type, max_age=0, etag=upload.sha256)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+# --- inspections and problem reports ----------------------------------------------------------
+
+
+@blp.post("/projects/<int:project_id>/inspections")
+@auth.resident_required
+@blp.arguments(InspectionArgs)
+@blp.response(201, InspectionSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def file_inspection(args, project_id):
+    """An accepted supervisor's inspection report; one that finds a problem opens a ticket."""
+    project, resident = _resident_on(project_id)
+    inspection = ticket_service.file_inspection(project, resident, args)
+    commit()
+    return inspection
+
+
+@blp.get("/projects/<int:project_id>/inspections")
+@auth.login_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(InspectionSchema, "InspectionPage"))
+@blp.errors(401, 403, 404, 422)
+def list_inspections(args, project_id):
+    """Staff in scope: every inspection report; a resident: their own."""
+    project = visible_project(project_id)
+    statement = select(Inspection).where(Inspection.project_id == project.id)
+    caller = auth.current_caller()
+    if isinstance(caller, Resident):
+        statement = statement.where(Inspection.resident_id == caller.id)
+    return paginate(statement.order_by(Inspection.id.desc()), args)
+
+
+@blp.post("/projects/<int:project_id>/problems")
+@auth.resident_required
+@blp.arguments(ProblemArgs)
+@blp.response(201, TicketDetailSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def report_problem(args, project_id):
+    """Any verified resident of the estates reports a problem: a ticket the owner answers."""
+    project, resident = _resident_on(project_id)
+    ticket = ticket_service.report_problem(project, resident, args)
+    commit()
+    return ticket
+
+
+# --- tickets ----------------------------------------------------------------------------------
+
+
+def _visible_ticket(ticket_id: int) -> Ticket:
+    """The ticket for its reporter or staff who see its project (404 for anyone else)."""
+    ticket = get_or_404(Ticket, ticket_id, "ticket_not_found", "找不到该工单")
+    caller = auth.current_caller()
+    if isinstance(caller, Resident):
+        allowed = ticket.reporter_id == caller.id
+    else:
+        allowed = policy.sees_project(caller, load_project(ticket.project_id))
+    if not allowed:
+        raise NotFound("找不到该工单", code="ticket_not_found")
+    return ticket
+
+
+@blp.get("/projects/<int:project_id>/tickets")
+@auth.login_required
+@blp.arguments(TicketQuery, location="query")
+@blp.response(200, page_schema(TicketSchema, "TicketPage"))
+@blp.errors(401, 403, 404, 422)
+def list_tickets(args, project_id):
+    """Staff in scope: every ticket of the project (`overdue=true`: waiting past due); a
+    resident: the tickets they opened."""
+    project = visible_project(project_id)
+    caller = auth.current_caller()
+    reporter = caller if isinstance(caller, Resident) else None
+    return paginate(ticket_service.tickets_of(project, reporter, args), args)
+
+
+@blp.get("/tickets/<int:ticket_id>")
+@auth.login_required
+@blp.response(200, TicketDetailSchema)
+@blp.errors(401, 404)
+def get_ticket(ticket_id):
+    """A ticket with every step it went through."""
+    return _visible_ticket(ticket_id)
+
+
+@blp.post("/tickets/<int:ticket_id>/answer")
+@auth.staff_required
+@blp.arguments(AnswerArgs)
+@blp.response(200, TicketDetailSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def answer_ticket(args, ticket_id):
+    """The project owner (or county, prefecture) answers an open or reopened ticket."""
+    ticket = _visible_ticket(ticket_id)
+    staff = auth.current_staff()
+    if not policy.manages_project(staff, load_project(ticket.project_id)):
+        raise Forbidden("工单由项目建设单位答复", code="out_of_scope")
+    ticket = ticket_service.answer(ticket, staff, args["answer"])
+    commit()
+    return ticket
+
+
+@blp.post("/tickets/<int:ticket_id>/confirm")
+@auth.resident_required
+@blp.arguments(ConfirmArgs)
+@blp.response(200, TicketDetailSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def confirm_ticket(args, ticket_id):
+    """The reporter confirms the answer resolved the problem."""
+    ticket = _visible_ticket(ticket_id)
+    ticket = ticket_service.confirm(ticket, auth.current_resident(), args.get("remarks"))
+    commit()
+    return ticket
+
+
+@blp.post("/tickets/<int:ticket_id>/reopen")
+@auth.resident_required
+@blp.arguments(ReopenArgs)
+@blp.response(200, TicketDetailSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def reopen_ticket(args, ticket_id):
+    """The reporter is not satisfied: the ticket waits for a new answer (3 more working days)."""
+    ticket = _visible_ticket(ticket_id)
+    ticket = ticket_service.reopen(ticket, auth.current_resident(), args["reason"])
+    commit()
+    return ticket
