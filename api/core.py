@@ -180,6 +180,33 @@ def schedule_at(when, func, *args, queue: str = "default", job_id: str) -> None:
     current_app.extensions["jobs"].schedule(when, func, args, queue, job_id)
 
 
+# --- domain events -----------------------------------------------------------------------
+#
+# A domain announces what happened (`emit`) without knowing who listens, so that voting can
+# say "a consultation opened" while notices publishes about it, and voting still never imports
+# notices. Listeners are wired per app when it is built (see api/routes/notices.py).
+#
+#   consultation_opened(consultation_id)        voting.jobs.after_open, both open paths
+#   gate_final(project_id, consultation_id)     voting.jobs.recompute, the first final tally of
+#                                               a project's gate consultation
+
+
+def listen(app, event: str, handler) -> None:
+    """Call `handler(**payload)` whenever `event` is emitted in `app`."""
+    app.extensions.setdefault("domain_events", {}).setdefault(event, []).append(handler)
+
+
+def emit(event: str, **payload) -> None:
+    """Run the listeners of `event` now, inside the caller's transaction.
+
+    What they write commits or rolls back with the caller's work, and the jobs they ask for
+    run after that commit. A listener that raises fails the caller: listeners decline quietly
+    (log and return) when they have nothing to do.
+    """
+    for handler in current_app.extensions.get("domain_events", {}).get(event, ()):
+        handler(**payload)
+
+
 def commit() -> None:
     """Commit the request's one transaction, then dispatch the jobs it asked for."""
     db.session.commit()

@@ -22,6 +22,7 @@ from api.core import (
     DomainError,
     commit,
     db,
+    emit,
     enqueue_after_commit,
     release_dedupe,
     schedule_at,
@@ -74,6 +75,7 @@ def recompute(consultation_id: int) -> Tally | None:
     )
     # The status is read before the ballots: if it says closed, every ballot is in the count.
     final = consultation.status == "closed"
+    became_final = final and not tally.final
     count = count_ballots(consultation_id)
     result = evaluate(consultation, count)
     now = utcnow()
@@ -95,6 +97,8 @@ def recompute(consultation_id: int) -> Tally | None:
         project.gate_final = final
         project.gate_computed_at = now
     db.session.flush()
+    if became_final and project.gate_consultation_id == consultation_id:
+        emit("gate_final", project_id=project.id, consultation_id=consultation_id)
     return tally
 
 
@@ -168,8 +172,10 @@ def open_and_close_due(now: datetime | None = None) -> tuple[list[int], list[int
 
 
 def after_open(consultation: Consultation) -> None:
-    """Count the (empty) ballot box and schedule the close at its time."""
+    """Count the (empty) ballot box, schedule the close at its time, and announce the opening
+    (notices publishes it to the residents)."""
     request_tally(consultation.id)
+    emit("consultation_opened", consultation_id=consultation.id)
     if consultation.closes_at is not None:
         at = consultation.closes_at
         schedule_at(
