@@ -16,6 +16,8 @@ from api import auth
 from api.core import DomainError, commit, db
 from api.jobs import QUEUES, describe_queues, make_worker
 from feedback import jobs as feedback_jobs
+from notices import events as notice_events
+from notices import jobs as notice_jobs
 from participation import project_service, roster, service
 from participation.models import ROLES, Community, County, Estate, Staff
 from participation.projects import Plan, PlanItem, Project
@@ -208,6 +210,7 @@ def register_commands(app: Flask) -> None:
             _fail("REDIS_URL is not set: jobs run in-process and no worker is needed")
         w = make_worker(current_app._get_current_object(), queues or QUEUES, name=name)
         voting_jobs.schedule_reconcile()
+        notice_jobs.schedule_sweep()
         feedback_jobs.schedule_reconcile()
         w.work(burst=burst, with_scheduler=True)
 
@@ -225,6 +228,18 @@ def register_commands(app: Flask) -> None:
             f"completion satisfaction recounted {len(feedback['recounted'])}: "
             f"{feedback['recounted']}; comments re-checked {len(feedback['rechecked'])}, "
             f"still waiting for WeChat {feedback['waiting']}"
+        )
+
+    @app.cli.command("notices-sweep")
+    def notices_sweep():
+        """Publish scheduled notices whose time has come, settle interrupted deliveries and
+        re-queue stalled ones, send lost consultation reminders; then overdue milestones."""
+        done = notice_jobs.sweep()
+        overdue = notice_events.milestones_overdue()
+        click.echo(
+            f"published {done['published']}, interrupted {done['interrupted']}, "
+            f"re-queued {done['requeued']}, reminded {done['reminded']}, "
+            f"overdue milestones announced {overdue}"
         )
 
     @app.cli.command("jobs")

@@ -17,6 +17,8 @@ from redis.connection import parse_url as parse_redis_url
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from notices.models import CATEGORIES as NOTICE_CATEGORIES
+
 DEV_SECRET = "dev-only-secret-do-not-use-in-production"
 
 # name: (default, description) — README lists these; keep them in step.
@@ -41,6 +43,27 @@ SETTINGS = {
     "WECHAT_TIMEOUT_SECONDS": ("3", "timeout of one WeChat call, so a login answers within 5 s"),
     "STAFF_LOGIN_LIMIT": ("5 per minute", "failed staff logins allowed per username and address"),
     "UPLOAD_DIR": ("<instance>/uploads", "where uploaded files are stored"),
+    "WECHAT_SEND_RATE_PER_SECOND": (
+        "20",
+        "subscription messages sent per second at most, over all workers (0: no cap)",
+    ),
+    "NOTICE_TEMPLATE_ID": (
+        "notice-demo-template",
+        "subscription message template of notices (thing1 title, time2 time, thing3 category)",
+    ),
+    "NOTICE_TEMPLATE_IDS": (
+        "",
+        "per-category templates that replace NOTICE_TEMPLATE_ID: `utility_cut=ID,construction=ID`",
+    ),
+    "NOTICE_PAGE": (
+        "pages/notices/detail?id={id}",
+        "the mini-program page a notice message opens; {id} is the notice's id",
+    ),
+    "NOTICE_BATCH_SIZE": ("200", "recipients per delivery job of a notice"),
+    "NOTICE_RETRY_SECONDS": (
+        "10,60,300,900",
+        "waits before each retry of a message WeChat failed to take; then it is failed",
+    ),
 }
 
 
@@ -158,6 +181,8 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
             f"STAFF_LOGIN_LIMIT is not a rate limit like '5 per minute': {staff_login_limit!r}"
         ) from None
 
+    notices = _notice_settings(get, number)
+
     config = {
         "APP_ENV": app_env,
         "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
@@ -178,5 +203,63 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "JSON_AS_ASCII": False,
         "PROPAGATE_EXCEPTIONS": False,
     }
+    config.update(notices)
     config.update(overrides)  # anything else a test or caller sets directly
     return config
+
+
+TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _notice_settings(get, number) -> dict:
+    """The WeChat send rate and the notice message settings."""
+    raw_rate = get("WECHAT_SEND_RATE_PER_SECOND")
+    try:
+        rate = int(raw_rate)
+    except (TypeError, ValueError):
+        rate = -1
+    if rate < 0:
+        raise ConfigError(
+            f"WECHAT_SEND_RATE_PER_SECOND must be a whole number, 0 for no cap, not {raw_rate!r}"
+        )
+    template = get("NOTICE_TEMPLATE_ID")
+    if not TEMPLATE_ID.match(template or ""):
+        raise ConfigError(f"NOTICE_TEMPLATE_ID is not a template id: {template!r}")
+    raw_ids = get("NOTICE_TEMPLATE_IDS") or ""
+    if isinstance(raw_ids, dict):  # given directly to create_app
+        raw_ids = ",".join(f"{k}={v}" for k, v in raw_ids.items())
+    per_category = {}
+    for pair in filter(None, (p.strip() for p in raw_ids.split(","))):
+        category, _, value = (part.strip() for part in pair.partition("="))
+        if category not in NOTICE_CATEGORIES or not TEMPLATE_ID.match(value):
+            raise ConfigError(
+                f"NOTICE_TEMPLATE_IDS must be category=template_id pairs separated by commas; "
+                f"{pair!r} is not (categories: {', '.join(NOTICE_CATEGORIES)})"
+            )
+        per_category[category] = value
+    page = get("NOTICE_PAGE")
+    try:
+        page.format(id=1)
+    except (KeyError, IndexError, ValueError):
+        raise ConfigError(f"NOTICE_PAGE may hold only the placeholder {{id}}: {page!r}") from None
+    batch = number("NOTICE_BATCH_SIZE")
+    if batch > 5000:
+        raise ConfigError(f"NOTICE_BATCH_SIZE must be at most 5000, not {batch}")
+    raw_retry = get("NOTICE_RETRY_SECONDS")
+    try:
+        retry = tuple(int(part) for part in str(raw_retry).split(","))
+    except ValueError:
+        retry = ()
+    if not retry or len(retry) > 10 or any(not 0 < wait <= 86400 for wait in retry):
+        raise ConfigError(
+            "NOTICE_RETRY_SECONDS must be 1 to 10 whole seconds (1..86400) separated by commas, "
+            f"not {raw_retry!r}"
+        )
+    return {
+        "WECHAT_SEND_RATE_PER_SECOND": rate,
+        "NOTICE_TEMPLATE_ID": template,
+        "NOTICE_TEMPLATE_IDS": per_category,
+        "NOTICE_PAGE": page,
+        "NOTICE_BATCH_SIZE": batch,
+        "NOTICE_RETRY_SECONDS": retry,
+    }

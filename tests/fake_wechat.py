@@ -29,6 +29,12 @@ class FakeWeChat:
     calls: list = field(default_factory=list)
     messages: list = field(default_factory=list)
     send_errors: list = field(default_factory=list)  # errcodes to answer, in order
+    # per openid (touser): errcodes to answer that user's next sends, in order
+    errors_for: dict = field(default_factory=dict)
+    # per openid: seconds to stall that user's next sends before answering -1 without
+    # delivering (a WeChat too slow to answer in time, that did not send either)
+    stalls_for: dict = field(default_factory=dict)
+    sent_at: list = field(default_factory=list)  # time.time() of each message received
     risky_words: tuple = ("违禁",)
     tokens: set = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,12 +81,23 @@ class FakeWeChat:
         if not self._token_ok(request):
             return _json({"errcode": 40001, "errmsg": "invalid credential"})
         body = json.loads(request.get_data() or b"{}")
+        touser = body.get("touser")
         with self.lock:
+            stalls = self.stalls_for.get(touser)
+            stall = stalls.pop(0) if stalls else 0
+        if stall:
+            time.sleep(stall)
+            return _json({"errcode": -1, "errmsg": "system busy"})
+        with self.lock:
+            user_errors = self.errors_for.get(touser)
+            if user_errors:
+                return _json({"errcode": user_errors.pop(0), "errmsg": "fake error"})
             if self.send_errors:
                 code = self.send_errors.pop(0)
                 if code:
                     return _json({"errcode": code, "errmsg": "fake error"})
             self.messages.append(body)
+            self.sent_at.append(time.time())
         return _json({"errcode": 0, "errmsg": "ok", "msgid": len(self.messages)})
 
     def msg_sec_check(self, request: Request):

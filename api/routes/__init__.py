@@ -1,8 +1,28 @@
 """One blueprint module per domain; each view is parse → load → policy → service → commit → dump."""
 
-from api.routes import auth, comments, feedback, places, projects, registry, supervision, voting
+from api.routes import (
+    auth,
+    comments,
+    feedback,
+    notices,
+    places,
+    projects,
+    registry,
+    supervision,
+    voting,
+)
 
 
 def register_blueprints(api) -> None:
-    for module in (auth, places, registry, projects, voting, supervision, feedback, comments):
+    for module in (
+        auth,
+        places,
+        registry,
+        projects,
+        voting,
+        supervision,
+        feedback,
+        comments,
+        notices,
+    ):
         api.register_blueprint(module.blp)

@@ -1,0 +1,222 @@
+"""Notices, their read receipts, and residents' subscription consents."""
+
+from sqlalchemy import func, select
+
+from api import auth
+from api.core import commit, db, utcnow
+from api.http import Blueprint, PageArgs, page_schema, paginate
+from notices import events, jobs, policy, queries, service
+from notices.models import Notice
+from notices.schemas import (
+    NoticeArgs,
+    NoticeFilter,
+    NoticePatchArgs,
+    NoticeSchema,
+    NoticeSummarySchema,
+    PublishArgs,
+    ReadSchema,
+    ReceiptsArgs,
+    ReceiptsSchema,
+    SubscriptionArgs,
+    SubscriptionsSchema,
+    WithdrawArgs,
+)
+from participation.models import Resident
+from participation.queries import get_or_404
+
+blp = Blueprint("notices", __name__, url_prefix="/api/v1", description="Notices and subscriptions")
+# The events that publish notices by themselves are wired when the app registers this blueprint.
+blp.record_once(lambda state: events.install(state.app))
+
+
+class NoticeQuery(PageArgs, NoticeFilter):
+    pass
+
+
+def _notice(notice_id: int) -> Notice:
+    return get_or_404(Notice, notice_id, "notice_not_found", "找不到该公告")
+
+
+def managed_notice(notice_id: int) -> Notice:
+    notice = _notice(notice_id)
+    policy.require_manages(auth.current_staff(), notice)
+    return notice
+
+
+def _for_resident(notice: Notice, resident: Resident) -> Notice:
+    """A withdrawn notice shows residents why, not what it said."""
+    notice.read = queries.is_read(notice, resident)
+    if notice.status == "withdrawn":
+        db.session.expunge(notice)
+        notice.body, notice.attachments = None, []
+    return notice
+
+
+@blp.post("/notices")
+@auth.staff_required
+@blp.arguments(NoticeArgs)
+@blp.response(201, NoticeSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def create_notice(args):
+    """Write a notice for a community, an estate (or some of its buildings) or a project:
+    published now and pushed to residents' WeChat, scheduled (`publish_at`), or a draft."""
+    staff = auth.current_staff()
+    target = service.resolve_target(args)
+    if target["target_kind"] == "project":
+        allowed = policy.may_publish_to_project(staff, target["project"])
+    elif target["target_kind"] == "community":
+        allowed = policy.may_publish_to_community(staff, target["community"])
+    else:
+        allowed = policy.may_publish_to_estate(staff, target["estate"])
+    policy.require_may_publish(staff, allowed)
+    notice = service.create_notice(staff, target, args)
+    if notice.status == "scheduled":
+        jobs.schedule_publish(notice)
+    commit()
+    return notice
+
+
+@blp.get("/notices")
+@auth.login_required
+@blp.arguments(NoticeQuery, location="query")
+@blp.response(200, page_schema(NoticeSummarySchema, "NoticePage"))
+@blp.errors(401, 422)
+def list_notices(args):
+    """A resident's notices (published, unexpired, to one of their verified households),
+    pinned first then newest, each with `read`; for staff, every notice in their scope (filters:
+    status, category, community_id, estate_id, project_id; residents: category)."""
+    jobs.catch_up()
+    caller = auth.current_caller()
+    if not isinstance(caller, Resident):
+        return paginate(queries.staff_notices(caller, args), args)
+    statement = queries.resident_notices(caller, utcnow())
+    if args.get("category"):
+        statement = statement.where(Notice.category == args["category"])
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    items = []
+    for notice, read in db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)):
+        notice.read = bool(read)
+        items.append(notice)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
+
+
+@blp.get("/notices/<int:notice_id>")
+@auth.login_required
+@blp.response(200, NoticeSchema)
+@blp.errors(401, 403, 404)
+def get_notice(notice_id):
+    """One notice. Residents see those published to them (a withdrawn one with its reason);
+    staff those in their scope, drafts included."""
+    notice = _notice(notice_id)
+    caller = auth.current_caller()
+    if isinstance(caller, Resident):
+        policy.require_resident_reached(caller, notice)
+        return _for_resident(notice, caller)
+    policy.require_sees(caller, notice)
+    return notice
+
+
+@blp.patch("/notices/<int:notice_id>")
+@auth.staff_required
+@blp.arguments(NoticePatchArgs)
+@blp.response(200, NoticeSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def patch_notice(args, notice_id):
+    """Change a draft's or scheduled notice's content; pin, unpin or set the expiry of any
+    notice not withdrawn (a published text never changes: withdraw it and write anew)."""
+    notice = service.update_notice(managed_notice(notice_id), args)
+    commit()
+    return notice
+
+
+@blp.post("/notices/<int:notice_id>/publish")
+@auth.staff_required
+@blp.arguments(PublishArgs)
+@blp.response(200, NoticeSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def publish_notice(args, notice_id):
+    """Publish a draft or scheduled notice now, or at `publish_at`."""
+    notice = managed_notice(notice_id)
+    if args.get("publish_at") is not None:
+        service.schedule(notice, args["publish_at"])
+        jobs.schedule_publish(notice)
+    else:
+        service.publish(notice)
+    commit()
+    return notice
+
+
+@blp.post("/notices/<int:notice_id>/withdraw")
+@auth.staff_required
+@blp.arguments(WithdrawArgs)
+@blp.response(200, NoticeSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def withdraw_notice(args, notice_id):
+    """Withdraw with a reason: residents stop listing it and unsent messages are cancelled; it
+    stays in the record."""
+    notice = service.withdraw(managed_notice(notice_id), auth.current_staff(), args["reason"])
+    commit()
+    return notice
+
+
+@blp.post("/notices/<int:notice_id>/read")
+@auth.resident_required
+@blp.response(200, ReadSchema)
+@blp.errors(401, 403, 404, 409)
+def read_notice(notice_id):
+    """Mark the notice read (the first time counts; again changes nothing)."""
+    notice = _notice(notice_id)
+    resident = auth.current_resident()
+    policy.require_resident_reached(resident, notice)
+    read = service.mark_read(notice, resident)
+    commit()
+    return read
+
+
+@blp.get("/notices/<int:notice_id>/receipts")
+@auth.staff_required
+@blp.arguments(ReceiptsArgs, location="query")
+@blp.response(200, ReceiptsSchema)
+@blp.errors(401, 403, 404, 422)
+def notice_receipts(args, notice_id):
+    """Who has read it: the share of targeted households with a member who read it, the
+    buildings with the lowest shares (whom to visit), and how the WeChat messages fared."""
+    notice = _notice(notice_id)
+    policy.require_sees(auth.current_staff(), notice)
+    jobs.catch_up()
+    return queries.receipts(notice, args["lowest"])
+
+
+def _subscriptions(resident: Resident, recorded=None) -> dict:
+    have = service.unspent(resident)
+    return {
+        "templates": [
+            {"template_id": t, "categories": categories, "unspent": have.get(t, 0)}
+            for t, categories in service.known_templates().items()
+        ],
+        "recorded": recorded or {},
+    }
+
+
+@blp.post("/me/subscriptions")
+@auth.resident_required
+@blp.arguments(SubscriptionArgs)
+@blp.response(200, SubscriptionsSchema)
+@blp.errors(401, 403, 422)
+def record_subscriptions(args):
+    """Record what wx.requestSubscribeMessage answered: each `accept` lets the service send the
+    resident one message of that template."""
+    resident = auth.current_resident()
+    done = service.record_subscriptions(resident, args["results"])
+    commit()
+    return _subscriptions(resident, done["recorded"])
+
+
+@blp.get("/me/subscriptions")
+@auth.resident_required
+@blp.response(200, SubscriptionsSchema)
+@blp.errors(401, 403)
+def my_subscriptions():
+    """The templates to ask for in the mini-program, with the caller's unspent acceptances."""
+    return _subscriptions(auth.current_resident())

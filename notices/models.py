@@ -1,0 +1,189 @@
+"""Notices, the households they reach, read receipts, subscription consents and deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core import UTCDateTime, db, utcnow
+
+# category -> the label residents read (also the message's thing3). Staff publish the first six;
+# the others are written by the events that publish by themselves (notices.events).
+CATEGORY_LABELS = {
+    "plan_publicity": "方案公示",
+    "consultation_open": "征询开始",
+    "construction": "施工通知",
+    "utility_cut": "停水停电",
+    "acceptance_result": "验收结果",
+    "general": "通知公告",
+    "consultation_closing": "征询即将截止",
+    "gate_result": "征询结果",
+    "milestone_overdue": "进度提醒",
+    "ticket_answered": "问题答复",
+}
+CATEGORIES = tuple(CATEGORY_LABELS)
+STAFF_CATEGORIES = CATEGORIES[:6]
+TARGET_KINDS = ("community", "estate", "buildings", "project", "resident")
+STATUSES = ("draft", "scheduled", "published", "withdrawn")
+# pending: waiting for its batch; sending: claimed, the call to WeChat under way; the rest are
+# outcomes (retrying comes back to sending at next_attempt_at).
+DELIVERY_STATUSES = (
+    "pending",
+    "sending",
+    "sent",
+    "no_consent",
+    "failed",
+    "retrying",
+    "cancelled",
+)
+DELIVERY_OPEN = ("pending", "retrying")
+
+
+def _in(values) -> str:
+    return "IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+class Notice(db.Model):
+    """A notice (公告): written by staff, or by an event, for the households of a place.
+
+    The target is one of: a community, an estate, some buildings of one estate, a project (its
+    estates), or one resident (the reporter of an inspection ticket). `county_id`,
+    `community_id`, `estate_id` and `project_id` are kept so that scope checks and staff lists
+    are plain SQL; `building_ids` holds the chosen buildings. The households reached are frozen
+    in `NoticeTarget` when it is published. `event_key` names the event that wrote a system
+    notice (UNIQUE), so an event publishes once however often it is reported.
+    """
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        CheckConstraint(f"category {_in(CATEGORIES)}", name="category_known"),
+        CheckConstraint(f"target_kind {_in(TARGET_KINDS)}", name="target_kind_known"),
+        CheckConstraint(f"status {_in(STATUSES)}", name="status_known"),
+        CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name="published"),
+        CheckConstraint("status <> 'scheduled' OR publish_at IS NOT NULL", name="scheduled"),
+        CheckConstraint("status <> 'withdrawn' OR withdrawn_at IS NOT NULL", name="withdrawn"),
+        CheckConstraint(
+            "(target_kind = 'resident') = (recipient_id IS NOT NULL)", name="recipient"
+        ),
+        Index("ix_notices_status_publish_at", "status", "publish_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list] = mapped_column(JSON, default=list)
+    pinned: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    target_kind: Mapped[str] = mapped_column(String(12))
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"), index=True)
+    building_ids: Mapped[list | None] = mapped_column(JSON)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdraw_reason: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    event_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def category_label(self) -> str:
+        return CATEGORY_LABELS[self.category]
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+class NoticeTarget(db.Model):
+    """A household a published notice reached, as the roster stood when it was published."""
+
+    __tablename__ = "notice_targets"
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(
+        ForeignKey("households.id"), primary_key=True, index=True
+    )
+
+
+class NoticeRead(db.Model):
+    """A resident opened the notice (已读); the first time counts."""
+
+    __tablename__ = "notice_reads"
+    __table_args__ = (UniqueConstraint("notice_id", "resident_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubscriptionConsent(db.Model):
+    """One acceptance of a message template in the mini-program (订阅消息授权): WeChat lets
+    the service send that user one message of that template per acceptance.
+
+    Spent when a message is sent (`spent_by_delivery_id`). Spent with no delivery means WeChat
+    said the user has no acceptance left (errcode 43101), which voids what we had counted.
+    """
+
+    __tablename__ = "subscription_consents"
+    __table_args__ = (
+        Index(
+            "ix_subscription_consents_unspent",
+            "resident_id",
+            "template_id",
+            postgresql_where=text("spent_at IS NULL"),
+            sqlite_where=text("spent_at IS NULL"),
+        ),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    template_id: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    spent_by_delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"))
+
+
+class Delivery(db.Model):
+    """One notice sent (or not) to one resident as a WeChat subscription message.
+
+    UNIQUE (notice, resident): whatever job runs, and however often, a resident gets a notice
+    at most once. A job claims the row (pending/retrying → sending) before it calls WeChat and
+    records the outcome after; a row left `sending` by a killed worker is never sent again.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "resident_id"),
+        CheckConstraint(f"status {_in(DELIVERY_STATUSES)}", name="status_known"),
+        Index("ix_deliveries_status", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    template_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    msgid: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

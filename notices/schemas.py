@@ -1,0 +1,211 @@
+"""What the notice and subscription endpoints take (`…Args`) and give (`…Schema`)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from notices.models import CATEGORIES, STAFF_CATEGORIES, STATUSES, TARGET_KINDS
+from participation.schemas import Text, id_field, text
+
+SUBSCRIBE_ANSWERS = ("accept", "reject", "ban", "filter")
+TARGET_FIELDS = ("community_id", "estate_id", "project_id")
+
+
+def _attachments():
+    return fields.List(
+        fields.Url(validate=validate.Length(max=500)), validate=validate.Length(max=20)
+    )
+
+
+class NoticeArgs(ma.Schema):
+    """A new notice for exactly one of: a community, an estate (optionally some of its
+    buildings), a project (its estates)."""
+
+    community_id = id_field()
+    estate_id = id_field()
+    building_ids = fields.List(
+        id_field(),
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "buildings of `estate_id`; omit for the whole estate"},
+    )
+    project_id = id_field()
+    category = fields.String(required=True, validate=validate.OneOf(STAFF_CATEGORIES))
+    title = text(100, required=True)
+    body = Text(required=True, validate=validate.Length(max=10_000))
+    attachments = _attachments()
+    pinned = fields.Boolean(load_default=False)
+    expires_at = fields.AwareDateTime(allow_none=True)
+    publish_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "publish later, at this time (scheduled)"}
+    )
+    draft = fields.Boolean(load_default=False, metadata={"description": "keep as a draft"})
+
+    @ma.validates_schema
+    def _one_target(self, data, **kwargs):
+        given = [name for name in TARGET_FIELDS if data.get(name) is not None]
+        if len(given) != 1:
+            raise ma.ValidationError(
+                "Give exactly one of community_id, estate_id, project_id.", "_target"
+            )
+        if data.get("building_ids") and given != ["estate_id"]:
+            raise ma.ValidationError("building_ids needs estate_id.", "building_ids")
+        if data.get("draft") and data.get("publish_at") is not None:
+            raise ma.ValidationError("A draft has no publish_at; publish it later.", "publish_at")
+
+
+class NoticePatchArgs(ma.Schema):
+    """Content while a draft or scheduled; pin and expiry at any time before withdrawal."""
+
+    category = fields.String(validate=validate.OneOf(STAFF_CATEGORIES))
+    title = text(100)
+    body = Text(validate=validate.Length(max=10_000))
+    attachments = _attachments()
+    pinned = fields.Boolean()
+    expires_at = fields.AwareDateTime(allow_none=True)
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not data:
+            raise ma.ValidationError("Nothing to change.", "_schema")
+
+
+class PublishArgs(ma.Schema):
+    publish_at = fields.AwareDateTime(
+        allow_none=True, metadata={"description": "omit to publish now"}
+    )
+
+
+class WithdrawArgs(ma.Schema):
+    reason = text(500, required=True)
+
+
+def _query_id():
+    """An id in a query string (text there, so not strict)."""
+    return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+
+
+class NoticeFilter(ma.Schema):
+    """Staff filter by all of these; residents by category (they get their published ones)."""
+
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    community_id = _query_id()
+    estate_id = _query_id()
+    project_id = _query_id()
+
+
+class TargetSchema(ma.Schema):
+    kind = fields.String(attribute="target_kind", metadata={"enum": list(TARGET_KINDS)})
+    community_id = fields.Integer(allow_none=True)
+    estate_id = fields.Integer(allow_none=True)
+    building_ids = fields.List(fields.Integer(), allow_none=True)
+    project_id = fields.Integer(allow_none=True)
+
+
+class NoticeSummarySchema(ma.Schema):
+    id = fields.Integer()
+    category = fields.String()
+    category_label = fields.String()
+    title = fields.String()
+    summary = fields.Function(lambda n: n.body[:80] if n.body else "")
+    pinned = fields.Boolean()
+    status = fields.String()
+    published_at = fields.DateTime(allow_none=True)
+    expires_at = fields.DateTime(allow_none=True)
+    read = fields.Boolean(
+        allow_none=True, metadata={"description": "residents: whether they have read it"}
+    )
+
+
+class NoticeSchema(NoticeSummarySchema):
+    """The whole notice. A withdrawn one shows residents the reason, not the body."""
+
+    body = fields.String(allow_none=True)
+    attachments = fields.List(fields.String())
+    target = fields.Function(lambda n: TargetSchema().dump(n))
+    publish_at = fields.DateTime(allow_none=True)
+    withdrawn_at = fields.DateTime(allow_none=True)
+    withdraw_reason = fields.String(allow_none=True)
+    system = fields.Function(lambda n: n.author_id is None, metadata={"description": "by an event"})
+    created_at = fields.DateTime()
+
+
+class ReadSchema(ma.Schema):
+    notice_id = fields.Integer()
+    read_at = fields.DateTime()
+
+
+class BuildingShareSchema(ma.Schema):
+    building_id = fields.Integer()
+    building = fields.String()
+    estate = fields.String()
+    households_targeted = fields.Integer()
+    households_read = fields.Integer()
+    read_share = fields.Float()
+
+
+class DeliveryCountsSchema(ma.Schema):
+    pending = fields.Integer()
+    sending = fields.Integer()
+    sent = fields.Integer()
+    no_consent = fields.Integer()
+    failed = fields.Integer()
+    retrying = fields.Integer()
+    cancelled = fields.Integer()
+    total = fields.Integer()
+
+
+class ReceiptsArgs(ma.Schema):
+    lowest = fields.Integer(load_default=10, validate=validate.Range(min=1, max=500))
+
+
+class ReceiptsSchema(ma.Schema):
+    notice_id = fields.Integer()
+    status = fields.String()
+    households_targeted = fields.Integer()
+    households_read = fields.Integer()
+    read_share = fields.Float(
+        allow_none=True, metadata={"description": "households with a member who read it"}
+    )
+    residents_read = fields.Integer()
+    buildings_total = fields.Integer()
+    lowest_buildings = fields.List(fields.Nested(BuildingShareSchema))
+    deliveries = fields.Nested(DeliveryCountsSchema)
+
+
+class SubscriptionArgs(ma.Schema):
+    """What wx.requestSubscribeMessage answered; its `errMsg` key may be passed along."""
+
+    results = fields.Dict(
+        required=True,
+        keys=fields.String(validate=validate.Length(min=1, max=64)),
+        values=fields.String(validate=validate.Length(max=64)),
+        validate=validate.Length(min=1, max=21),
+    )
+
+    @ma.post_load
+    def _answers(self, data, **kwargs):
+        results = {k: v for k, v in data["results"].items() if k != "errMsg"}
+        bad = sorted(k for k, v in results.items() if v not in SUBSCRIBE_ANSWERS)
+        if bad:
+            raise ma.ValidationError(
+                {k: [f"Must be one of: {', '.join(SUBSCRIBE_ANSWERS)}."] for k in bad}, "results"
+            )
+        if not results:
+            raise ma.ValidationError("No template answers.", "results")
+        data["results"] = results
+        return data
+
+
+class TemplateSchema(ma.Schema):
+    template_id = fields.String()
+    categories = fields.List(fields.String())
+    unspent = fields.Integer()
+
+
+class SubscriptionsSchema(ma.Schema):
+    """The templates the mini-program should ask for, and the caller's unspent acceptances."""
+
+    templates = fields.List(fields.Nested(TemplateSchema))
+    recorded = fields.Dict(keys=fields.String(), values=fields.Integer())
