@@ -35,7 +35,10 @@ class FakeWeChat:
     # delivering (a WeChat too slow to answer in time, that did not send either)
     stalls_for: dict = field(default_factory=dict)
     sent_at: list = field(default_factory=list)  # time.time() of each message received
-    risky_words: tuple = ("违禁",)
+    risky_words: tuple = ("违禁",)  # answered as v1 does: errcode 87014
+    # word -> "risky" | "review" | "pass": answered as v2 does, errcode 0 with a `result`
+    suggest_for: dict = field(default_factory=dict)
+    checked: list = field(default_factory=list)  # the texts msg_sec_check was asked about
     tokens: set = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -106,8 +109,30 @@ class FakeWeChat:
         if not self._token_ok(request):
             return _json({"errcode": 40001, "errmsg": "invalid credential"})
         content = json.loads(request.get_data() or b"{}").get("content", "")
+        with self.lock:
+            self.checked.append(content)
         if any(word in content for word in self.risky_words):
             return _json({"errcode": 87014, "errmsg": "risky content"})
+        for word, suggest in self.suggest_for.items():
+            if word in content:
+                label = 100 if suggest == "pass" else 20001
+                return _json(
+                    {
+                        "errcode": 0,
+                        "errmsg": "ok",
+                        "result": {"suggest": suggest, "label": label},
+                        "detail": [
+                            {
+                                "strategy": "content_model",
+                                "errcode": 0,
+                                "suggest": suggest,
+                                "label": label,
+                                "prob": 90,
+                            }
+                        ],
+                        "trace_id": "fake-trace",
+                    }
+                )
         return _json({"errcode": 0, "errmsg": "ok"})
 
 
