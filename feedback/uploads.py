@@ -29,6 +29,7 @@ from participation.projects import Project
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+MAX_IMAGE_BYTES = 10 * 1024 * 1024  # the image itself; the request's limit is the HTTP layer's
 MAX_PHOTOS = 9  # what wx.chooseImage lets a resident pick at once
 
 
@@ -71,7 +72,7 @@ def file_path(upload: Upload) -> Path:
     return upload_root() / upload.path
 
 
-def store(project: Project, resident: Resident, stream, limit: int) -> Upload:
+def store(project: Project, resident: Resident, stream, limit: int = MAX_IMAGE_BYTES) -> Upload:
     """Check and store one image; the Upload row (flushed) and the file (renamed into place).
 
     Refuses an empty file (422 `file_empty`), anything but JPEG/PNG/WebP by its bytes (422

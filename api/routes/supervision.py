@@ -1,6 +1,6 @@
 """Residents on the building site: supervisor sign-ups, photos, inspections, problem tickets."""
 
-from flask import current_app, send_file
+from flask import send_file
 from sqlalchemy import select
 
 from api import auth
@@ -149,9 +149,7 @@ def upload_photo(files, project_id):
     """Upload one photo (multipart field `file`; JPEG, PNG or WebP up to 10 MiB) for an
     inspection or a problem report of this project."""
     project, resident = _resident_on(project_id)
-    upload = uploads.store(
-        project, resident, files["file"].stream, current_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
-    )
+    upload = uploads.store(project, resident, files["file"].stream)
     commit()
     return upload
 
