@@ -268,12 +268,15 @@ def withdraw(notice: Notice, staff: Staff, reason: str) -> Notice:
     return notice
 
 
-def _insert_ignoring_duplicates(table, values: dict, conflict: list[str]):
+def _insert_ignoring_duplicates(table, values: dict, conflict: list[str]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING: the new row's id, or None if one was there."""
     dialect = db.session.get_bind().dialect.name
     statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return db.session.execute(
-        statement.values(values).on_conflict_do_nothing(index_elements=conflict)
-    )
+        statement.values(values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(table.c.id)
+    ).scalar()
 
 
 def mark_read(notice: Notice, resident: Resident) -> NoticeRead:
@@ -297,10 +300,7 @@ def insert_event_notice(values: dict) -> int | None:
     now = utcnow()
     row = {"status": "draft", "created_at": now, "updated_at": now, "pinned": False, **values}
     row.setdefault("attachments", [])
-    result = _insert_ignoring_duplicates(Notice.__table__, row, ["event_key"])
-    if not result.rowcount:
-        return None
-    return db.session.scalar(select(Notice.id).where(Notice.event_key == values["event_key"]))
+    return _insert_ignoring_duplicates(Notice.__table__, row, ["event_key"])
 
 
 # --- subscriptions ----------------------------------------------------------------------------
