@@ -23,8 +23,9 @@ from participation.projects import Plan, Project
 log = logging.getLogger(__name__)
 
 STATUS_FOR_VERDICT = {"pass": "visible", "review": "pending_review", "risky": "refused"}
-# What a clerk may do from each status.
-HIDEABLE = ("visible", "reported", "pending_review", "pending_check")
+# What a clerk may do from each status. A comment WeChat has not checked yet is shown to no one
+# and waits for the check: hiding it would skip the check, restoring it would show unchecked text.
+HIDEABLE = ("visible", "reported", "pending_review")
 RESTORABLE = ("hidden", "reported", "pending_review")
 
 

@@ -116,6 +116,13 @@ def test_wechat_down_keeps_the_comment_waiting_unseen_then_checks_it(app, client
         headers=w.headers["clerk"],
     )
     assert_error_shape(refused_restore, 409, "comment_not_restorable")
+    # Nor hide it: it is shown to no one, and hiding it would let it skip the check.
+    refused_hide = client.post(
+        f"/api/v1/comments/{comment['id']}/hide",
+        json={"reason": "先隐藏"},
+        headers=w.headers["clerk"],
+    )
+    assert_error_shape(refused_hide, 409, "comment_not_hideable")
 
     with app.app_context():  # still down: the reconciler leaves it waiting
         assert jobs.reconcile()["waiting"] == 1
