@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from pathlib import Path
 
 from flask import Flask
@@ -47,6 +46,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.url_map.converters["int"] = _IdConverter
     app.config.update(settings.load(app.instance_path, overrides=config))
+    app.json.ensure_ascii = False  # Chinese stays readable in every reply
     app.config.update(
         API_TITLE="老旧小区改造居民参与 API",
         API_VERSION="v1",
@@ -57,6 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
         RATELIMIT_KEY_PREFIX="limits",
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_ENABLED=app.config.get("RATELIMIT_ENABLED", True),
+        # Redis may vanish: limits then fall back to this process's memory, not to a 500.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
@@ -69,12 +72,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["jobs"] = RQRunner(redis) if redis is not None else InlineRunner()
     app.extensions["wechat"] = WeChat.from_config(app.config, redis)
 
-    api = _Api(app, spec_kwargs={"components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}}, "security": [{"bearer": []}]})
+    api = _Api(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
     register_blueprints(api)
     install_error_handlers(app)
     app.before_request(enforce_body_limit)
 
     register_commands(app)
     return app
-

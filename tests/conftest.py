@@ -18,7 +18,6 @@ from redis import Redis
 from sqlalchemy import text
 
 from api import auth, create_app
-from tests import fake_wechat
 from api.core import db
 from participation.models import (
     Building,
@@ -31,6 +30,7 @@ from participation.models import (
     RoleGrant,
     Staff,
 )
+from tests import fake_wechat
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
