@@ -28,6 +28,7 @@ from api.core import (
     schedule_at,
     utcnow,
 )
+from participation.projects import STATUSES as PROJECT_STATUSES
 from participation.projects import Project
 from voting import service
 from voting.models import Ballot, Consultation, Tally
@@ -110,11 +111,20 @@ def run_tally(consultation_id: int) -> None:
 
 
 def stale_consultation_ids() -> list[int]:
-    """Consultations whose tally misses ballots, or misses the close."""
+    """Consultations whose tally misses ballots, or misses the close.
+
+    Closed consultations with a final tally are left out (no ballot can reach them), except
+    those a project's satisfaction gate still waits on: a final tally that somehow missed a
+    ballot makes the gate refuse construction as `tally_pending`, and only a recount lifts it.
+    """
     changes = (
         select(db.func.coalesce(db.func.sum(Ballot.revision), 0))
         .where(Ballot.consultation_id == Consultation.id)
         .scalar_subquery()
+    )
+    awaiting_gate = select(Project.gate_consultation_id).where(
+        Project.gate_consultation_id.is_not(None),
+        Project.status.in_(PROJECT_STATUSES[: PROJECT_STATUSES.index("construction")]),
     )
     return list(
         db.session.scalars(
@@ -125,6 +135,7 @@ def stale_consultation_ids() -> list[int]:
                     Consultation.status == "open",
                     Tally.final.is_(False),
                     Tally.computed_at.is_(None),
+                    Consultation.id.in_(awaiting_gate),
                 ),
                 or_(
                     Tally.computed_at.is_(None),

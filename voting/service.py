@@ -27,6 +27,7 @@ from voting.models import (
 )
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
+ART_278_QUORUM = Fraction(2, 3)  # Civil Code art. 278: 2/3 of the area and of the owners take part
 KIND_TITLES = {
     "plan_satisfaction": "改造方案满意度征询",
     "needs_survey": "改造需求调查",
@@ -91,6 +92,13 @@ def create_consultation(project: Project, staff: Staff, args: dict) -> Consultat
     quorum = as_fraction(args["quorum"]) if "quorum" in args else Fraction(2, 3)
     if not (0 < threshold <= 1) or not (0 <= quorum <= 1):
         raise InvalidInput("阈值须在0到1之间", code="threshold_out_of_range")
+    if kind == "owners_decision" and quorum < ART_278_QUORUM:
+        # Civil Code art. 278 fixes the participation: a setting may raise it, never lower it.
+        raise InvalidInput(
+            "业主共同决定须由专有部分面积和人数均占三分之二以上的业主参与表决，参与率要求不能低于2/3",
+            code="quorum_below_law",
+            details={"minimum": "2/3"},
+        )
     consultation = Consultation(
         project_id=project.id,
         plan_id=plan.id if plan else None,
