@@ -195,7 +195,10 @@ def _follow_up(notice_id: int, first_id: int, last_id: int) -> None:
         at = next_retry
     if at is None:
         return
+    # RQ's scheduler keeps whole seconds (it would run the job up to a second early, find
+    # nothing due, and the same job id would then block the next try): round up.
     at = max(at, now)
+    at = at.replace(microsecond=0) + timedelta(seconds=1) if at.microsecond else at
     schedule_at(
         at,
         deliver_batch,
@@ -379,11 +382,14 @@ def cancel_open(notice_id: int, now: datetime, first_id: int = 0, last_id: int =
 
 
 def mark_interrupted(now: datetime) -> int:
-    """Rows claimed by a worker that died before recording the outcome: failed, not resent."""
+    """Rows claimed by a worker that died before recording the outcome: failed, not resent.
+
+    `updated_at` stays the worker's last touch, so that settling the row does not count as
+    progress of its notice (see stalled_notice_ids)."""
     done = db.session.execute(
         update(_deliveries)
         .where(_deliveries.c.status == "sending", _deliveries.c.claimed_at < now - SENDING_STALE)
-        .values(status="failed", last_error="interrupted", finished_at=now, updated_at=now)
+        .values(status="failed", last_error="interrupted", finished_at=now)
     )
     return done.rowcount or 0
 

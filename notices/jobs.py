@@ -47,14 +47,15 @@ def schedule_publish(notice: Notice) -> None:
     )
 
 
-def _publish_one(notice_id: int, now: datetime) -> bool:
+def _publish_one(notice_id: int, now: datetime, slack: timedelta = timedelta(0)) -> bool:
+    """Publish the notice at `now` if it is scheduled for `now + slack` or earlier."""
     notice = db.session.scalar(
         select(Notice)
         .where(Notice.id == notice_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if notice is None or notice.status != "scheduled" or notice.publish_at > now:
+    if notice is None or notice.status != "scheduled" or notice.publish_at > now + slack:
         db.session.rollback()
         return False  # published, withdrawn or moved meanwhile
     try:
@@ -70,7 +71,7 @@ def _publish_one(notice_id: int, now: datetime) -> bool:
 def publish_scheduled(notice_id: int) -> bool:
     """The scheduled job: publish the notice if it is still scheduled and its time has come."""
     # The scheduler may move a job a moment early; a second's slack keeps it from doing nothing.
-    return _publish_one(notice_id, utcnow() + timedelta(seconds=1))
+    return _publish_one(notice_id, utcnow(), slack=timedelta(seconds=1))
 
 
 def publish_due(now: datetime | None = None) -> list[int]:

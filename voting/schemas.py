@@ -63,6 +63,12 @@ class ReceiptSchema(ma.Schema):
     items = fields.List(fields.String(), allow_none=True)
     household_id = fields.Integer()
     updated_at = fields.DateTime()
+    revision = fields.Integer(
+        metadata={
+            "description": "the household ballot's change number: of two replies, the one with "
+            "the higher revision is the ballot that counts (times of racing requests may not be)"
+        }
+    )
 
 
 class PaperReceiptSchema(ma.Schema):

@@ -426,6 +426,7 @@ def _write_ballot(
         "choice": row.choice,
         "items": picks,
         "updated_at": row.updated_at,
+        "revision": row.revision,
         "household_id": household_id,
     }
 
