@@ -23,7 +23,7 @@ from tests.feedback_world import (
     set_columns,
     snapshot,
 )
-from tests.voting_helpers import build_scene, resident
+from tests.voting_helpers import build_scene, resident, run_jobs
 
 
 def _rate(client, headers, project_id, **scores):
@@ -129,6 +129,7 @@ def test_the_completion_satisfaction_is_exact_and_on_the_project(app, client):
     scores[5] = {**scores[5], "overall": 5}
     assert _rate(client, headers, scene.project_id, **scores[5]).status_code == 200
 
+    run_jobs(app)  # a real worker when Redis is configured; in-process jobs have run already
     owner = {"Authorization": f"Bearer {_token(app, scene.owner)}"}
     figures = _completion(client, owner, scene.project_id)
     satisfied = sum(1 for s in scores if s["overall"] >= 4)
