@@ -30,8 +30,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core import Conflict, InvalidInput, UTCDateTime, db, utcnow
 from feedback import jobs
+from feedback.tickets import LOCAL
 from participation.models import Household, HouseholdClaim, Resident, Staff
-from participation.project_schemas import local_today
 from participation.projects import Project
 
 PARTY_ROLES = ("design", "construction", "supervision")
@@ -173,7 +173,7 @@ def record(project: Project, staff: Staff, args: dict) -> Acceptance:
         )
     if of_project(project) is not None:
         raise Conflict("本项目已登记联合验收记录", code="acceptance_exists")
-    if args["held_on"] > local_today():
+    if args["held_on"] > utcnow().astimezone(LOCAL).date():
         raise InvalidInput("验收日期不能晚于今天", code="held_on_in_future")
     roles = [p["role"] for p in args["parties"]]
     if sorted(roles) != sorted(PARTY_ROLES):
