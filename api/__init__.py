@@ -26,13 +26,18 @@ class _Api(Api):
     ERROR_SCHEMA = ErrorSchema
 
 
-class _IdConverter(IntegerConverter):
-    """`<int:…>` in a path: a number beyond the id columns' range matches no route (404),
-    rather than reaching the database, which cannot compare it (a 500 on PostgreSQL)."""
+ID_MAX = 2**31 - 1
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
+
+class _IdConverter(IntegerConverter):
+    """`<int:…>` in a path: a number beyond the id columns' range becomes 0, an id that no row
+    has, so the view answers its own 404 rather than the database failing to compare it (a 500
+    on PostgreSQL). Refusing the match instead would let werkzeug answer 405 when another
+    method shares the path."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= ID_MAX else 0
 
 
 def create_app(config: dict | None = None) -> Flask:
