@@ -338,25 +338,44 @@ def _new_receipt() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
+_UPSERTS: dict = {}  # dialect name -> the ballot upsert, built once
+
+
+def _upsert_statement(dialect: str):
+    """The upsert, without values: they are bound when it runs.
+
+    Built once per dialect: building it (the `excluded` alias copies every column) cost more
+    Python time than running it, on the busiest path of the product.
+    """
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        table = Ballot.__table__
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        changing = (
+            "choice",
+            "item_opinions",
+            "comment",
+            "channel",
+            "resident_id",
+            "staff_id",
+            "updated_at",
+        )
+        stmt = _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=[table.c.consultation_id, table.c.household_id],
+            set_={**{c: stmt.excluded[c] for c in changing}, "revision": table.c.revision + 1},
+        ).returning(table.c.receipt, table.c.revision, table.c.updated_at, table.c.choice)
+    return stmt
+
+
 def _upsert(values: dict):
     """INSERT … ON CONFLICT (consultation, household) DO UPDATE: one statement, race-free."""
-    dialect = db.session.get_bind().dialect.name
-    table = Ballot.__table__
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(values)
-    changing = (
-        "choice",
-        "item_opinions",
-        "comment",
-        "channel",
-        "resident_id",
-        "staff_id",
-        "updated_at",
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.consultation_id, table.c.household_id],
-        set_={**{c: stmt.excluded[c] for c in changing}, "revision": table.c.revision + 1},
-    ).returning(table.c.receipt, table.c.revision, table.c.updated_at, table.c.choice)
-    return db.session.execute(stmt).one()
+    stmt = _upsert_statement(db.session.get_bind().dialect.name)
+    return db.session.execute(stmt, values).one()
+
+
+# The audit row: a Core insert with its values bound when it runs (an ORM-enabled insert
+# with `.values()` is rebuilt and goes through the ORM's bulk path on every ballot).
+_AUDIT_INSERT = insert(BallotChange.__table__)
 
 
 def _write_ballot(
@@ -407,19 +426,20 @@ def _write_ballot(
             ],
         )
     db.session.execute(
-        insert(BallotChange).values(
-            consultation_id=consultation.id,
-            household_id=household_id,
-            revision=row.revision,
-            choice=choice,
-            picks=picks,
-            channel=channel,
-            resident_id=resident_id,
-            staff_id=staff_id,
-            evidence_url=evidence_url,
-            assisted_by=assisted_by,
-            at=now,
-        )
+        _AUDIT_INSERT,
+        {
+            "consultation_id": consultation.id,
+            "household_id": household_id,
+            "revision": row.revision,
+            "choice": choice,
+            "picks": picks,
+            "channel": channel,
+            "resident_id": resident_id,
+            "staff_id": staff_id,
+            "evidence_url": evidence_url,
+            "assisted_by": assisted_by,
+            "at": now,
+        },
     )
     return {
         "receipt": row.receipt,
