@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.core import Conflict, DomainError, Forbidden, InvalidInput, NotFound, db, utcnow
@@ -123,12 +123,27 @@ def create_consultation(project: Project, staff: Staff, args: dict) -> Consultat
     return consultation
 
 
+# The consultations' advisory locks: first key 0x766F7465 ("vote"), second the consultation id.
+_ADVISORY_LOCKS = {
+    True: text("SELECT pg_advisory_xact_lock_shared(1987015781, CAST(:id AS integer))"),
+    False: text("SELECT pg_advisory_xact_lock(1987015781, CAST(:id AS integer))"),
+}
+
+
 def lock(consultation_id: int, *, shared: bool) -> Consultation | None:
     """Load a consultation locked: shared by ballots, exclusive by open and close.
 
     On PostgreSQL this orders ballots against the close: a ballot that holds the shared lock
     commits before the close, and no ballot commits after it. (SQLite serialises writers.)
+
+    The row lock alone would let the close starve: PostgreSQL does not queue a share lock on a
+    row behind a waiting FOR UPDATE, so while ballots keep coming, some ballot always holds the
+    row and the clerk's close waits until the voting stops, accepting ballots meanwhile. So a
+    transaction-level advisory lock on the consultation is taken first: those are queued
+    fairly, and ballots that come after a waiting close wait behind it (then see it closed).
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_ADVISORY_LOCKS[shared], {"id": consultation_id})
     return db.session.scalar(
         select(Consultation)
         .where(Consultation.id == consultation_id)
