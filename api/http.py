@@ -56,7 +56,13 @@ def error_response(status: int, code: str, message: str, details=None, headers=N
 
 def _flatten_messages(messages):
     """webargs nests field errors under their location ("json", "query", ...)."""
-    if isinstance(messages, dict) and set(messages) <= {"json", "query", "form", "files", "view_args"}:
+    if isinstance(messages, dict) and set(messages) <= {
+        "json",
+        "query",
+        "form",
+        "files",
+        "view_args",
+    }:
         flat = {}
         for value in messages.values():
             if isinstance(value, dict):

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core import UTCDateTime, db, utcnow
@@ -168,9 +177,7 @@ class RoleGrant(db.Model):
     __table_args__ = (
         UniqueConstraint("staff_id", "role", "scope_id"),
         CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
-        CheckConstraint(
-            "(role = 'prefecture') = (scope_id IS NULL)", name="scope_matches_role"
-        ),
+        CheckConstraint("(role = 'prefecture') = (scope_id IS NULL)", name="scope_matches_role"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)

@@ -26,7 +26,6 @@ def text(max_length: int, **kwargs):
     return Text(validate=validate.Length(max=max_length), **kwargs)
 
 
-
 def id_field(**kwargs):
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
 
@@ -196,9 +195,7 @@ class GrantArgs(ma.Schema):
 
 
 class StaffArgs(ma.Schema):
-    username = fields.String(
-        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$")
-    )
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
     password = fields.String(required=True, validate=validate.Length(min=8, max=256))
     display_name = text(100, allow_none=True)
     grants = fields.List(fields.Nested(GrantArgs), load_default=list)
