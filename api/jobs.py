@@ -7,6 +7,7 @@ context, and raise on failure so that RQ records it (and retries where the job a
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from flask import Flask
@@ -52,7 +53,9 @@ class RQRunner:
             log.warning("could not enqueue %s: %s", job.func.__name__, type(exc).__name__)
             return None
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, settle_seconds: float = 0.0) -> None:
+        if settle_seconds > 0:
+            time.sleep(settle_seconds)
         try:
             self.redis.delete(key)
         except RedisError as exc:  # the marker expires by itself
@@ -88,7 +91,7 @@ class InlineRunner:
             log.exception("in-process job %s failed", getattr(job.func, "__name__", job.func))
         return None
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, settle_seconds: float = 0.0) -> None:
         pass
 
     def schedule(self, when, func, args, queue, job_id):
