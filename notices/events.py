@@ -9,7 +9,8 @@ work that reports it and is sent after that commits.
   of its electorate that have not voted yet;
 - its gate result became final (voting emits `gate_final`): to the project's households;
 - a milestone overdue (the daily job): to the project's households, once per milestone;
-- an inspection ticket answered (`notify_ticket_answered`, called by feedback): to its reporter.
+- an inspection ticket answered (`notify_ticket_answered(ticket_id)`, called by the route that
+  records the answer): to its reporter, once per answer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, select
 
 from api.core import commit, db, listen, schedule_at, utcnow
+from feedback.tickets import Ticket, TicketEvent
 from notices import service
 from notices.models import Notice
 from participation.project_schemas import LOCAL, local_today
@@ -251,23 +253,27 @@ def milestones_overdue(today=None) -> list[int]:
     return published
 
 
-def notify_ticket_answered(
-    ticket_id: int,
-    *,
-    reporter_id: int,
-    project_id: int,
-    subject: str,
-    answer_id: int | None = None,
-) -> Notice | None:
-    """Tell the reporter of an inspection ticket that it has been answered (a notice to them
-    alone, pushed to their WeChat). Call it before the request's commit; once per answer
-    (`answer_id`), however often it is called."""
-    project = db.session.get(Project, project_id)
+def notify_ticket_answered(ticket_id: int) -> Notice | None:
+    """Tell the reporter of a ticket that the owner has answered it: a notice to them alone,
+    pushed to their WeChat. Call it after `feedback.ticket_service.answer`, before the
+    request's commit. Once per answer, however often it is called; None if the ticket has no
+    answer (or the notice for its latest answer exists)."""
+    ticket = db.session.get(Ticket, ticket_id)
+    answer_id = db.session.scalar(
+        select(func.max(TicketEvent.id)).where(
+            TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "answered"
+        )
+    )
+    if ticket is None or answer_id is None:
+        return None
+    project = db.session.get(Project, ticket.project_id)
+    subject = ticket.description if len(ticket.description) <= 30 else ticket.description[:29] + "…"
     return publish_event(
-        f"ticket-answered:{ticket_id}:{answer_id or 0}",
+        f"ticket-answered:{ticket.id}:{answer_id}",
         "ticket_answered",
         "您反映的问题已答复",
-        f"您在{project.name}反映的问题「{subject[:50]}」已有答复，请打开小程序查看。",
+        f"您在{project.name}反映的问题「{subject}」已有答复，请打开小程序查看；"
+        "如不满意，可以在小程序中重新提出。",
         project,
-        recipient_id=reporter_id,
+        recipient_id=ticket.reporter_id,
     )

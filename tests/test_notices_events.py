@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from api.core import commit, db, utcnow
+from feedback.tickets import Ticket, TicketEvent
 from notices import events, jobs
 from notices.models import Notice
 from participation.projects import Milestone, Plan, PlanItem, Project
@@ -223,23 +224,54 @@ def town(app, make):
     return build_town(app, make)
 
 
-def test_an_answered_ticket_reaches_its_reporter_alone(app, client, make, town, wechat):
-    reporter = town.residents["a1"]
-    consent(app, reporter)
+def _ticket(app, town, reporter, *answers) -> int:
+    """A ticket on the town's project reported by `reporter`, with an event per step."""
     with app.app_context():
-        notice = events.notify_ticket_answered(
-            41, reporter_id=reporter.id, project_id=town.project.id, subject="3栋路灯不亮"
+        now = utcnow()
+        ticket = Ticket(
+            project_id=town.project.id,
+            source="resident",
+            reporter_id=reporter.id,
+            aspects=["safety"],
+            description="3栋门口的沟槽夜里没有围挡，也没有警示灯，老人孩子经过很危险，请尽快处理",
+            severity="major",
+            status="answered" if answers else "open",
+            due_at=now + timedelta(days=3),
         )
-        notice_id = notice.id
+        db.session.add(ticket)
+        db.session.flush()
+        for kind in ("opened", *answers):
+            db.session.add(TicketEvent(ticket_id=ticket.id, kind=kind, body="已处理", at=now))
+        db.session.commit()
+        return ticket.id
+
+
+def _answer_again(app, ticket_id) -> None:
+    with app.app_context():
+        for kind in ("reopened", "answered"):
+            db.session.add(TicketEvent(ticket_id=ticket_id, kind=kind, body="再次处理"))
+        db.session.commit()
+
+
+def test_an_answered_ticket_reaches_its_reporter_alone_once_per_answer(
+    app, client, make, town, wechat
+):
+    reporter = town.residents["a1"]
+    consent(app, reporter, count=2)
+    unanswered = _ticket(app, town, reporter)
+    ticket_id = _ticket(app, town, reporter, "answered")
+    with app.app_context():
+        assert events.notify_ticket_answered(unanswered) is None
+        notice = events.notify_ticket_answered(ticket_id)
+        notice_id, body = notice.id, notice.body
         commit()
-        again = events.notify_ticket_answered(
-            41, reporter_id=reporter.id, project_id=town.project.id, subject="3栋路灯不亮"
-        )
-        assert again is None
+        assert events.notify_ticket_answered(ticket_id) is None  # the same answer: once
     run_jobs(app)
 
+    assert "沟槽夜里没有围挡，也没有警示灯" in body and "…" in body
     assert set(deliveries(app, notice_id)) == {reporter.id}
     assert [m["touser"] for m in wechat.messages] == [reporter.openid]
+    assert wechat.messages[0]["data"]["thing3"] == {"value": "问题答复"}
     mine = client.get("/api/v1/notices", headers=make.headers(reporter)).json["items"]
     assert [n["id"] for n in mine] == [notice_id]
     neighbour = client.get("/api/v1/notices", headers=make.headers(town.residents["a2"]))
@@ -261,3 +293,12 @@ def test_an_answered_ticket_reaches_its_reporter_alone(app, client, make, town, 
         f"/api/v1/notices/{notice_id}/receipts", headers=make.headers(town.staff["other_clerk"])
     )
     assert other.status_code == 404
+
+    # reopened by the reporter and answered again: a second notice
+    _answer_again(app, ticket_id)
+    with app.app_context():
+        second = events.notify_ticket_answered(ticket_id)
+        assert second is not None and second.id != notice_id
+        commit()
+    run_jobs(app)
+    assert [m["touser"] for m in wechat.messages] == [reporter.openid] * 2
