@@ -36,7 +36,10 @@ def password_matches(stored_hash: str, password: str) -> bool:
     return check_password_hash(stored_hash, password)
 
 
-def _load_caller():
+def _token_claims() -> tuple[str, int]:
+    """The kind of caller and its id from the request's bearer token (checked once)."""
+    if "claims" in g:
+        return g.claims
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -49,10 +52,20 @@ def _load_caller():
         raise Unauthorized("登录已过期，请重新登录", code="token_expired") from None
     except BadSignature:
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid") from None
-    if not isinstance(payload, dict) or payload.get("k") not in (RESIDENT, STAFF):
+    if (
+        not isinstance(payload, dict)
+        or payload.get("k") not in (RESIDENT, STAFF)
+        or not isinstance(payload.get("id"), int)
+    ):
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
-    model = Resident if payload["k"] == RESIDENT else Staff
-    caller = db.session.get(model, payload.get("id"))
+    g.claims = (payload["k"], payload["id"])
+    return g.claims
+
+
+def _load_caller():
+    kind, subject_id = _token_claims()
+    model = Resident if kind == RESIDENT else Staff
+    caller = db.session.get(model, subject_id)
     if caller is None or (model is Staff and not caller.active):
         raise Unauthorized("账号不存在或已停用", code="token_invalid")
     return caller
@@ -83,6 +96,29 @@ def resident_required(view):
     def wrapper(*args, **kwargs):
         if not isinstance(current_caller(), Resident):
             raise Forbidden("此操作仅限居民本人", code="residents_only")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def current_resident_id() -> int:
+    """The signed-in resident's id from the token alone, without loading the row.
+
+    For the ballot, the hot path: its eligibility query finds the resident among the frozen
+    electorate or refuses, so loading the resident first would prove nothing more.
+    """
+    kind, subject_id = _token_claims()
+    if kind != RESIDENT:
+        raise Forbidden("此操作仅限居民本人", code="residents_only")
+    return subject_id
+
+
+def resident_token_required(view):
+    """A resident's valid token; the resident row is not loaded (see current_resident_id)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        current_resident_id()
         return view(*args, **kwargs)
 
     return wrapper

@@ -9,11 +9,11 @@ import secrets
 from datetime import datetime
 from fractions import Fraction
 
-from sqlalchemy import delete, func, insert, literal, select, text
+from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.core import Conflict, DomainError, Forbidden, InvalidInput, NotFound, db, utcnow
-from participation.models import Household, HouseholdClaim, Resident, Staff
+from participation.models import Household, HouseholdClaim, Staff
 from participation.projects import PLAN_ITEM_CATEGORIES, Plan, Project, project_estates
 from voting.models import (
     CHOICES,
@@ -130,6 +130,11 @@ _ADVISORY_LOCKS = {
 }
 
 
+def _advisory_lock(consultation_id: int, *, shared: bool) -> None:
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_ADVISORY_LOCKS[shared], {"id": consultation_id})
+
+
 def lock(consultation_id: int, *, shared: bool) -> Consultation | None:
     """Load a consultation locked: shared by ballots, exclusive by open and close.
 
@@ -142,8 +147,7 @@ def lock(consultation_id: int, *, shared: bool) -> Consultation | None:
     transaction-level advisory lock on the consultation is taken first: those are queued
     fairly, and ballots that come after a waiting close wait behind it (then see it closed).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_ADVISORY_LOCKS[shared], {"id": consultation_id})
+    _advisory_lock(consultation_id, shared=shared)
     return db.session.scalar(
         select(Consultation)
         .where(Consultation.id == consultation_id)
@@ -259,14 +263,14 @@ def close_consultation(consultation: Consultation, now: datetime | None = None) 
 # --- ballots ----------------------------------------------------------------------------------
 
 
-def eligibility(consultation: Consultation, resident: Resident) -> dict:
+def eligibility(consultation: Consultation, resident_id: int) -> dict:
     """Whether the resident may vote here, for which households, and if not, why."""
     households = list(
         db.session.scalars(
             select(ElectorMember.household_id)
             .where(
                 ElectorMember.consultation_id == consultation.id,
-                ElectorMember.resident_id == resident.id,
+                ElectorMember.resident_id == resident_id,
             )
             .order_by(ElectorMember.household_id)
         )
@@ -283,7 +287,7 @@ def eligibility(consultation: Consultation, resident: Resident) -> dict:
             select(HouseholdClaim.status)
             .join(Household, Household.id == HouseholdClaim.household_id)
             .where(
-                HouseholdClaim.resident_id == resident.id,
+                HouseholdClaim.resident_id == resident_id,
                 Household.estate_id.in_(project_estate_ids),
             )
         )
@@ -403,10 +407,13 @@ def _write_ballot(
     staff_id=None,
     evidence_url=None,
     assisted_by=None,
+    weights=None,
 ):
     choice, picks = _check_choice(consultation, args)
     opinions = _check_opinions(consultation, args.get("item_opinions"))
-    entry = db.session.get(ElectorateEntry, (consultation.id, household_id))
+    if weights is None:
+        entry = db.session.get(ElectorateEntry, (consultation.id, household_id))
+        weights = (entry.floor_area, entry.members)
     now = utcnow()
     row = _upsert(
         {
@@ -419,8 +426,8 @@ def _write_ballot(
             "channel": channel,
             "resident_id": resident_id,
             "staff_id": staff_id,
-            "weight_area": entry.floor_area,
-            "weight_persons": entry.members,
+            "weight_area": weights[0],
+            "weight_persons": weights[1],
             "revision": 1,
             "created_at": now,
             "updated_at": now,
@@ -466,30 +473,72 @@ def _write_ballot(
     }
 
 
-def cast_ballot(consultation_id: int, resident: Resident, args: dict) -> dict:
-    """A verified member casts (or changes) their household's ballot."""
-    consultation = lock(consultation_id, shared=True)
-    if consultation is None:
+# The ballot's one read: the consultation (share-locked) with the caller's eligible households
+# and their frozen weights, in a single statement.
+_BALLOT_CONTEXT = (
+    select(
+        Consultation,
+        ElectorMember.household_id,
+        ElectorateEntry.floor_area,
+        ElectorateEntry.members,
+    )
+    .outerjoin(
+        ElectorMember,
+        and_(
+            ElectorMember.consultation_id == Consultation.id,
+            ElectorMember.resident_id == bindparam("resident_id"),
+        ),
+    )
+    .outerjoin(
+        ElectorateEntry,
+        and_(
+            ElectorateEntry.consultation_id == ElectorMember.consultation_id,
+            ElectorateEntry.household_id == ElectorMember.household_id,
+        ),
+    )
+    .where(Consultation.id == bindparam("consultation_id"))
+    .order_by(ElectorMember.household_id)
+    .with_for_update(read=True, of=Consultation)
+    .execution_options(populate_existing=True)
+)
+
+
+def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
+    """A verified member casts (or changes) their household's ballot.
+
+    The hot path: the advisory lock, one read (consultation, eligibility, weights), the upsert
+    and the audit row.
+    """
+    _advisory_lock(consultation_id, shared=True)
+    rows = db.session.execute(
+        _BALLOT_CONTEXT, {"consultation_id": consultation_id, "resident_id": resident_id}
+    ).all()
+    if not rows:
         raise NotFound("找不到该表决", code="consultation_not_found")
+    consultation = rows[0][0]
     _check_open(consultation, utcnow())
-    allowed = eligibility(consultation, resident)
-    if not allowed["eligible"]:
-        raise NotEligible(
-            NOT_ELIGIBLE_MESSAGES[allowed["reason"]], details={"reason": allowed["reason"]}
-        )
+    weights = {row[1]: (row[2], row[3]) for row in rows if row[1] is not None}
+    if not weights:
+        reason = eligibility(consultation, resident_id)["reason"]
+        raise NotEligible(NOT_ELIGIBLE_MESSAGES[reason], details={"reason": reason})
     household_id = args.get("household_id")
     if household_id is None:
-        if len(allowed["households"]) > 1:
+        if len(weights) > 1:
             raise InvalidInput(
                 "您属于多个住户，请指定为哪一户投票",
                 code="household_required",
-                details={"households": allowed["households"]},
+                details={"households": sorted(weights)},
             )
-        household_id = allowed["households"][0]
-    elif household_id not in allowed["households"]:
+        household_id = next(iter(weights))
+    elif household_id not in weights:
         raise NotEligible("您不是该户的表决成员", details={"reason": "not_member_of_household"})
     return _write_ballot(
-        consultation, household_id, args, channel="wechat", resident_id=resident.id
+        consultation,
+        household_id,
+        args,
+        channel="wechat",
+        resident_id=resident_id,
+        weights=weights[household_id],
     )
 
 

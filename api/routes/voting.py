@@ -50,7 +50,7 @@ def managed_consultation(consultation_id: int) -> tuple[Consultation, Project]:
 def _dump(consultation: Consultation) -> Consultation:
     caller = auth.current_caller()
     consultation.eligibility = (
-        service.eligibility(consultation, caller) if isinstance(caller, Resident) else None
+        service.eligibility(consultation, caller.id) if isinstance(caller, Resident) else None
     )
     return consultation
 
@@ -125,13 +125,13 @@ def close_consultation(consultation_id):
 
 
 @blp.put("/consultations/<int:consultation_id>/ballot")
-@auth.resident_required
+@auth.resident_token_required
 @blp.arguments(BallotArgs)
 @blp.response(200, ReceiptSchema)
 @blp.errors(401, 403, 404, 409, 422)
 def put_ballot(args, consultation_id):
     """Cast or change the household's ballot; the last one before the close counts."""
-    receipt = service.cast_ballot(consultation_id, auth.current_resident(), args)
+    receipt = service.cast_ballot(consultation_id, auth.current_resident_id(), args)
     jobs.request_tally(consultation_id)
     commit()
     return receipt
@@ -144,7 +144,7 @@ def put_ballot(args, consultation_id):
 def get_ballot(consultation_id):
     """The caller's household ballot, or 404 if the household has not voted."""
     consultation = _consultation(consultation_id)
-    allowed = service.eligibility(consultation, auth.current_resident())
+    allowed = service.eligibility(consultation, auth.current_resident().id)
     if not allowed["eligible"]:
         raise service.NotEligible(
             service.NOT_ELIGIBLE_MESSAGES[allowed["reason"]], details={"reason": allowed["reason"]}
