@@ -133,9 +133,10 @@ def _due(now: datetime):
 def deliver_batch(notice_id: int, first_id: int, last_id: int) -> dict:
     """The delivery job: send the notice to the due rows with ids first_id..last_id.
 
-    Safe to run twice, or at once with a copy of itself: every row is claimed before it is
-    sent. Rows that must wait (retrying, or left when WeChat stopped answering) make the job
-    schedule itself again for when they are due.
+    Safe to run twice, or at once with a copy of itself: every row is claimed, and the claim
+    committed, before WeChat is called. A row's outcome is committed with the next row's claim
+    (one commit per message), and at the end. Rows that must wait (retrying, or left when
+    WeChat stopped answering) make the job schedule itself again for when they are due.
     """
     counts = {"sent": 0, "no_consent": 0, "failed": 0, "retrying": 0}
     notice = db.session.get(Notice, notice_id)
@@ -148,34 +149,46 @@ def deliver_batch(notice_id: int, first_id: int, last_id: int) -> dict:
         return counts
     counts["no_consent"] += _mark_without_consent(notice_id, first_id, last_id, now)
     commit()
-    due = list(
-        db.session.scalars(
-            select(_deliveries.c.id)
-            .where(_in_batch(notice_id, first_id, last_id), _due(now))
-            .order_by(_deliveries.c.id)
-        )
-    )
+    due = db.session.execute(
+        select(_deliveries.c.id, Resident.openid)
+        .join(Resident, Resident.id == _deliveries.c.resident_id)
+        .where(_in_batch(notice_id, first_id, last_id), _due(now))
+        .order_by(_deliveries.c.id)
+    ).all()
     data, page = message_data(notice), page_for(notice)
     streak = 0
-    for delivery_id in due:
-        claimed = _claim(delivery_id, utcnow())
-        commit()
-        if claimed is None:
-            continue
-        if claimed == "no_consent":
-            counts["no_consent"] += 1
-            continue
-        openid, template_id, consent_id = claimed
-        pace()
-        status = _send_and_record(delivery_id, openid, template_id, consent_id, data, page)
-        commit()
-        counts[status] += 1
-        streak = streak + 1 if status == "retrying" else 0
-        if streak >= UNAVAILABLE_STREAK:
-            log.warning("notice %s: WeChat keeps failing, batch %s deferred", notice_id, first_id)
-            break
+    try:
+        for delivery_id, openid in due:
+            pace()
+            claimed = _claim(delivery_id, utcnow())
+            commit()  # the claim, with the outcome of the row before
+            if claimed is None:
+                continue
+            if claimed == "no_consent":
+                counts["no_consent"] += 1
+                continue
+            status = _send_and_record(delivery_id, openid, *claimed, data, page)
+            counts[status] += 1
+            streak = streak + 1 if status == "retrying" else 0
+            if streak >= UNAVAILABLE_STREAK:
+                log.warning(
+                    "notice %s: WeChat keeps failing, batch %s deferred", notice_id, first_id
+                )
+                break
+    finally:
+        _commit_outcome()
     _follow_up(notice_id, first_id, last_id)
     return counts
+
+
+def _commit_outcome() -> None:
+    """Commit the last outcome recorded, even when the job is failing for another reason (a
+    Redis error while pacing, a job timeout): a message that was sent stays `sent`."""
+    try:
+        commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record a delivery outcome; the sweep will settle the row")
 
 
 def _follow_up(notice_id: int, first_id: int, last_id: int) -> None:
@@ -235,22 +248,21 @@ def _mark_without_consent(notice_id: int, first_id: int, last_id: int, now: date
 
 def _claim(delivery_id: int, now: datetime):
     """Take the row and a consent for it. None if another job has it or it is not due;
-    "no_consent" if the resident has none left; else (openid, template_id, consent_id)."""
+    "no_consent" if the resident has none left; else (template_id, consent_id, attempts)."""
     row = db.session.execute(
         update(_deliveries)
         .where(_deliveries.c.id == delivery_id, _due(now))
         .values(status="sending", claimed_at=now, updated_at=now)
-        .returning(_deliveries.c.resident_id, _deliveries.c.template_id)
+        .returning(_deliveries.c.resident_id, _deliveries.c.template_id, _deliveries.c.attempts)
     ).first()
     if row is None:
         return None
-    resident_id, template_id = row
+    resident_id, template_id, attempts = row
     consent_id = spend_consent(resident_id, template_id, delivery_id, now)
     if consent_id is None:
         _set(delivery_id, now, status="no_consent", finished_at=now)
         return "no_consent"
-    openid = db.session.scalar(select(Resident.openid).where(Resident.id == resident_id))
-    return openid, template_id, consent_id
+    return template_id, consent_id, attempts
 
 
 def spend_consent(resident_id: int, template_id: str, delivery_id: int, now: datetime):
@@ -303,8 +315,9 @@ def _set(delivery_id: int, now: datetime, **values) -> None:
     )
 
 
-def _send_and_record(delivery_id, openid, template_id, consent_id, data, page) -> str:
-    """One call to WeChat and its outcome on the row (and the consent); the new status."""
+def _send_and_record(delivery_id, openid, template_id, consent_id, attempts, data, page) -> str:
+    """One call to WeChat and its outcome on the row (and the consent), flushed for the next
+    commit; the new status."""
     wechat = current_app.extensions["wechat"]
     errcode, error = None, None
     try:
@@ -314,9 +327,6 @@ def _send_and_record(delivery_id, openid, template_id, consent_id, data, page) -
     except WeChatUnavailable:
         errcode, error = None, "wechat_unavailable"
     now = utcnow()
-    attempts = db.session.scalar(
-        select(_deliveries.c.attempts).where(_deliveries.c.id == delivery_id)
-    )
     attempts = (attempts or 0) + 1
     if error is None:
         _set(
