@@ -23,8 +23,10 @@ The fake WeChat is devtools/fake_wechat.py, started on a free port.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -255,6 +257,7 @@ def run(workers: int, residents: int, pg: str, redis_url: str, logs: Path) -> di
                         env=env,
                         stdout=out,
                         stderr=subprocess.STDOUT,
+                        start_new_session=True,  # with its scheduler child: stopped together
                     ),
                     out,
                 )
@@ -300,13 +303,15 @@ def run(workers: int, residents: int, pg: str, redis_url: str, logs: Path) -> di
         }
     finally:
         for proc, _out in procs:
-            proc.terminate()
+            os.killpg(proc.pid, signal.SIGTERM)
         for proc, out in procs:
             try:
                 proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            out.close()
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+                out.close()
         fake.terminate()
         fake.wait(timeout=10)
 

@@ -57,21 +57,30 @@ class Worker:
             env=env,
             stdout=self._out,
             stderr=subprocess.STDOUT,
+            # its own process group: RQ runs the scheduler in a child process, which a signal
+            # to the worker alone would leave running
+            start_new_session=True,
         )
 
     def kill(self):
-        """SIGKILL: no clean-up, no handler; what is in flight stays in flight."""
-        os.kill(self.process.pid, signal.SIGKILL)
+        """SIGKILL to the worker and its scheduler: no clean-up, no handler; what is in flight
+        stays in flight."""
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()  # RQ's warm shut-down
+        """SIGTERM (RQ's warm shut-down), then SIGKILL if it has not ended within 10 s."""
+        try:
+            if self.process.poll() is None:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=10)
+        finally:
             try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._out.close()
+                os.killpg(self.process.pid, signal.SIGKILL)  # whatever is left of the group
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+            self._out.close()
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -87,8 +96,13 @@ def workers(wechat_server, tmp_path):
         return worker
 
     yield start
-    for worker in started:
-        worker.stop()
+    errors = []
+    for worker in started:  # every one of them, even if stopping another failed
+        try:
+            worker.stop()
+        except Exception as exc:  # noqa: BLE001 - reported below, after the others are stopped
+            errors.append(exc)
+    assert not errors, errors
 
 
 def wait_for(condition, what, timeout=45.0, workers=()):
