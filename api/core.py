@@ -195,6 +195,7 @@ def schedule_at(when, func, *args, queue: str = "default", job_id: str) -> None:
 #   consultation_opened(consultation_id)        voting.jobs.after_open, both open paths
 #   gate_final(project_id, consultation_id)     voting.jobs.recompute, the first final tally of
 #                                               a project's gate consultation
+#   ticket_answered(ticket_id)                  feedback.ticket_service.answer
 
 
 def listen(app, event: str, handler) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from api.core import Conflict, Forbidden, NotFound, db, utcnow
+from api.core import Conflict, Forbidden, NotFound, db, emit, utcnow
 from feedback import uploads
 from feedback.tickets import (
     AWAITING_ANSWER,
@@ -145,6 +145,8 @@ def answer(ticket: Ticket, staff: Staff, text: str) -> Ticket:
     ticket.answered_at = now
     ticket.updated_at = now
     _event(ticket, "answered", now, staff_id=staff.id, body=text, late=late)
+    db.session.flush()
+    emit("ticket_answered", ticket_id=ticket.id)  # notices tells the reporter
     return ticket
 
 

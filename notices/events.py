@@ -48,6 +48,7 @@ def install(app) -> None:
     """Listen to the domain events of `app` (called when the notices blueprint is registered)."""
     listen(app, "consultation_opened", consultation_opened)
     listen(app, "gate_final", gate_final)
+    listen(app, "ticket_answered", notify_ticket_answered)
 
 
 def _local(when: datetime) -> str:

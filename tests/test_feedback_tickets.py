@@ -223,6 +223,10 @@ def test_the_ticket_flow_end_to_end(app, client):
     assert resolved.status_code == 200 and resolved.json["status"] == "resolved"
     assert resolved.json["resolved_at"]
 
+    # Each answer reached the reporter as a notice of their own (notices listens to feedback).
+    notices = client.get("/api/v1/notices", headers=sup).json["items"]
+    assert [n["category"] for n in notices] == ["ticket_answered", "ticket_answered"]
+
     detail = client.get(f"/api/v1/tickets/{tid}", headers=sup).json
     assert [(e["kind"], e["by"], e["body"]) for e in detail["events"]] == [
         ("opened", "reporter", None),
