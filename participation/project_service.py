@@ -93,11 +93,6 @@ def create_plan(project: Project, staff: Staff, args: dict) -> Plan:
     return plan
 
 
-class GateNotPassed(Conflict):
-    code = "gate_not_passed"
-    message = "居民满意度未达到要求，项目不能开工"
-
-
 def transition(project: Project, staff: Staff, to: str, checks=None) -> Project:
     """Move the project one step along its lifecycle.
 

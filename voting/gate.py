@@ -6,11 +6,16 @@ reads the tally of the current plan's satisfaction consultation; it never counts
 
 from __future__ import annotations
 
-from api.core import db
-from participation.project_service import GateNotPassed
+from api.core import Conflict, db
 from participation.projects import Project
 from voting.models import Consultation, Tally
 from voting.tally import changes_now
+
+
+class GateNotPassed(Conflict):
+    code = "gate_not_passed"
+    message = "居民满意度未达到要求，项目不能开工"
+
 
 RULE = (
     "满意度=满意票/全部有效票（弃权计入分母，不算满意）；参与率=已投票/应参与"
