@@ -12,7 +12,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from api import auth
+from api import auth, demo
 from api.core import DomainError, commit, db
 from api.jobs import QUEUES, describe_queues, make_worker
 from feedback import jobs as feedback_jobs
@@ -127,8 +127,15 @@ def register_commands(app: Flask) -> None:
         _set_password("clerk", "committee", community_id, passwords)
         project = _demo_project(county)
         _set_password("owner", "owner", project.id, passwords)
-        commit()
         estates = db.session.scalars(select(Estate).order_by(Estate.id)).all()
+        staff = {
+            s.username: s
+            for s in db.session.scalars(select(Staff).where(Staff.username.in_(("clerk", "owner"))))
+        }
+        building_site = demo.project_in_construction(
+            county.id, estates[1], staff["clerk"], staff["owner"]
+        )
+        commit()
         click.echo("Demo data ready:")
         for estate in estates:
             click.echo(f"  estate {estate.id}: {estate.name}")
@@ -141,6 +148,11 @@ def register_commands(app: Flask) -> None:
             "A resident who signs in with code demo-zhang can claim estate "
             f"{estates[0].id}, {DEMO_OWNER['building']} {DEMO_OWNER['unit']} {DEMO_OWNER['room']}, "
             f"name {DEMO_OWNER['name']}, phone digits {DEMO_OWNER['phone_last4']}."
+        )
+        click.echo(
+            f"Project {building_site.id} ({building_site.name}) passed its satisfaction gate and is "
+            f"under construction; code {demo.SUPERVISOR_CODE} signs in a verified resident of "
+            f"estate {estates[1].id} who can sign up to supervise it."
         )
 
     @app.cli.command("create-staff")
