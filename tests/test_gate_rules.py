@@ -430,20 +430,36 @@ def test_api_persons_basis(client, make, app):
 
 
 def test_api_threshold_and_quorum_per_consultation_are_stored_exactly(client, make, app):
-    scene = build_scene(app, households=16)
-    cid = open_consultation(client, make, scene, threshold=0.75, quorum=0.5)
+    scene = build_scene(app, households=40)
+    cid = open_consultation(client, make, scene, threshold=0.95, quorum=0.5)
     with app.app_context():
         c = db.session.get(Consultation, cid)
-        assert (c.threshold_num, c.threshold_den, c.quorum_num, c.quorum_den) == (3, 4, 1, 2)
-    cast(client, make, app, scene, cid, ["satisfied"] * 5 + ["unsatisfied"] * 2)
+        assert (c.threshold_num, c.threshold_den, c.quorum_num, c.quorum_den) == (19, 20, 1, 2)
+    cast(client, make, app, scene, cid, ["satisfied"] * 18 + ["unsatisfied"])
     g = gate(client, make, scene)
-    assert (g["threshold"], g["quorum"]) == (0.75, 0.5)
-    assert g["passed"] is False  # 5/7 < 3/4
-    vote(client, make, app, scene.resident_ids[7], cid, choice="satisfied")
+    assert (g["threshold"], g["quorum"]) == (0.95, 0.5)
+    assert g["passed"] is False  # 18/19 < 19/20, and 19/40 < 1/2
+    vote(client, make, app, scene.resident_ids[19], cid, choice="satisfied")
     run_jobs(app)
     g = gate(client, make, scene)
-    assert g["satisfaction_rate"] == 0.75 and g["participation_rate"] == 0.5
+    assert g["satisfaction_rate"] == 0.95 and g["participation_rate"] == 0.5
     assert g["passed"] is True
+
+
+def test_api_a_plan_threshold_below_the_policys_90_percent_is_refused(client, make, app):
+    """The policy lets a plan start only at 90% satisfied or more: a consultation may ask for
+    more, never for less."""
+    scene = build_scene(app, households=4)
+    for threshold in (0.89, 0.75, 0.5):
+        reply = client.post(
+            f"/api/v1/projects/{scene.project_id}/consultations",
+            json={"kind": "plan_satisfaction", "threshold": threshold},
+            headers=make.headers(scene.clerk),
+        )
+        assert reply.status_code == 422, reply.get_json()
+        assert reply.get_json()["error"]["code"] == "threshold_below_policy"
+    with app.app_context():
+        assert db.session.query(Consultation).count() == 0
 
 
 def test_api_a_quorum_of_0_6667_is_two_thirds(client, make, app):

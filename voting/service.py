@@ -51,6 +51,9 @@ class NotEligible(DomainError):
     message = "您不在本次表决的户籍名单中"
 
 
+POLICY_THRESHOLD = Fraction(9, 10)
+
+
 def as_fraction(value: float | str) -> Fraction:
     """0.9 → 9/10, 0.6667 → 2/3: thresholds are kept exact."""
     return Fraction(str(value)).limit_denominator(1000)
@@ -92,6 +95,13 @@ def create_consultation(project: Project, staff: Staff, args: dict) -> Consultat
     quorum = as_fraction(args["quorum"]) if "quorum" in args else Fraction(2, 3)
     if not (0 < threshold <= 1) or not (0 <= quorum <= 1):
         raise InvalidInput("阈值须在0到1之间", code="threshold_out_of_range")
+    if kind == "plan_satisfaction" and threshold < POLICY_THRESHOLD:
+        # The prefecture's guidance: a plan starts only when 90% or more are satisfied.
+        raise InvalidInput(
+            "政策要求居民满意度达到90%以上方可实施，满意度门槛不能低于90%",
+            code="threshold_below_policy",
+            details={"minimum": "9/10"},
+        )
     if kind == "owners_decision" and quorum < ART_278_QUORUM:
         # Civil Code art. 278 fixes the participation: a setting may raise it, never lower it.
         raise InvalidInput(
