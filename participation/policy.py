@@ -88,8 +88,13 @@ def sees_project(staff: Staff, project) -> bool:
 
 
 def runs_consultations(staff: Staff, project) -> bool:
-    """Committees of a covered community, the owner, the county, the prefecture."""
-    return sees_project(staff, project)
+    """The owner, the county, the prefecture; a committee only when it covers every community
+    the project reaches: one committee does not open or close the vote of a bundled project's
+    other communities."""
+    if manages_project(staff, project):
+        return True
+    communities = _project_community_ids(project)
+    return bool(communities) and communities <= _roles(staff, "committee")
 
 
 def require_sees_project(staff: Staff, project) -> None:

@@ -171,6 +171,12 @@ def transition(args, project_id):
     project = load_project(project_id)
     staff = auth.current_staff()
     policy.require_manages_project(staff, project)
+    if args["to"] == "construction":
+        # A consultation whose close time has passed is closed and counted first, so the gate
+        # does not answer "still open" for want of a scheduler (the embedded default).
+        consultation = gate.gate_consultation(project)
+        if consultation is not None:
+            catch_up(consultation)
     project_service.transition(project, staff, args["to"], checks=TRANSITION_CHECKS)
     effect = TRANSITION_EFFECTS.get(project.status)
     if effect is not None:

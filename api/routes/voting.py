@@ -172,8 +172,12 @@ def get_ballot(consultation_id):
 def paper_ballot(args, consultation_id):
     """Record a paper or assisted ballot with its evidence (the committee, its county, the
     prefecture); it replaces the household's earlier ballot like any other."""
-    consultation, project = managed_consultation(consultation_id)
+    # A committee records the ballots of its own community's households, also in a bundled
+    # project whose consultation it does not run.
+    consultation = _consultation(consultation_id)
+    project = load_project(consultation.project_id)
     staff = auth.current_staff()
+    policy.require_sees_project(staff, project)
     if not (policy.is_prefecture(staff) or policy.covers_county(staff, project.county_id)):
         committees = {g.scope_id for g in staff.grants if g.role == "committee"}
         if not committees:
