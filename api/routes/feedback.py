@@ -5,7 +5,7 @@ import marshmallow as ma
 from api import auth
 from api.core import NotFound, commit
 from api.http import Blueprint
-from api.routes.projects import load_project, visible_project
+from api.routes.projects import load_project, resident_project, visible_project
 from feedback import acceptance, jobs, ratings
 from feedback.schemas import (
     AcceptanceArgs,
@@ -35,9 +35,7 @@ class MyRatingQuery(ma.Schema):
 def rate(args, project_id):
     """Rate the completed project for the caller's household, 1–5 per dimension (201); a new
     rating replaces the household's earlier one (200) until the rating window closes (409)."""
-    project = load_project(project_id)
-    resident = auth.current_resident()
-    policy.require_resident_sees_project(resident, project)
+    project, resident = resident_project(project_id)
     rating, created = ratings.rate(project, resident, args)
     jobs.request_completion(project.id)
     commit()
@@ -51,9 +49,7 @@ def rate(args, project_id):
 @blp.errors(401, 403, 404, 422)
 def my_rating(args, project_id):
     """The caller's household rating of the project, or 404."""
-    project = load_project(project_id)
-    resident = auth.current_resident()
-    policy.require_resident_sees_project(resident, project)
+    project, resident = resident_project(project_id)
     household_id = ratings.household_of(project, resident, args.get("household_id"))
     rating = ratings.household_rating(project, household_id)
     if rating is None:

@@ -42,16 +42,23 @@ def load_project(project_id: int) -> Project:
 
 
 def visible_project(project_id: int) -> Project:
-    """The project, if the caller may see it: staff in scope, or a verified resident of one of
-    its estates (404 otherwise, so that ids do not leak)."""
+    """The project, if the caller may see it: staff in scope (404 otherwise, so that ids do
+    not leak), or a verified resident of one of its estates (403 otherwise)."""
     project = load_project(project_id)
     caller = auth.current_caller()
     if isinstance(caller, Resident):
-        if not policy.resident_sees_project(caller, project):
-            raise Forbidden("您不是本项目所涉小区的已认证住户", code="not_resident_of_estate")
+        policy.require_resident_sees_project(caller, project)
     else:
         policy.require_sees_project(caller, project)
     return project
+
+
+def resident_project(project_id: int) -> tuple[Project, Resident]:
+    """The project and the calling resident, a verified resident of one of its estates."""
+    project = load_project(project_id)
+    resident = auth.current_resident()
+    policy.require_resident_sees_project(resident, project)
+    return project, resident
 
 
 def _with_open_consultations(project: Project) -> Project:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from api import auth
 from api.core import Forbidden, NotFound, commit
 from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
-from api.routes.projects import load_project, visible_project
+from api.routes.projects import load_project, resident_project, visible_project
 from feedback import ticket_service, uploads
 from feedback.schemas import (
     AnswerArgs,
@@ -57,14 +57,6 @@ def _reviewable_signup(signup_id: int):
     return signup, staff
 
 
-def _resident_on(project_id: int):
-    """The project and the calling resident, a verified resident of one of its estates."""
-    project = load_project(project_id)
-    resident = auth.current_resident()
-    policy.require_resident_sees_project(resident, project)
-    return project, resident
-
-
 # --- supervisors ------------------------------------------------------------------------------
 
 
@@ -75,7 +67,7 @@ def _resident_on(project_id: int):
 @blp.errors(401, 403, 404, 409, 422)
 def sign_up(args, project_id):
     """Sign up to supervise the project's construction (pending until the committee decides)."""
-    project, resident = _resident_on(project_id)
+    project, resident = resident_project(project_id)
     signup = supervision.sign_up(project, resident, args)
     commit()
     return signup
@@ -148,7 +140,7 @@ def withdraw_supervisor(signup_id):
 def upload_photo(files, project_id):
     """Upload one photo (multipart field `file`; JPEG, PNG or WebP up to 10 MiB) for an
     inspection or a problem report of this project."""
-    project, resident = _resident_on(project_id)
+    project, resident = resident_project(project_id)
     upload = uploads.store(project, resident, files["file"].stream)
     commit()
     return upload
@@ -195,7 +187,7 @@ def get_upload(upload_id):
 @blp.errors(401, 403, 404, 409, 422)
 def file_inspection(args, project_id):
     """An accepted supervisor's inspection report; one that finds a problem opens a ticket."""
-    project, resident = _resident_on(project_id)
+    project, resident = resident_project(project_id)
     inspection = ticket_service.file_inspection(project, resident, args)
     commit()
     return inspection
@@ -223,7 +215,7 @@ def list_inspections(args, project_id):
 @blp.errors(401, 403, 404, 409, 422)
 def report_problem(args, project_id):
     """Any verified resident of the estates reports a problem: a ticket the owner answers."""
-    project, resident = _resident_on(project_id)
+    project, resident = resident_project(project_id)
     ticket = ticket_service.report_problem(project, resident, args)
     commit()
     return ticket
