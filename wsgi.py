@@ -2,7 +2,7 @@
 
 import sys
 
-from api import create_app
+from api.app import create_app
 from api.config import ConfigError
 
 try:

@@ -18,9 +18,10 @@ from api.jobs import QUEUES, describe_queues, make_worker
 from feedback import jobs as feedback_jobs
 from notices import events as notice_events
 from notices import jobs as notice_jobs
-from participation import project_service, roster, service
-from participation.models import ROLES, Community, County, Estate, Staff
-from participation.projects import Plan, PlanItem, Project
+from participation.models import ROLES, Community, County, Estate, Plan, PlanItem, Project, Staff
+from participation.service import projects as project_service
+from participation.service import registry as service
+from participation.service import roster
 from voting import jobs as voting_jobs
 
 DEMO_COUNTY = "芒市"

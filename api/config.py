@@ -17,7 +17,7 @@ from redis.connection import parse_url as parse_redis_url
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from notices.models import CATEGORIES as NOTICE_CATEGORIES
+from api.core.labels import NOTICE_CATEGORIES
 
 DEV_SECRET = "dev-only-secret-do-not-use-in-production"
 

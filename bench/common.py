@@ -96,7 +96,7 @@ def server_env(pg: str, redis: str | None) -> dict:
 
 
 def make_app(pg: str, redis: str | None):
-    from api import create_app
+    from api.app import create_app
 
     return create_app(
         {
@@ -193,11 +193,13 @@ def build_scene(app, households: int, residents: bool = True, name: str = "基�
         Estate,
         Household,
         HouseholdClaim,
+        Plan,
+        PlanItem,
+        Project,
         Resident,
         RoleGrant,
         Staff,
     )
-    from participation.projects import Plan, PlanItem, Project
 
     with app.app_context():
         county = db.session.scalar(select(County).where(County.name == "基准县"))
@@ -302,8 +304,7 @@ def build_scene(app, households: int, residents: bool = True, name: str = "基�
 def open_plan_consultation(app, scene: Scene) -> int:
     """Create and open a plan satisfaction consultation the way the API does."""
     from api.core import commit, db
-    from participation.models import Staff
-    from participation.projects import Project
+    from participation.models import Project, Staff
     from voting import jobs, service
 
     with app.app_context():

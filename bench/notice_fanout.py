@@ -106,7 +106,7 @@ def env_for(pg: str, redis: str, wechat: str) -> dict:
 
 
 def make_app(env: dict):
-    from api import create_app
+    from api.app import create_app
 
     keys = ("APP_ENV", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "WECHAT_APPID")
     keys += ("WECHAT_SECRET", "WECHAT_API_BASE", "WECHAT_SEND_RATE_PER_SECOND")

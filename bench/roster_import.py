@@ -7,7 +7,7 @@ For each database it measures, in one run:
 
 - floor:     a bare bulk INSERT of the same number of equivalent rows with SQLAlchemy Core into
              a plain table (no constraints but the primary key), one transaction;
-- import:    `participation.roster.import_roster` + commit into a new, empty estate (the file is
+- import:    `participation.service.roster.import_roster` + commit into a new, empty estate (the file is
              read and checked, then written), and of that the read-and-check step alone (parse);
 - reimport:  the same file again into that estate (every row unchanged, nothing written);
 - http:      `POST /api/v1/estates/{id}/households:import` through Flask's test client, as a clerk,
@@ -45,10 +45,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from api import auth, create_app
+from api import auth
+from api.app import create_app
 from api.core import UTCDateTime, commit, db, utcnow
-from participation import roster
 from participation.models import Community, County, Estate, Household, RoleGrant, Staff
+from participation.service import roster
 
 HEADER = ["楼栋", "单元", "房号", "业主姓名", "手机后四位", "建筑面积"]
 SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高欧阳"

@@ -45,8 +45,7 @@ ESTATE_NAME = "万户基准"
 def build(app, sizes) -> dict[int, int]:
     """The estate, one consultation per size with its electorate and ballots; {size: id}."""
     from api.core import commit, db
-    from participation.models import Staff
-    from participation.projects import Plan, PlanItem, Project
+    from participation.models import Plan, PlanItem, Project, Staff
     from voting import service
     from voting.models import Consultation, Tally
 

@@ -38,7 +38,7 @@ def create_fake(appid: str = "wx-demo-appid", secret: str = "demo-secret") -> Fl
         code = request.args.get("js_code", "")
         for prefix in ("demo-", "code-"):
             if code.startswith(prefix) and len(code) > len(prefix):
-                name = code[len(prefix):]
+                name = code[len(prefix) :]
                 return jsonify(
                     openid=f"demo-openid-{name}",
                     session_key=secrets.token_urlsafe(16),

@@ -28,11 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import Conflict, InvalidInput, UTCDateTime, db, utcnow
+from api.core import LOCAL, Conflict, InvalidInput, UTCDateTime, db, utcnow
 from feedback import jobs
-from feedback.tickets import LOCAL
-from participation.models import Household, HouseholdClaim, Resident, Staff
-from participation.projects import Project
+from participation.models import Household, HouseholdClaim, Project, Resident, Staff
 
 PARTY_ROLES = ("design", "construction", "supervision")
 VERDICTS = ("pass", "conditional", "fail")

@@ -17,8 +17,7 @@ from feedback.comments import (
     CommentLike,
     CommentReport,
 )
-from participation.models import Resident, Staff
-from participation.projects import Plan, Project
+from participation.models import Plan, Project, Resident, Staff
 
 log = logging.getLogger(__name__)
 

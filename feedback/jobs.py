@@ -28,7 +28,7 @@ from api.core import commit, db, enqueue_after_commit, release_dedupe, schedule_
 from api.wechat import WeChatUnavailable
 from feedback import comment_service
 from feedback.ratings import DIMENSIONS, SATISFIED_FROM, CompletionTally, Rating
-from participation.projects import Project
+from participation.models import Project
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core import Conflict, Forbidden, InvalidInput, UTCDateTime, db, utcnow
-from participation.models import Resident
-from participation.projects import Project
+from participation.models import Project, Resident
 from participation.queries import project_household_ids
 
 RATING_WINDOW = timedelta(days=30)

@@ -6,13 +6,12 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.core import utcnow
+from api.core.fields import Text, id_field, mask_name, text
 from feedback.acceptance import PARTY_ROLES, VERDICTS
 from feedback.comments import COMMENT_STATUSES
 from feedback.ratings import DIMENSIONS, window_open
 from feedback.tickets import ASPECTS, SEVERITIES, TICKET_STATUSES
 from feedback.uploads import MAX_PHOTOS
-from participation.queries import mask_name
-from participation.schemas import Text, id_field, text
 
 # --- uploads ----------------------------------------------------------------------------------
 

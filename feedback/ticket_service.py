@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from api.core import Conflict, Forbidden, NotFound, db, emit, utcnow
 from feedback import uploads
+from feedback.supervision import accepted_signup
 from feedback.tickets import (
     AWAITING_ANSWER,
     Inspection,
@@ -15,9 +16,7 @@ from feedback.tickets import (
     TicketEvent,
     add_working_days,
 )
-from participation.models import Resident, Staff
-from participation.projects import Project
-from participation.supervision import accepted_signup
+from participation.models import Project, Resident, Staff
 
 # Supervisors inspect while the works are on; residents report problems then and after them.
 INSPECTION_STATUSES = ("construction",)

@@ -12,7 +12,6 @@ Every step is a `TicketEvent`; events are never changed or deleted.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
@@ -29,10 +28,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, db, utcnow
+from api.core import LOCAL, UTCDateTime, db, utcnow
 from feedback.uploads import Upload
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 ANSWER_WORKING_DAYS = 3
 
 ASPECTS = (

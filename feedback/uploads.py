@@ -23,8 +23,7 @@ from sqlalchemy import ForeignKey, Integer, String, event, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core import DomainError, InvalidInput, UTCDateTime, db, utcnow
-from participation.models import Resident
-from participation.projects import Project
+from participation.models import Project, Resident
 
 log = logging.getLogger(__name__)
 

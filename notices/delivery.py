@@ -33,12 +33,11 @@ from flask import current_app
 from rq import Retry
 from sqlalchemy import and_, func, or_, select, update
 
-from api.core import commit, db, enqueue_after_commit, schedule_at, utcnow
+from api.core import LOCAL, commit, db, enqueue_after_commit, schedule_at, utcnow
 from api.wechat import WeChatRejected, WeChatUnavailable
 from notices.models import DELIVERY_OPEN, Delivery, Notice, SubscriptionConsent
 from notices.pacing import pace
 from participation.models import Resident
-from participation.project_schemas import LOCAL
 
 log = logging.getLogger(__name__)
 

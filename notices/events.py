@@ -20,12 +20,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select
 
-from api.core import commit, db, listen, schedule_at, utcnow
+from api.core import LOCAL, commit, db, local_today, schedule_at, utcnow
 from feedback.tickets import Ticket, TicketEvent
 from notices import service
 from notices.models import Notice
-from participation.project_schemas import LOCAL, local_today
-from participation.projects import Milestone, Project
+from participation.models import Milestone, Project
 from voting.models import Ballot, Consultation, ElectorateEntry
 
 log = logging.getLogger(__name__)
@@ -42,13 +41,6 @@ MILESTONE_LABELS = {
     "works_finished": "完工",
     "completion_acceptance": "竣工验收",
 }
-
-
-def install(app) -> None:
-    """Listen to the domain events of `app` (called when the notices blueprint is registered)."""
-    listen(app, "consultation_opened", consultation_opened)
-    listen(app, "gate_final", gate_final)
-    listen(app, "ticket_answered", notify_ticket_answered)
 
 
 def _local(when: datetime) -> str:

@@ -21,10 +21,9 @@ from datetime import datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from api.core import DomainError, commit, db, schedule_at, utcnow
+from api.core import LOCAL, DomainError, commit, db, schedule_at, utcnow
 from notices import delivery, events, service
 from notices.models import Notice
-from participation.project_schemas import LOCAL
 
 log = logging.getLogger(__name__)
 

@@ -17,22 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.core import UTCDateTime, db, utcnow
+from api.core import UTCDateTime, db, labels, utcnow
 
-# category -> the label residents read (also the message's thing3). Staff publish the first six;
-# the others are written by the events that publish by themselves (notices.events).
-CATEGORY_LABELS = {
-    "plan_publicity": "方案公示",
-    "consultation_open": "征询开始",
-    "construction": "施工通知",
-    "utility_cut": "停水停电",
-    "acceptance_result": "验收结果",
-    "general": "通知公告",
-    "consultation_closing": "征询即将截止",
-    "gate_result": "征询结果",
-    "milestone_overdue": "进度提醒",
-    "ticket_answered": "问题答复",
-}
+# category -> the label residents read (also the message's thing3); staff publish the first six,
+# the others are written by the events that publish by themselves.
+CATEGORY_LABELS = labels.NOTICE_CATEGORIES
 CATEGORIES = tuple(CATEGORY_LABELS)
 STAFF_CATEGORIES = CATEGORIES[:6]
 TARGET_KINDS = ("community", "estate", "buildings", "project", "resident")

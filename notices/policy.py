@@ -17,9 +17,8 @@ from sqlalchemy import select
 
 from api.core import Forbidden, NotFound, db
 from notices.models import Notice, NoticeTarget
-from participation.models import Community, Estate, Resident, Staff
+from participation.models import Community, Estate, Project, Resident, Staff, project_estates
 from participation.policy import covers_community, manages_project, sees_project
-from participation.projects import Project, project_estates
 from participation.queries import verified_household_ids
 
 

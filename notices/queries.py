@@ -9,8 +9,15 @@ from sqlalchemy import and_, case, distinct, exists, false, func, or_, select, t
 
 from api.core import db
 from notices.models import Delivery, Notice, NoticeRead, NoticeTarget
-from participation.models import Building, Estate, Household, HouseholdClaim, Resident, Staff
-from participation.projects import project_estates
+from participation.models import (
+    Building,
+    Estate,
+    Household,
+    HouseholdClaim,
+    Resident,
+    Staff,
+    project_estates,
+)
 
 
 def _read_by(resident_id: int):

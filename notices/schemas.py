@@ -5,8 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.core.fields import Text, id_field, text
 from notices.models import CATEGORIES, STAFF_CATEGORIES, STATUSES, TARGET_KINDS
-from participation.schemas import Text, id_field, text
 
 SUBSCRIBE_ANSWERS = ("accept", "reject", "ban", "filter")
 TARGET_FIELDS = ("community_id", "estate_id", "project_id")

@@ -25,10 +25,11 @@ from participation.models import (
     Estate,
     Household,
     HouseholdClaim,
+    Project,
     Resident,
     Staff,
+    project_estates,
 )
-from participation.projects import Project, project_estates
 
 MAX_UNSPENT_PER_TEMPLATE = 100  # WeChat keeps counting; we stop recording beyond this
 

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.core import NotFound, db
+from api.core import db
 from participation.models import Household, HouseholdClaim, Resident
-
-
-def get_or_404(model, object_id, code: str = "not_found", message: str = "找不到该记录"):
-    """The row with this primary key, or a 404 in the error shape."""
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        raise NotFound(message, code=code)
-    return obj
 
 
 def verified_household_ids(resident: Resident) -> set[int]:
@@ -25,25 +17,6 @@ def verified_household_ids(resident: Resident) -> set[int]:
             )
         )
     )
-
-
-def mask_name(name: str | None) -> str | None:
-    """张三 → 张*, 欧阳娜娜 → 欧**娜: the first character, and the last for names of 3+."""
-    if not name:
-        return name
-    chars = list(name)
-    if len(chars) == 1:
-        return "*"
-    if len(chars) == 2:
-        return chars[0] + "*"
-    return chars[0] + "*" * (len(chars) - 2) + chars[-1]
-
-
-def mask_phone_last4(digits: str | None) -> str | None:
-    """The roster's last four phone digits are shown as **34."""
-    if not digits:
-        return digits
-    return "**" + digits[-2:]
 
 
 def verified_estate_ids(resident: Resident) -> set[int]:

@@ -17,7 +17,8 @@ import pytest
 from redis import Redis
 from sqlalchemy import text
 
-from api import auth, create_app
+from api import auth
+from api.app import create_app
 from api.core import db
 from participation.models import (
     Building,
@@ -204,8 +205,16 @@ class Factory:
         community = community or self.community()
         return self._save(Estate(community_id=community.id, name=name or f"小区{self._next()}"))
 
-    def household(self, estate=None, building="1栋", unit="1单元", room=None, name="张三",
-                  phone="1234", area="88.50"):
+    def household(
+        self,
+        estate=None,
+        building="1栋",
+        unit="1单元",
+        room=None,
+        name="张三",
+        phone="1234",
+        area="88.50",
+    ):
         estate = estate or self.estate()
         with self.app.app_context():
             b = db.session.query(Building).filter_by(estate_id=estate.id, name=building).first()

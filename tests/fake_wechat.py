@@ -17,7 +17,9 @@ APPID, SECRET = "wx-demo-appid", "demo-secret"
 
 
 def _json(payload, status=200):
-    return Response(json.dumps(payload, ensure_ascii=False), status, content_type="application/json")
+    return Response(
+        json.dumps(payload, ensure_ascii=False), status, content_type="application/json"
+    )
 
 
 @dataclass

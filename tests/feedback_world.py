@@ -31,6 +31,7 @@ from api.core import db, utcnow
 from feedback.acceptance import Acceptance, AcceptanceParty, AcceptanceRepresentative
 from feedback.comments import Comment
 from feedback.ratings import Rating
+from feedback.supervision import SupervisorSignup
 from feedback.tickets import Inspection, Ticket, TicketEvent, add_working_days
 from feedback.uploads import Upload
 from participation.models import (
@@ -40,12 +41,13 @@ from participation.models import (
     Estate,
     Household,
     HouseholdClaim,
+    Plan,
+    PlanItem,
+    Project,
     Resident,
     RoleGrant,
     Staff,
 )
-from participation.projects import Plan, PlanItem, Project
-from participation.supervision import SupervisorSignup
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

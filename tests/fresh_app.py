@@ -6,7 +6,7 @@ jobs in-process (no REDIS_URL) unless a setting says otherwise; `dispose(app)` c
 
 from __future__ import annotations
 
-from api import create_app
+from api.app import create_app
 from api.core import db
 
 

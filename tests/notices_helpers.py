@@ -9,8 +9,7 @@ from sqlalchemy import select
 
 from api.core import db
 from notices.models import Delivery, Notice, NoticeRead, NoticeTarget, SubscriptionConsent
-from participation.models import Building, Estate, Resident, RoleGrant, Staff
-from participation.projects import Project
+from participation.models import Building, Estate, Project, Resident, RoleGrant, Staff
 
 TEMPLATE = "notice-demo-template"
 

@@ -20,8 +20,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from api.core import db
+from api.core.fields import mask_name
 from participation.models import Household, HouseholdClaim, Resident, Staff
-from participation.queries import mask_name
 from tests.conftest import count_rows
 from tests.test_permissions import (
     PASSWORD,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from api import create_app
+from api.app import create_app
 from api.config import ConfigError, load
 
 ROOT = Path(__file__).resolve().parent.parent

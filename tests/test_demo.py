@@ -3,8 +3,7 @@
 from sqlalchemy import func, select
 
 from api.core import db
-from participation.models import Household, Resident, Staff
-from participation.projects import Project
+from participation.models import Household, Project, Resident, Staff
 from tests.voting_helpers import run_jobs
 
 

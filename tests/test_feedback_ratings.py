@@ -12,8 +12,7 @@ from api import auth
 from api.core import db
 from feedback import jobs
 from feedback.ratings import CompletionTally, Rating
-from participation.models import Household
-from participation.projects import Project
+from participation.models import Household, Project
 from tests.feedback_world import (
     RATING,
     acceptance_body,

@@ -21,7 +21,7 @@ from api.jobs import make_worker
 from feedback import jobs
 from feedback.comments import Comment
 from feedback.ratings import DIMENSIONS, CompletionTally
-from participation.projects import Project
+from participation.models import Project
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.feedback_world import build_world, set_columns
 from tests.voting_helpers import build_scene

@@ -15,7 +15,7 @@ from api.core import db
 from feedback import ticket_service
 from feedback.tickets import Ticket, TicketEvent, add_working_days
 from feedback.uploads import Upload
-from participation.projects import Project
+from participation.models import Project
 from tests.feedback_world import (
     JPEG,
     PDF,

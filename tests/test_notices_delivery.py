@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from api.core import db, utcnow
+from api.core import LOCAL, db, utcnow
 from notices import delivery, jobs, pacing
 from notices.models import Delivery, Notice
-from participation.project_schemas import LOCAL
 from tests.notices_helpers import (
     TEMPLATE,
     build_town,

@@ -12,7 +12,7 @@ from api.core import commit, db, utcnow
 from feedback.tickets import Ticket, TicketEvent
 from notices import events, jobs
 from notices.models import Notice
-from participation.projects import Milestone, Plan, PlanItem, Project
+from participation.models import Milestone, Plan, PlanItem, Project
 from tests.notices_helpers import (
     build_town,
     consent,

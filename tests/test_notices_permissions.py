@@ -9,8 +9,7 @@ import pytest
 
 from api.core import db, utcnow
 from notices.models import Notice
-from participation.models import Estate
-from participation.projects import Project
+from participation.models import Estate, Project
 from tests.notices_helpers import (
     TEMPLATE,
     build_town,

@@ -6,8 +6,9 @@ from tests.conftest import count_rows
 
 def test_resident_logs_in_claims_matching_household_and_is_verified(client, make, wechat):
     estate = make.estate()
-    household = make.household(estate, building="1栋", unit="1单元", room="101",
-                               name="张伟", phone="1234")
+    household = make.household(
+        estate, building="1栋", unit="1单元", room="101", name="张伟", phone="1234"
+    )
     wechat.codes["demo-zhang"] = "openid-zhang"
 
     reply = client.post("/api/v1/auth/wechat-login", json={"code": "demo-zhang"})
@@ -16,10 +17,18 @@ def test_resident_logs_in_claims_matching_household_and_is_verified(client, make
     assert "fake-session-key" not in reply.get_data(as_text=True)
     headers = {"Authorization": f"Bearer {reply.json['token']}"}
 
-    claim = client.post("/api/v1/me/households", headers=headers, json={
-        "estate_id": estate.id, "building": "1栋", "unit": "1单元", "room": "101",
-        "name": "张伟", "phone_last4": "1234",
-    })
+    claim = client.post(
+        "/api/v1/me/households",
+        headers=headers,
+        json={
+            "estate_id": estate.id,
+            "building": "1栋",
+            "unit": "1单元",
+            "room": "101",
+            "name": "张伟",
+            "phone_last4": "1234",
+        },
+    )
     assert claim.status_code == 201, claim.json
     assert claim.json["status"] == "verified"
     assert claim.json["household_id"] == household.id
@@ -35,21 +44,34 @@ def test_mismatching_claim_waits_for_the_clerk_who_approves_it(client, make, app
     resident = make.resident()
     clerk = make.staff("committee", estate.community_id)
 
-    claim = client.post("/api/v1/me/households", headers=make.headers(resident), json={
-        "estate_id": estate.id, "building": "1栋", "unit": "1单元", "room": "202",
-        "name": "李娜娜", "phone_last4": "5678", "relation": "tenant",
-    })
+    claim = client.post(
+        "/api/v1/me/households",
+        headers=make.headers(resident),
+        json={
+            "estate_id": estate.id,
+            "building": "1栋",
+            "unit": "1单元",
+            "room": "202",
+            "name": "李娜娜",
+            "phone_last4": "5678",
+            "relation": "tenant",
+        },
+    )
     assert claim.status_code == 201
     assert claim.json["status"] == "pending"
 
-    listed = client.get(f"/api/v1/communities/{estate.community_id}/claims?status=pending",
-                        headers=make.headers(clerk))
+    listed = client.get(
+        f"/api/v1/communities/{estate.community_id}/claims?status=pending",
+        headers=make.headers(clerk),
+    )
     assert listed.status_code == 200
     row = listed.json["items"][0]
     assert row["claimed_name"] == "李*娜"
     assert row["name_matches"] is False and row["phone_matches"] is True
 
-    approved = client.post(f"/api/v1/claims/{claim.json['id']}/approve", headers=make.headers(clerk))
+    approved = client.post(
+        f"/api/v1/claims/{claim.json['id']}/approve", headers=make.headers(clerk)
+    )
     assert approved.status_code == 200
     assert approved.json["status"] == "verified"
     again = client.post(f"/api/v1/claims/{claim.json['id']}/approve", headers=make.headers(clerk))
@@ -61,10 +83,17 @@ def test_claim_on_a_room_not_in_the_roster_is_refused_and_writes_nothing(client,
     estate = make.estate()
     make.household(estate, room="101")
     resident = make.resident()
-    reply = client.post("/api/v1/me/households", headers=make.headers(resident), json={
-        "estate_id": estate.id, "building": "9栋", "room": "999", "name": "王五",
-        "phone_last4": "0000",
-    })
+    reply = client.post(
+        "/api/v1/me/households",
+        headers=make.headers(resident),
+        json={
+            "estate_id": estate.id,
+            "building": "9栋",
+            "room": "999",
+            "name": "王五",
+            "phone_last4": "0000",
+        },
+    )
     assert reply.status_code == 404
     assert reply.json["error"]["code"] == "household_not_in_roster"
     assert count_rows(app, HouseholdClaim) == 0

@@ -11,8 +11,8 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from api.core import db
-from participation import roster
 from participation.models import Building, Household
+from participation.service import roster
 from tests.conftest import count_rows
 
 HEADER = ["楼栋", "单元", "房号", "业主姓名", "手机后四位", "建筑面积"]

@@ -10,10 +10,9 @@ from sqlalchemy import func, select
 
 from api import auth
 from api.core import db
-from participation import supervision
-from participation.models import Household
-from participation.projects import Project
-from participation.supervision import SupervisorSignup
+from feedback import supervision
+from feedback.supervision import SupervisorSignup
+from participation.models import Household, Project
 from tests.feedback_world import assert_error_shape, build_world, refused, set_columns, snapshot
 from tests.voting_helpers import build_scene, resident
 

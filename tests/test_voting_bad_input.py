@@ -18,8 +18,7 @@ import pytest
 from sqlalchemy import update
 
 from api.core import db, utcnow
-from participation.models import Estate, HouseholdClaim, Staff
-from participation.projects import Plan, PlanItem, Project
+from participation.models import Estate, HouseholdClaim, Plan, PlanItem, Project, Staff
 from tests.voting_helpers import run_jobs
 from tests.voting_world import (
     World,

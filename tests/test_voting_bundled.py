@@ -9,11 +9,11 @@ from participation.models import (
     Estate,
     Household,
     HouseholdClaim,
+    Project,
     Resident,
     RoleGrant,
     Staff,
 )
-from participation.projects import Project
 from tests.voting_helpers import build_scene, open_consultation, resident, run_jobs
 from voting.models import Consultation
 

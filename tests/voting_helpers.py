@@ -16,11 +16,13 @@ from participation.models import (
     Estate,
     Household,
     HouseholdClaim,
+    Plan,
+    PlanItem,
+    Project,
     Resident,
     RoleGrant,
     Staff,
 )
-from participation.projects import Plan, PlanItem, Project
 from voting.models import Consultation
 
 
@@ -69,13 +71,14 @@ def build_scene(app, households: int = 10, area: str = "80.00", areas=None) -> S
         db.session.execute(insert(Household), rows)
         household_ids = list(
             db.session.scalars(
-                db.select(Household.id).where(Household.estate_id == estate.id).order_by(
-                    Household.room
-                )
+                db.select(Household.id)
+                .where(Household.estate_id == estate.id)
+                .order_by(Household.room)
             )
         )
         db.session.execute(
-            insert(Resident), [{"openid": f"scene-{h}", "nickname": f"居民{h}"} for h in household_ids]
+            insert(Resident),
+            [{"openid": f"scene-{h}", "nickname": f"居民{h}"} for h in household_ids],
         )
         resident_ids = list(
             db.session.scalars(
@@ -102,25 +105,50 @@ def build_scene(app, households: int = 10, area: str = "80.00", areas=None) -> S
         db.session.add_all([owner_account, clerk])
         db.session.flush()
         project = Project(
-            county_id=county.id, name="测试项目", category="basic", plan_year=2027,
-            status="consulting", estates=[estate],
+            county_id=county.id,
+            name="测试项目",
+            category="basic",
+            plan_year=2027,
+            status="consulting",
+            estates=[estate],
         )
         db.session.add(project)
         db.session.flush()
-        plan = Plan(project_id=project.id, version=1, created_by_id=owner_account.id,
-                    items=[PlanItem(position=1, category="lighting", description="路灯",
-                                    estimated_cost=Decimal("1000"))])
+        plan = Plan(
+            project_id=project.id,
+            version=1,
+            created_by_id=owner_account.id,
+            items=[
+                PlanItem(
+                    position=1,
+                    category="lighting",
+                    description="路灯",
+                    estimated_cost=Decimal("1000"),
+                )
+            ],
+        )
         db.session.add(plan)
-        db.session.add_all([
-            RoleGrant(staff_id=clerk.id, role="committee", scope_id=community.id),
-            RoleGrant(staff_id=owner_account.id, role="owner", scope_id=project.id),
-        ])
+        db.session.add_all(
+            [
+                RoleGrant(staff_id=clerk.id, role="committee", scope_id=community.id),
+                RoleGrant(staff_id=owner_account.id, role="owner", scope_id=project.id),
+            ]
+        )
         db.session.commit()
         for obj in (clerk, owner_account):
             db.session.refresh(obj)
             db.session.expunge(obj)
-        return Scene(county.id, community.id, estate.id, project.id, plan.id, household_ids,
-                     resident_ids, clerk, owner_account)
+        return Scene(
+            county.id,
+            community.id,
+            estate.id,
+            project.id,
+            plan.id,
+            household_ids,
+            resident_ids,
+            clerk,
+            owner_account,
+        )
 
 
 def resident(app, resident_id: int) -> Resident:
@@ -134,8 +162,9 @@ def open_consultation(client, make, scene: Scene, **settings) -> int:
     """Create and open a plan satisfaction consultation as the clerk; its id."""
     headers = make.headers(scene.clerk)
     body = {"kind": "plan_satisfaction", "plan_id": scene.plan_id, **settings}
-    created = client.post(f"/api/v1/projects/{scene.project_id}/consultations", json=body,
-                          headers=headers)
+    created = client.post(
+        f"/api/v1/projects/{scene.project_id}/consultations", json=body, headers=headers
+    )
     assert created.status_code == 201, created.json
     opened = client.post(f"/api/v1/consultations/{created.json['id']}/open", headers=headers)
     assert opened.status_code == 200, opened.json

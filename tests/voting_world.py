@@ -15,8 +15,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 
 from api.core import db
-from participation.models import Estate, RoleGrant, Staff
-from participation.projects import Plan, PlanItem, Project
+from participation.models import Estate, Plan, PlanItem, Project, RoleGrant, Staff
 from tests.voting_helpers import Scene, build_scene, resident, run_jobs
 from voting.models import Ballot, BallotChange, Consultation
 

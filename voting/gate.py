@@ -7,7 +7,8 @@ reads the tally of the current plan's satisfaction consultation; it never counts
 from __future__ import annotations
 
 from api.core import Conflict, db
-from participation.projects import Project
+from participation.models import Project
+from voting.jobs import catch_up
 from voting.models import Consultation, Tally
 from voting.tally import changes_now
 
@@ -109,3 +110,13 @@ def require_gate_passed(project: Project) -> None:
         else:
             return
     raise GateNotPassed(f"居民满意度门槛未通过：{REASONS[reason]}", details={"reason": reason})
+
+
+def guard_construction(project: Project) -> None:
+    """The rule registered before `construction`: a consultation whose close time has passed is
+    closed and counted first (so the gate does not answer "still open" for want of a scheduler,
+    as in the embedded default), then the gate must have passed."""
+    consultation = gate_consultation(project)
+    if consultation is not None:
+        catch_up(consultation)
+    require_gate_passed(project)

@@ -28,8 +28,8 @@ from api.core import (
     schedule_at,
     utcnow,
 )
-from participation.projects import STATUSES as PROJECT_STATUSES
-from participation.projects import Project
+from participation.models import STATUSES as PROJECT_STATUSES
+from participation.models import Project
 from voting import service
 from voting.models import Ballot, Consultation, Tally
 from voting.tally import as_decimal, count_ballots, evaluate

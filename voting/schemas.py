@@ -5,8 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from participation.queries import mask_name
-from participation.schemas import Text, id_field, text
+from api.core.fields import Text, id_field, mask_name, text
 from voting.models import BASES, CHANNELS, KINDS, RULES
 
 OPINIONS = ("support", "oppose", "neutral")

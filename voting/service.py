@@ -13,8 +13,15 @@ from sqlalchemy import and_, bindparam, delete, func, insert, literal, select, t
 from sqlalchemy.dialects import postgresql, sqlite
 
 from api.core import Conflict, DomainError, Forbidden, InvalidInput, NotFound, db, utcnow
-from participation.models import Household, HouseholdClaim, Staff
-from participation.projects import PLAN_ITEM_CATEGORIES, Plan, Project, project_estates
+from participation.models import (
+    PLAN_ITEM_CATEGORIES,
+    Household,
+    HouseholdClaim,
+    Plan,
+    Project,
+    Staff,
+    project_estates,
+)
 from voting.models import (
     CHOICES,
     Ballot,

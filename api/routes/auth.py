@@ -7,15 +7,15 @@ from api import auth
 from api.core import Unauthorized, commit, db
 from api.extensions import limiter
 from api.http import Blueprint
-from participation import service
 from participation.models import Resident, Staff
-from participation.schemas import (
+from participation.schemas.registry import (
     MeSchema,
     StaffLoginArgs,
     StaffLoginSchema,
     WeChatLoginArgs,
     WeChatLoginSchema,
 )
+from participation.service import registry as service
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Sign-in and the current user")
 

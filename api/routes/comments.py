@@ -1,7 +1,7 @@
 """Comments on projects and plan versions: posting, replies, reports, likes, moderation."""
 
 from api import auth
-from api.core import NotFound, commit
+from api.core import NotFound, commit, get_or_404
 from api.http import Blueprint, PageArgs, page_schema, paginate
 from api.routes.projects import load_project, visible_project
 from feedback import comment_service, jobs
@@ -16,9 +16,7 @@ from feedback.schemas import (
     ReportSchema,
 )
 from participation import policy
-from participation.models import Resident
-from participation.projects import Plan
-from participation.queries import get_or_404
+from participation.models import Plan, Resident
 
 blp = Blueprint("comments", __name__, url_prefix="/api/v1", description="Comments")
 

@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from api import auth
 from api.core import NotFound, commit
+from api.core.fields import id_field
 from api.http import Blueprint
 from api.routes.projects import load_project, resident_project, visible_project
 from feedback import acceptance, jobs, ratings
@@ -15,7 +16,6 @@ from feedback.schemas import (
     RatingSchema,
 )
 from participation import policy
-from participation.schemas import id_field
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1", description="Ratings and acceptance")
 

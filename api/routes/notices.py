@@ -3,9 +3,9 @@
 from sqlalchemy import func, select
 
 from api import auth
-from api.core import commit, db, utcnow
+from api.core import commit, db, get_or_404, utcnow
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from notices import events, jobs, policy, queries, service
+from notices import jobs, policy, queries, service
 from notices.models import Notice
 from notices.schemas import (
     NoticeArgs,
@@ -22,11 +22,9 @@ from notices.schemas import (
     WithdrawArgs,
 )
 from participation.models import Resident
-from participation.queries import get_or_404
 
 blp = Blueprint("notices", __name__, url_prefix="/api/v1", description="Notices and subscriptions")
 # The events that publish notices by themselves are wired when the app registers this blueprint.
-blp.record_once(lambda state: events.install(state.app))
 
 
 class NoticeQuery(PageArgs, NoticeFilter):

@@ -3,12 +3,11 @@
 from sqlalchemy import select
 
 from api import auth
-from api.core import commit
+from api.core import commit, get_or_404
 from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
-from participation import policy, roster, service
+from participation import policy
 from participation.models import Building, Community, County, Estate, Household
-from participation.queries import get_or_404
-from participation.schemas import (
+from participation.schemas.registry import (
     CommunityArgs,
     CommunityFilter,
     CommunitySchema,
@@ -21,6 +20,8 @@ from participation.schemas import (
     ImportArgs,
     ImportResultSchema,
 )
+from participation.service import registry as service
+from participation.service import roster
 
 blp = Blueprint("places", __name__, url_prefix="/api/v1", description="Places and the roster")
 

@@ -3,12 +3,19 @@
 from sqlalchemy import func, select
 
 from api import auth
-from api.core import Forbidden, NotFound, commit, db
+from api.core import Forbidden, NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from feedback import acceptance, ratings
-from participation import policy, project_service
-from participation.models import County, Estate, Resident
-from participation.project_schemas import (
+from participation import policy
+from participation.models import (
+    STATUSES,
+    County,
+    Estate,
+    Milestone,
+    Project,
+    Resident,
+    project_estates,
+)
+from participation.schemas.projects import (
     CountyOverviewSchema,
     PlanArgs,
     PlanSchema,
@@ -17,24 +24,14 @@ from participation.project_schemas import (
     ProjectSchema,
     ProjectSummarySchema,
     TransitionArgs,
-    local_today,
 )
-from participation.projects import STATUSES, Milestone, Project, project_estates
-from participation.queries import get_or_404
+from participation.service import projects as project_service
 from voting import gate
 from voting.jobs import catch_up
 from voting.models import Consultation
 from voting.schemas import GateSchema
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and plans")
-
-# The rules other domains own, checked before a project enters these states.
-TRANSITION_CHECKS = {
-    "construction": gate.require_gate_passed,
-    "accepted": acceptance.require_acceptance,
-}
-# What other domains do once a project has entered these states.
-TRANSITION_EFFECTS = {"completed": ratings.open_rating_window}
 
 
 def load_project(project_id: int) -> Project:
@@ -178,16 +175,7 @@ def transition(args, project_id):
     project = load_project(project_id)
     staff = auth.current_staff()
     policy.require_manages_project(staff, project)
-    if args["to"] == "construction":
-        # A consultation whose close time has passed is closed and counted first, so the gate
-        # does not answer "still open" for want of a scheduler (the embedded default).
-        consultation = gate.gate_consultation(project)
-        if consultation is not None:
-            catch_up(consultation)
-    project_service.transition(project, staff, args["to"], checks=TRANSITION_CHECKS)
-    effect = TRANSITION_EFFECTS.get(project.status)
-    if effect is not None:
-        effect(project)
+    project_service.transition(project, staff, args["to"])
     commit()
     return _with_open_consultations(project)
 

@@ -3,12 +3,11 @@
 from sqlalchemy import select
 
 from api import auth
-from api.core import commit
+from api.core import commit, get_or_404
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from participation import policy, service
+from participation import policy
 from participation.models import Community, Estate, HouseholdClaim, Staff
-from participation.queries import get_or_404
-from participation.schemas import (
+from participation.schemas.registry import (
     ClaimArgs,
     ClaimFilter,
     ClaimSchema,
@@ -19,6 +18,7 @@ from participation.schemas import (
     StaffArgs,
     StaffSchema,
 )
+from participation.service import registry as service
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="Claims and staff")
 

@@ -4,10 +4,10 @@ from flask import send_file
 from sqlalchemy import select
 
 from api import auth
-from api.core import Forbidden, NotFound, commit
+from api.core import Forbidden, NotFound, commit, get_or_404
 from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
 from api.routes.projects import load_project, resident_project, visible_project
-from feedback import ticket_service, uploads
+from feedback import supervision, ticket_service, uploads
 from feedback.schemas import (
     AnswerArgs,
     ConfirmArgs,
@@ -21,13 +21,12 @@ from feedback.schemas import (
     UploadArgs,
     UploadSchema,
 )
+from feedback.supervision import SupervisorSignup
+from feedback.supervision_schemas import DeclineArgs, SignupArgs, SignupFilter, SignupSchema
 from feedback.tickets import Inspection, Ticket
 from feedback.uploads import Upload
-from participation import policy, supervision
+from participation import policy
 from participation.models import Resident
-from participation.queries import get_or_404
-from participation.supervision import SupervisorSignup
-from participation.supervision_schemas import DeclineArgs, SignupArgs, SignupFilter, SignupSchema
 
 blp = Blueprint(
     "supervision", __name__, url_prefix="/api/v1", description="Supervision and problem tickets"

@@ -7,8 +7,7 @@ from api.core import Forbidden, NotFound, commit, db
 from api.http import Blueprint, PageArgs
 from api.routes.projects import load_project, visible_project
 from participation import policy
-from participation.models import Building, Household, Resident
-from participation.projects import Project
+from participation.models import Building, Household, Project, Resident
 from voting import jobs, service
 from voting.models import Ballot, BallotPick, Consultation, Tally
 from voting.schemas import (

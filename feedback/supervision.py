@@ -16,8 +16,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, f
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core import Conflict, Forbidden, InvalidInput, UTCDateTime, db, utcnow
-from participation.models import Resident, Staff
-from participation.projects import Project
+from participation.models import Project, Resident, Staff
 from participation.queries import project_household_ids
 
 SIGNUP_STATUSES = ("pending", "accepted", "declined", "withdrawn")

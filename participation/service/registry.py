@@ -13,11 +13,11 @@ from participation.models import (
     Estate,
     Household,
     HouseholdClaim,
+    Project,
     Resident,
     RoleGrant,
     Staff,
 )
-from participation.projects import Project
 
 # Where a grant's scope_id points, per role.
 SCOPE_MODELS: dict[str, type] = {"county": County, "committee": Community, "owner": Project}

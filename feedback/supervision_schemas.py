@@ -7,9 +7,8 @@ from datetime import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from participation.queries import mask_name
-from participation.schemas import Text, id_field, text
-from participation.supervision import SIGNUP_STATUSES, WEEKDAYS
+from api.core.fields import Text, id_field, mask_name, text
+from feedback.supervision import SIGNUP_STATUSES, WEEKDAYS
 
 
 class SignupArgs(ma.Schema):

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from api.core import Conflict, InvalidInput, NotFound, db, utcnow
-from participation.models import Estate, Staff
-from participation.projects import (
+from participation.models import (
     MILESTONES,
     STATUSES,
+    Estate,
     FundingLine,
     Milestone,
     Plan,
     PlanItem,
     Project,
     ProjectTransition,
+    Staff,
 )
 
 
@@ -93,13 +95,37 @@ def create_plan(project: Project, staff: Staff, args: dict) -> Plan:
     return plan
 
 
-def transition(project: Project, staff: Staff, to: str, checks=None) -> Project:
-    """Move the project one step along its lifecycle.
+_LIFECYCLE = "project_lifecycle"
 
-    `checks` maps a target status to a function `check(project)` that raises to refuse the
-    move: the other domains own those rules (voting the satisfaction gate before
-    `construction`, feedback the acceptance record before `accepted`).
+
+def register_guard(app, status: str, check) -> None:
+    """Have `check(project)` run before any project of `app` enters `status`; it raises a
+    `DomainError` to refuse the move. The domains that own such rules register them when the
+    app is built (`api.app.create_app`): voting the satisfaction gate before `construction`,
+    feedback the acceptance record before `accepted`."""
+    _lifecycle(app)["guards"].setdefault(status, []).append(check)
+
+
+def register_effect(app, status: str, effect) -> None:
+    """Have `effect(project)` run, in the same transaction, once a project of `app` has entered
+    `status` (feedback opens the rating window on `completed`)."""
+    _lifecycle(app)["effects"].setdefault(status, []).append(effect)
+
+
+def _lifecycle(app) -> dict:
+    return app.extensions.setdefault(_LIFECYCLE, {"guards": {}, "effects": {}})
+
+
+def transition(project: Project, staff: Staff, to: str) -> Project:
+    """Move the project one step along its lifecycle, through every guard registered for the
+    step, then run the step's registered effects. Flushes; the caller commits.
+
+    There is no way around the guards: an app whose lifecycle was never wired (one not built
+    by `create_app`) refuses every transition rather than moving without them.
     """
+    lifecycle = current_app.extensions.get(_LIFECYCLE)
+    if lifecycle is None:
+        raise RuntimeError("the project lifecycle is not wired: build the app with create_app")
     current = STATUSES.index(project.status)
     target = STATUSES.index(to)
     if target != current + 1:
@@ -108,8 +134,7 @@ def transition(project: Project, staff: Staff, to: str, checks=None) -> Project:
             code="invalid_transition",
             details={"from": project.status, "to": to, "next": STATUSES[current + 1 : current + 2]},
         )
-    check = (checks or {}).get(to)
-    if check is not None:
+    for check in lifecycle["guards"].get(to, ()):
         check(project)
     db.session.add(
         ProjectTransition(
@@ -122,4 +147,6 @@ def transition(project: Project, staff: Staff, to: str, checks=None) -> Project:
     )
     project.status = to
     db.session.flush()
+    for effect in lifecycle["effects"].get(to, ()):
+        effect(project)
     return project

@@ -5,30 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.core.fields import Text, id_field, mask_name, mask_phone_last4, text
 from participation.models import RELATIONS, ROLES
-from participation.queries import mask_name, mask_phone_last4
-
-
-class Text(fields.String):
-    """A string with surrounding white space removed; blank counts as missing."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        value = value.strip()
-        if not value:
-            raise ma.ValidationError("Must not be blank.")
-        if "\x00" in value:  # PostgreSQL cannot store it; never part of a real text
-            raise ma.ValidationError("Must not contain NUL characters.")
-        return value
-
-
-def text(max_length: int, **kwargs):
-    return Text(validate=validate.Length(max=max_length), **kwargs)
-
-
-def id_field(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1), **kwargs)
-
 
 # --- places -------------------------------------------------------------------------------
 

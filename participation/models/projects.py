@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core import UTCDateTime, db, utcnow
-from participation.models import Estate
+from participation.models.registry import Estate
 
 CATEGORIES = ("basic", "improvement", "enhancement")  # 基础类、完善类、提升类
 STATUSES = (

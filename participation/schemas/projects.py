@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
-from zoneinfo import ZoneInfo
-
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core import utcnow
-from participation.projects import (
+from api.core import local_today
+from api.core.fields import Text, id_field, text
+from participation.models import (
     CATEGORIES,
     FUNDING_SOURCES,
     MILESTONES,
     PLAN_ITEM_CATEGORIES,
     STATUSES,
 )
-from participation.schemas import Text, id_field, text
-
-LOCAL = ZoneInfo("Asia/Shanghai")
-
-
-def local_today() -> date:
-    """Today on the prefecture's clock (deadlines are local dates)."""
-    return utcnow().astimezone(LOCAL).date()
 
 
 def money(**kwargs):

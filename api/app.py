@@ -1,0 +1,114 @@
+"""`create_app`: the one place the app is built: settings, extensions, blueprints, error
+handlers, and the domains' wiring (the rules that guard lifecycle steps, event listeners).
+
+Importing this module builds nothing."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from flask_smorest import Api
+from redis import Redis
+from werkzeug.routing import IntegerConverter
+
+from api import config as settings
+from api.cli import register_commands
+from api.core import db, listen
+from api.core.fields import ID_MAX
+from api.core.jobs import install_session_hooks
+from api.extensions import limiter, migrate
+from api.http import ErrorSchema, enforce_body_limit, install_error_handlers
+from api.jobs import InlineRunner, RQRunner
+from api.routes import register_blueprints
+from api.wechat import WeChat
+from feedback import acceptance, ratings
+from notices import events as notice_events
+from participation.service import projects as project_service
+from voting import gate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class _Api(Api):
+    ERROR_SCHEMA = ErrorSchema
+
+
+class _IdConverter(IntegerConverter):
+    """`<int:…>` in a path: a number beyond the id columns' range becomes 0, an id that no row
+    has, so the view answers its own 404 rather than the database failing to compare it (a 500
+    on PostgreSQL). Refusing the match instead would let werkzeug answer 405 when another
+    method shares the path."""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= ID_MAX else 0
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from the environment, with `config` overriding any setting.
+
+    Raises `api.config.ConfigError` (one line naming the setting) when a setting is bad.
+    """
+    # No static files: every reply is JSON. Without merged slashes `//x` is a JSON 404, not an
+    # HTML redirect page.
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.url_map.merge_slashes = False
+    app.url_map.converters["int"] = _IdConverter
+    app.config.update(settings.load(app.instance_path, overrides=config))
+    app.json.ensure_ascii = False  # Chinese stays readable in every reply
+    app.config.update(
+        API_TITLE="老旧小区改造居民参与 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
+        RATELIMIT_KEY_PREFIX="limits",
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_ENABLED=app.config.get("RATELIMIT_ENABLED", True),
+        # Redis may vanish: limits then fall back to this process's memory, not to a 500.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    install_session_hooks()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    limiter.init_app(app)
+
+    redis = Redis.from_url(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else None
+    app.extensions["redis"] = redis
+    app.extensions["jobs"] = RQRunner(redis) if redis is not None else InlineRunner()
+    app.extensions["wechat"] = WeChat.from_config(app.config, redis)
+
+    api = _Api(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    register_blueprints(api)
+    install_error_handlers(app)
+    app.before_request(enforce_body_limit)
+
+    register_commands(app)
+    wire_domains(app)
+    return app
+
+
+def wire_domains(app: Flask) -> None:
+    """The domains' rules and listeners, wired once per app; nothing else installs them.
+
+    Every caller of `participation.service.projects.transition` runs the guards, so no caller can
+    move a project past the 90% gate or into `accepted` without its acceptance record.
+    """
+    project_service.register_guard(app, "construction", gate.guard_construction)
+    project_service.register_guard(app, "accepted", acceptance.require_acceptance)
+    project_service.register_effect(app, "completed", ratings.open_rating_window)
+    listen(app, "consultation_opened", notice_events.consultation_opened)
+    listen(app, "gate_final", notice_events.gate_final)
+    listen(app, "ticket_answered", notice_events.notify_ticket_answered)

@@ -1,0 +1,36 @@
+"""Domain events: a domain announces what happened (`emit`) without knowing who listens.
+
+Voting can say "a consultation opened" while notices publishes about it, and voting still never
+imports notices. An event's payload carries everything its listeners need, so a listener never
+reads the emitting domain's tables. Listeners are wired per app in `api.app.create_app`.
+
+    consultation_opened   voting, both open paths: consultation_id, project_id, kind, title,
+                          opened_at, closes_at
+    consultation_closing  voting, 24 h before the close: consultation_id, project_id, title,
+                          closes_at, household_ids (of the electorate, not yet voted)
+    gate_final            voting, the first final tally of a project's gate consultation:
+                          project_id, consultation_id, title, threshold, quorum, passed,
+                          satisfaction_rate, participation_rate
+    ticket_answered       feedback, an answer recorded: ticket_id, answer_id, project_id,
+                          reporter_id, description
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+
+
+def listen(app, event: str, handler) -> None:
+    """Call `handler(**payload)` whenever `event` is emitted in `app`."""
+    app.extensions.setdefault("domain_events", {}).setdefault(event, []).append(handler)
+
+
+def emit(event: str, **payload) -> None:
+    """Run the listeners of `event` now, inside the caller's transaction.
+
+    What they write commits or rolls back with the caller's work, and the jobs they ask for
+    run after that commit. A listener that raises fails the caller: listeners decline quietly
+    (log and return) when they have nothing to do.
+    """
+    for handler in current_app.extensions.get("domain_events", {}).get(event, ()):
+        handler(**payload)

@@ -1,0 +1,1 @@
+"""Input and output schemas of the participation domain: `registry` and `projects`."""
