@@ -31,7 +31,7 @@ from participation.models import (
     RoleGrant,
     Staff,
 )
-from tests import fake_wechat
+from tests.support import fake_wechat
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -159,7 +159,7 @@ def client(app):
 
 @pytest.fixture
 def wechat(wechat_server):
-    """The fake WeChat (see tests/fake_wechat.py), fresh for the test."""
+    """The fake WeChat (see tests/support/fake_wechat.py), fresh for the test."""
     wechat_server.clear()
     yield fake_wechat.install(wechat_server)
     wechat_server.clear()

@@ -1,0 +1,186 @@
+"""Settings are validated at start: a bad one stops the app with one line naming it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from api.app import create_app
+from api.config import ConfigError, load
+
+ROOT = Path(__file__).resolve().parents[2]
+STRONG_SECRET = "a-long-random-production-secret-0123"
+
+
+def _load(tmp_path, **environ):
+    return load(str(tmp_path / "instance"), environ=environ)
+
+
+def test_no_settings_is_the_embedded_default(tmp_path):
+    config = _load(tmp_path)
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'app.db'}"
+    assert config["REDIS_URL"] is None
+    assert config["STAFF_LOGIN_LIMIT"] == "5 per minute"
+    assert (tmp_path / "instance").is_dir()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "not a url",
+        "mysql://user@localhost/renovation",
+        "postgres://user@localhost/renovation",  # Heroku spelling: SQLAlchemy has no such dialect
+        "postgresql+psycopg://user@localhost:notaport/renovation",
+        "sqlite:////proc/no-such-folder/app.db",  # a folder that cannot be created
+    ],
+)
+def test_bad_database_url_is_a_config_error_naming_it(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL ") as raised:
+        _load(tmp_path, DATABASE_URL=value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+psycopg2", "postgresql+psycopg"])
+def test_postgresql_url_uses_the_psycopg_driver(tmp_path, scheme):
+    config = _load(tmp_path, DATABASE_URL=f"{scheme}://user@db.internal:5432/renovation")
+    engine = create_engine(config["SQLALCHEMY_DATABASE_URI"])  # connects to nothing yet
+    assert engine.dialect.driver == "psycopg"
+    assert engine.url.database == "renovation"
+
+
+def test_error_messages_hide_passwords(tmp_path):
+    with pytest.raises(ConfigError) as bad_database:
+        _load(tmp_path, DATABASE_URL="postgresql+psycopg://app:s3cr3t-pw@db:port/renovation")
+    with pytest.raises(ConfigError) as bad_redis:
+        _load(tmp_path, REDIS_URL="redis://:s3cr3t-pw@cache:port/0")
+    for raised in (bad_database, bad_redis):
+        assert "s3cr3t-pw" not in str(raised.value)
+
+
+def test_production_without_secret_key_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"^SECRET_KEY "):
+        _load(tmp_path, APP_ENV="production", WECHAT_APPID="wx123", WECHAT_SECRET="s" * 32)
+
+
+@pytest.mark.parametrize("secret", ["short", "dev-only-secret-do-not-use-in-production"])
+def test_production_with_a_weak_or_the_dev_secret_key_is_a_config_error(tmp_path, secret):
+    with pytest.raises(ConfigError, match=r"^SECRET_KEY "):
+        _load(
+            tmp_path,
+            APP_ENV="production",
+            SECRET_KEY=secret,
+            WECHAT_APPID="wx123",
+            WECHAT_SECRET="s" * 32,
+        )
+
+
+def test_production_with_the_demo_wechat_credentials_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"^WECHAT_APPID and WECHAT_SECRET "):
+        _load(tmp_path, APP_ENV="production", SECRET_KEY=STRONG_SECRET)
+
+
+def test_production_with_every_required_setting_starts(tmp_path):
+    config = _load(
+        tmp_path,
+        APP_ENV="production",
+        SECRET_KEY=STRONG_SECRET,
+        WECHAT_APPID="wx123",
+        WECHAT_SECRET="s" * 32,
+    )
+    assert config["SECRET_KEY"] == STRONG_SECRET
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "localhost:6379",
+        "http://localhost:6379/0",
+        "redis://localhost:notaport/0",
+        "redis://localhost:6379/fifteen",  # redis-py would quietly use database 0
+    ],
+)
+def test_bad_redis_url_is_a_config_error_naming_it(tmp_path, value):
+    with pytest.raises(ConfigError, match=r"^REDIS_URL "):
+        _load(tmp_path, REDIS_URL=value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("APP_ENV", "staging"),
+        ("TOKEN_TTL_SECONDS", "a week"),
+        ("TOKEN_TTL_SECONDS", "0"),
+        ("WECHAT_TIMEOUT_SECONDS", "-1"),
+        ("WECHAT_TIMEOUT_SECONDS", "nan"),
+        ("WECHAT_TIMEOUT_SECONDS", "inf"),
+        ("WECHAT_API_BASE", "ftp://api.weixin.qq.com/"),
+        ("WECHAT_API_BASE", "http://"),
+        ("STAFF_LOGIN_LIMIT", "five a minute"),
+    ],
+)
+def test_other_bad_settings_are_config_errors_naming_them(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=rf"^{name} "):
+        _load(tmp_path, **{name: value})
+
+
+def test_create_app_validates_its_overrides_too(tmp_path):
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL "):
+        create_app({"DATABASE_URL": "mysql://user@localhost/x"})
+    with pytest.raises(ConfigError, match=r"^REDIS_URL "):
+        create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "REDIS_URL": "nope"})
+
+
+# --- the entry point: one line, no traceback ------------------------------------------------
+
+
+def _run(args, tmp_path, **settings):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TEST_", "FLASK_")) and k not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env.update({"APP_ENV": "development", "PYTHONDONTWRITEBYTECODE": "1"}, **settings)
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+ENTRY_POINTS = {
+    "import wsgi": [sys.executable, "-c", "import wsgi"],
+    "flask routes": [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
+}
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"DATABASE_URL": "mysql://user@localhost/renovation"},
+        {"DATABASE_URL": "postgresql+psycopg://user@localhost:notaport/renovation"},
+        {"APP_ENV": "production"},
+        {"REDIS_URL": "redis://localhost:notaport/0"},
+    ],
+    ids=["database", "database-port", "production-secret", "redis"],
+)
+def test_bad_setting_stops_the_start_with_one_line(tmp_path, entry, settings):
+    settings.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    done = _run(ENTRY_POINTS[entry], tmp_path, **settings)
+
+    assert done.returncode != 0
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("configuration error: ")
+    setting = next(iter(settings))
+    assert setting.replace("APP_ENV", "SECRET_KEY") in lines[0]
+
+
+def test_good_settings_start(tmp_path):
+    done = _run(
+        ENTRY_POINTS["flask routes"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "/api/v1/auth/wechat-login" in done.stdout

@@ -1,0 +1,64 @@
+"""`flask --app wsgi seed-demo`: the demo data the README's walk-through relies on."""
+
+from sqlalchemy import func, select
+
+from api.core import db
+from participation.models import Household, Project, Resident, Staff
+from tests.support.voting_helpers import run_jobs
+
+
+def seed(app):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client, make, wechat):
+    first = seed(app)
+    passwords = {
+        line.split()[0]: line.split()[1]
+        for line in first.splitlines()
+        if line.startswith("  ") and "(" in line and "estate" not in line
+    }
+    assert set(passwords) == {"admin", "county", "clerk", "owner"}
+    run_jobs(app)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Household)) == 200
+        projects = db.session.scalars(select(Project).order_by(Project.id)).all()
+        assert [p.status for p in projects] == ["consulting", "construction"]
+        site = projects[1]
+        assert site.gate_passed and site.gate_final
+        assert site.plan_satisfaction_rate >= 0.9 and site.participation_rate >= 2 / 3
+        wang = db.session.scalar(select(Resident).where(Resident.openid == "demo-openid-wang"))
+        db.session.expunge(wang)
+
+    # The README's logins work with the printed passwords, and the owner sees both projects.
+    login = client.post(
+        "/api/v1/auth/staff-login", json={"username": "owner", "password": passwords["owner"]}
+    )
+    assert login.status_code == 200, login.json
+    owner = {"Authorization": f"Bearer {login.json['token']}"}
+    gate = client.get(f"/api/v1/projects/{site.id}/gate", headers=owner).json
+    assert gate["passed"] is True and gate["final"] is True
+
+    # demo-wang can sign up to supervise the project under construction.
+    signed = client.post(
+        f"/api/v1/projects/{site.id}/supervisors",
+        json={"trade": "水电工", "days_available": ["sat", "sun"]},
+        headers=make.headers(wang),
+    )
+    assert signed.status_code == 201, signed.json
+    problem = client.post(
+        f"/api/v1/projects/{site.id}/problems",
+        json={"aspects": ["safety"], "description": "3栋门口沟槽夜里没有围挡", "severity": "major"},
+        headers=make.headers(wang),
+    )
+    assert problem.status_code == 201, problem.json
+    assert problem.json["status"] == "open"
+
+    # A second run keeps the data and renews the passwords.
+    second = seed(app)
+    assert passwords["clerk"] not in second
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Project)) == 2
+        assert db.session.scalar(select(func.count()).select_from(Staff)) == 4

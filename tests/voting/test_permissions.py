@@ -1,0 +1,461 @@
+"""The permission matrix of the projects and voting API (issue 3): every endpoint against every
+kind of caller.
+
+Each row says what each caller of `tests.support.voting_world.ACTORS` gets: anonymous → 401; a resident
+of another estate, a resident whose claim is still pending, the clerk of another community and
+the owner of another project → 403 or 404 (404 where the project is not theirs to know of); the
+allowed roles → 2xx. A refused call is in the one error shape and leaves every table as it was.
+`test_matrix_lists_every_voting_endpoint` fails when a route under /projects, /consultations or
+/counties/{id}/overview exists without a row here, so a new endpoint cannot forget its check;
+only the blueprints of other issues named in OTHER_MATRICES, whose own matrices list their routes
+under /projects/{id}/, are left to those.
+
+Ballots are secret: the last tests walk every reply a staff member can get about a consultation
+and find no household's choice in it, only counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.voting_helpers import run_jobs
+from tests.support.voting_world import (
+    ACTORS,
+    ALLOWED,
+    REFUSED,
+    World,
+    assert_error_shape,
+    build_world,
+    consultation_in,
+    diff,
+    put_ballot,
+    snapshot,
+)
+
+
+def _answers(**by_actor: int) -> dict[str, int]:
+    assert set(by_actor) == set(ACTORS), set(ACTORS) ^ set(by_actor)
+    return by_actor
+
+
+def visible(ok: int = 200) -> dict[str, int]:
+    """Reads of a project and its consultations: its residents and the staff in scope.
+
+    Residents outside the project get 403 (they know the estate they live in); staff outside
+    its scope get 404, so that ids of other projects do not leak."""
+    return _answers(
+        anonymous=401,
+        resident_other_estate=403,
+        resident_unverified=403,
+        clerk_other_community=404,
+        owner_other_project=404,
+        resident_member=ok,
+        clerk=ok,
+        owner=ok,
+        county_officer=ok,
+        prefecture=ok,
+    )
+
+
+def managed(ok: int) -> dict[str, int]:
+    """Plans, details, lifecycle: the project's owner, its county, the prefecture."""
+    return {**visible(ok), "resident_member": 403, "clerk": 403}
+
+
+def run_by_staff(ok: int) -> dict[str, int]:
+    """Consultations: the committees of the covered communities, and those who manage."""
+    return {**visible(ok), "resident_member": 403}
+
+
+def residents_only(ok: int) -> dict[str, int]:
+    """A household's own ballot: its verified members, nobody else (staff included)."""
+    staff = {actor: 403 for actor in ACTORS if actor not in ("anonymous",)}
+    return {**staff, "anonymous": 401, "resident_member": ok}
+
+
+@dataclass
+class Endpoint:
+    method: str
+    rule: str  # the Flask rule, as `app.url_map` spells it
+    state: str  # the consultation the call needs: none, draft, open, voted, closed
+    answers: dict[str, int]
+    body: Callable[[World], dict] | None = None
+    codes: dict[str, str] = field(default_factory=dict)  # actor -> expected error code
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.rule.removeprefix('/api/v1')}"
+
+    def path(self, w: World, consultation_id: int | None) -> str:
+        values = {
+            "project_id": w.project_id,
+            "estate_id": w.scene.estate_id,
+            "county_id": w.scene.county_id,
+            "consultation_id": consultation_id,
+        }
+        return re.sub(r"<int:(\w+)>", lambda m: str(values[m.group(1)]), self.rule)
+
+
+P = "/api/v1/projects/<int:project_id>"
+C = "/api/v1/consultations/<int:consultation_id>"
+
+
+def _new_project(w: World) -> dict:
+    return {
+        "name": "新项目",
+        "estate_ids": [w.scene.estate_id],
+        "category": "basic",
+        "plan_year": 2028,
+    }
+
+
+def _plan(w: World) -> dict:
+    return {"items": [{"category": "parking", "description": "停车位", "estimated_cost": 2000}]}
+
+
+def _paper(w: World) -> dict:
+    return {
+        "household_id": w.scene.household_ids[3],
+        "choice": "satisfied",
+        "evidence_url": "https://example.org/paper/4.jpg",
+    }
+
+
+_NOT_ELIGIBLE = {"resident_other_estate": "not_eligible", "resident_unverified": "not_eligible"}
+_STAFF_ONLY = {"resident_member": "staff_only", "resident_other_estate": "staff_only"}
+_RESIDENTS_ONLY = {"clerk": "residents_only", "prefecture": "residents_only"}
+
+ENDPOINTS = [
+    Endpoint(
+        "POST",
+        "/api/v1/projects",
+        "none",
+        {**managed(201), "clerk_other_community": 403, "owner_other_project": 403, "owner": 403},
+        _new_project,
+        {**_STAFF_ONLY, "owner": "out_of_scope", "clerk": "out_of_scope"},
+    ),
+    Endpoint("GET", P, "none", visible()),
+    Endpoint("PATCH", P, "none", managed(200), lambda w: {"name": "改名"}, _STAFF_ONLY),
+    Endpoint(
+        "GET",
+        "/api/v1/estates/<int:estate_id>/projects",
+        "none",
+        {
+            **visible(),
+            "clerk_other_community": 403,
+            "owner_other_project": 403,
+            "owner": 403,  # an owner's grant covers one project, not the estate's list
+        },
+        codes={"resident_unverified": "not_resident_of_estate", "owner": "out_of_scope"},
+    ),
+    Endpoint("POST", f"{P}/plans", "none", managed(201), _plan, _STAFF_ONLY),
+    Endpoint("GET", f"{P}/plans", "none", visible()),
+    Endpoint("GET", f"{P}/plans/current", "none", visible()),
+    Endpoint(
+        "POST",
+        f"{P}/transitions",
+        "none",
+        managed(200),
+        lambda w: {"to": "approved"},
+        {**_STAFF_ONLY, "clerk": "out_of_scope"},
+    ),
+    Endpoint("GET", f"{P}/gate", "voted", visible()),
+    Endpoint(
+        "GET",
+        "/api/v1/counties/<int:county_id>/overview",
+        "voted",
+        {
+            **managed(200),
+            "clerk_other_community": 403,
+            "owner_other_project": 403,
+            "owner": 403,  # the county's officers and the prefecture only
+        },
+        codes={**_STAFF_ONLY, "clerk": "out_of_scope", "owner": "out_of_scope"},
+    ),
+    Endpoint("GET", f"{P}/consultations", "draft", visible()),
+    Endpoint(
+        "POST",
+        f"{P}/consultations",
+        "none",
+        run_by_staff(201),
+        lambda w: {"kind": "plan_satisfaction", "plan_id": w.scene.plan_id},
+        _STAFF_ONLY,
+    ),
+    Endpoint("GET", C, "open", visible()),
+    Endpoint("POST", f"{C}/open", "draft", run_by_staff(200), codes=_STAFF_ONLY),
+    Endpoint("POST", f"{C}/close", "open", run_by_staff(200), codes=_STAFF_ONLY),
+    Endpoint(
+        "PUT",
+        f"{C}/ballot",
+        "open",
+        residents_only(200),
+        lambda w: {"choice": "satisfied"},
+        {**_NOT_ELIGIBLE, **_RESIDENTS_ONLY},
+    ),
+    Endpoint("GET", f"{C}/ballot", "voted", residents_only(200), codes=_NOT_ELIGIBLE),
+    Endpoint("GET", f"{C}/turnout", "voted", visible()),
+    Endpoint(
+        "POST",
+        f"{C}/paper-ballots",
+        "open",
+        {**run_by_staff(201), "owner": 403},  # paper ballots are the committee's to record
+        _paper,
+        {**_STAFF_ONLY, "owner": "out_of_scope"},
+    ),
+    Endpoint("GET", f"{C}/tally", "closed", visible()),
+]
+
+
+def test_matrix_rows_are_complete():
+    ids = [e.id for e in ENDPOINTS]
+    assert len(ids) == len(set(ids)), "an endpoint is listed twice"
+    for endpoint in ENDPOINTS:
+        assert set(endpoint.answers) == set(ACTORS), endpoint.id
+        assert endpoint.answers["anonymous"] == 401, endpoint.id
+        assert all(endpoint.answers[a] in (403, 404) for a in REFUSED[1:]), endpoint.id
+        assert any(200 <= endpoint.answers[a] < 300 for a in ALLOWED), endpoint.id
+        assert set(endpoint.codes) <= set(ACTORS), endpoint.id
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.id)
+def test_permission_matrix(app, client, make, endpoint: Endpoint, actor: str):
+    w = build_world(app, make)
+    consultation_id = consultation_in(app, client, w, endpoint.state)
+    path = endpoint.path(w, consultation_id)
+    expected = endpoint.answers[actor]
+    before = snapshot(app)
+
+    kwargs = {"headers": w.headers[actor]}
+    if endpoint.body is not None:
+        kwargs["json"] = endpoint.body(w)
+    reply = client.open(path, method=endpoint.method, **kwargs)
+    run_jobs(app)
+
+    assert reply.status_code == expected, (actor, reply.get_json())
+    if expected >= 400:
+        error = assert_error_shape(reply)
+        if actor in endpoint.codes:
+            assert error["code"] == endpoint.codes[actor], error
+        elif expected == 401:
+            assert error["code"] == "unauthorized", error
+        elif expected == 404:  # the project is not theirs to know of
+            assert error["code"] == "project_not_found", error
+        if error["code"] == "not_eligible":
+            reason = {
+                "resident_other_estate": "other_estate",
+                "resident_unverified": "not_verified",
+            }
+            assert error["details"] == {"reason": reason[actor]}, error
+        after = snapshot(app)
+        assert after == before, f"a refused call wrote: {diff(before, after)}"
+    else:
+        assert reply.mimetype == "application/json"
+
+
+# --- the guard: no endpoint without a row ----------------------------------------------------
+
+GUARDED = re.compile(
+    r"^/api/v1/(projects|consultations)(/|$)"
+    r"|^/api/v1/counties/<[^>]+>/overview$"
+    r"|^/api/v1/estates/<[^>]+>/projects$"
+)
+ISSUE_3_BLUEPRINTS = {"projects", "voting"}
+# Blueprints of other issues that serve paths under /projects/{id}/: their own matrices list
+# them (and guard those blueprints). A blueprint not named here gets no such pass.
+OTHER_MATRICES = {
+    "supervision": "tests/feedback/test_permissions.py",
+    "feedback": "tests/feedback/test_permissions.py",
+    "comments": "tests/feedback/test_permissions.py",
+}
+
+
+def voting_routes(app) -> set[tuple[str, str]]:
+    """(method, rule) of every route this matrix must list: all of the projects and voting
+    blueprints, and whatever else lies on their paths outside the blueprints of OTHER_MATRICES."""
+    found = set()
+    for rule in app.url_map.iter_rules():
+        blueprint = rule.endpoint.rpartition(".")[0]
+        ours = blueprint in ISSUE_3_BLUEPRINTS or (
+            GUARDED.search(rule.rule) and blueprint not in OTHER_MATRICES
+        )
+        if ours:
+            found |= {(method, rule.rule) for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return found
+
+
+def test_matrix_lists_every_voting_endpoint(app):
+    listed = {(e.method, e.rule) for e in ENDPOINTS}
+    registered = voting_routes(app)
+    missing = registered - listed
+    assert not missing, f"routes without a row in the permission matrix: {sorted(missing)}"
+    stale = listed - registered
+    assert not stale, f"matrix rows for routes that do not exist: {sorted(stale)}"
+
+
+def test_routes_left_to_other_matrices_have_one(app):
+    root = Path(__file__).resolve().parents[2]
+    for blueprint, matrix in OTHER_MATRICES.items():
+        assert (root / matrix).is_file(), f"{blueprint}: {matrix} is gone"
+        assert blueprint in (root / matrix).read_text(encoding="utf-8"), (blueprint, matrix)
+
+
+# --- secrecy: staff see counts, never a household's choice -----------------------------------
+
+CHOICE_WORDS = {"satisfied", "unsatisfied", "abstain", "agree", "disagree", "picked"}
+SECRET_KEYS = {"choice", "item_opinions", "comment", "picks"}
+
+
+def _walk(value, path="$"):
+    """Every (path, key, value) in a JSON document."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path, key, item
+            yield from _walk(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _walk(item, f"{path}[{i}]")
+
+
+def _strings(value) -> set[str]:
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return set().union(*(_strings(v) for v in value.values())) if value else set()
+    if isinstance(value, list):
+        return set().union(*(_strings(v) for v in value)) if value else set()
+    return set()
+
+
+def assert_no_choice(reply_json, where: str, receipts: set[str] = frozenset()):
+    """No key that carries a ballot's content, no choice word as a value, and no receipt
+    next to anything that could be a choice."""
+    for path, key, _ in _walk(reply_json):
+        assert key not in SECRET_KEYS, f"{where}: {path}.{key} is shown to staff"
+    leaked = _strings(reply_json) & CHOICE_WORDS
+    assert not leaked, f"{where}: a choice is shown to staff: {leaked}"
+    if receipts:
+        assert not (_strings(reply_json) & receipts), f"{where}: receipts are shown with choices"
+
+
+def _aggregate(weights: dict) -> None:
+    assert set(weights) == {"households", "persons", "floor_area"}, weights
+    assert all(isinstance(v, int | float) for v in weights.values()), weights
+
+
+@pytest.mark.parametrize("actor", ["clerk", "owner", "county_officer", "prefecture"])
+def test_staff_replies_never_show_a_households_choice(app, client, make, actor):
+    w = build_world(app, make)
+    cid = consultation_in(app, client, w, "voted")
+    headers = w.headers[actor]
+    receipts = set()
+    for i in (0, 1):
+        mine = client.get(f"/api/v1/consultations/{cid}/ballot", headers=w.members[i])
+        receipts.add(mine.get_json()["receipt"])
+
+    # The turnout list: who took part (masked) and their receipts, never what they chose.
+    turnout = client.get(f"/api/v1/consultations/{cid}/turnout", headers=headers)
+    assert turnout.status_code == 200
+    rows = turnout.get_json()["items"]
+    assert len(rows) == 3 and receipts <= {row["receipt"] for row in rows}
+    for row in rows:
+        assert set(row) == {"receipt", "household", "channel", "voted_at"}, row
+    assert_no_choice(turnout.get_json(), "turnout")
+
+    # The tally and the gate: counts by choice, no household, no receipt.
+    tally = client.get(f"/api/v1/consultations/{cid}/tally", headers=headers)
+    assert tally.status_code == 200
+    figures = tally.get_json()["figures"]
+    assert set(figures["by_choice"]) == {"satisfied", "unsatisfied", "abstain"}
+    for weights in figures["by_choice"].values():
+        _aggregate(weights)
+    _aggregate(figures["voted"])
+    assert not (_strings(tally.get_json()) & receipts)
+    for path, key, _ in _walk(tally.get_json()):
+        assert key not in SECRET_KEYS | {"household_id", "receipt"}, f"tally: {path}.{key}"
+    gate = client.get(f"/api/v1/projects/{w.project_id}/gate", headers=headers)
+    assert gate.status_code == 200
+    assert not (_strings(gate.get_json()) & receipts)
+    for path, key, _ in _walk(gate.get_json()):
+        assert key not in SECRET_KEYS | {"household_id", "receipt"}, f"gate: {path}.{key}"
+
+    # The consultation and the project: no ballot at all.
+    for url in (
+        f"/api/v1/consultations/{cid}",
+        f"/api/v1/projects/{w.project_id}/consultations",
+        f"/api/v1/projects/{w.project_id}",
+    ):
+        reply = client.get(url, headers=headers)
+        assert reply.status_code == 200
+        assert_no_choice(
+            {k: v for k, v in _drop_labels(reply.get_json()).items()}, url, receipts=receipts
+        )
+
+    # A household's ballot itself is the household's alone.
+    assert_error_shape(
+        client.get(f"/api/v1/consultations/{cid}/ballot", headers=headers), 403, "residents_only"
+    )
+
+
+def _drop_labels(reply):
+    """A consultation names its possible choices (`choices`, `choice_labels`): the question,
+    not anyone's answer. Remove them before looking for answers."""
+    if isinstance(reply, list):
+        return {"list": [_drop_labels(item) for item in reply]}
+    cleaned = {k: v for k, v in reply.items() if k not in ("choices", "choice_labels")}
+    if "open_consultations" in cleaned:
+        cleaned["open_consultations"] = [_drop_labels(c) for c in cleaned["open_consultations"]]
+    return cleaned
+
+
+def test_a_paper_ballot_receipt_does_not_echo_the_choice(app, client, make):
+    w = build_world(app, make)
+    cid = consultation_in(app, client, w, "open")
+    for actor in ("clerk", "county_officer", "prefecture"):
+        reply = client.post(
+            f"/api/v1/consultations/{cid}/paper-ballots",
+            json={
+                "household_id": w.scene.household_ids[3],
+                "choice": "unsatisfied",
+                "channel": "assisted",
+                "assisted_by": "李四（邻居）",
+                "evidence_url": "https://example.org/paper/4.jpg",
+            },
+            headers=w.headers[actor],
+        )
+        assert reply.status_code == 201, reply.get_json()
+        assert set(reply.get_json()) == {"receipt", "household_id", "updated_at"}
+        assert_no_choice(reply.get_json(), f"paper ballot receipt ({actor})")
+
+
+def test_residents_see_the_tally_only_once_the_consultation_is_closed(app, client, make):
+    w = build_world(app, make)
+    cid = consultation_in(app, client, w, "voted")
+    early = client.get(f"/api/v1/consultations/{cid}/tally", headers=w.headers["resident_member"])
+    assert_error_shape(early, 403, "results_not_published")
+    assert (
+        client.get(f"/api/v1/consultations/{cid}/tally", headers=w.headers["clerk"]).status_code
+        == 200
+    )
+
+
+def test_a_resident_cannot_read_another_households_ballot(app, client, make):
+    """GET /ballot answers the caller's own household; a neighbour who has not voted gets
+    404 even though another household of the estate has."""
+    w = build_world(app, make)
+    cid = consultation_in(app, client, w, "voted")
+    neighbour = client.get(f"/api/v1/consultations/{cid}/ballot", headers=w.members[3])
+    assert_error_shape(neighbour, 404, "ballot_not_found")
+    # Naming another household in a ballot is refused, and writes nothing.
+    before = snapshot(app)
+    reply = put_ballot(
+        client, w.members[3], cid, choice="unsatisfied", household_id=w.scene.household_ids[0]
+    )
+    error = assert_error_shape(reply, 403, "not_eligible")
+    assert error["details"] == {"reason": "not_member_of_household"}
+    assert snapshot(app) == before
