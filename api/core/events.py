@@ -6,8 +6,12 @@ reads the emitting domain's tables. Listeners are wired per app in `api.app.crea
 
     consultation_opened   voting, both open paths: consultation_id, project_id, kind, title,
                           opened_at, closes_at
-    consultation_closing  voting, 24 h before the close: consultation_id, project_id, title,
-                          closes_at, household_ids (of the electorate, not yet voted)
+    consultation_closing  voting, when a consultation open longer than 24 h comes within 24 h
+                          of its close (a job scheduled at the opening, and every reconcile run
+                          after that until the close, so a lost job is made good; listeners
+                          act once per consultation): consultation_id, project_id, title,
+                          closes_at, households (a SELECT of one column `id`: the electorate's
+                          households that have not voted)
     gate_final            voting, the first final tally of a project's gate consultation:
                           project_id, consultation_id, title, threshold, quorum, passed,
                           satisfaction_rate, participation_rate
