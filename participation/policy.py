@@ -2,7 +2,9 @@
 
 Every check the registry makes goes through here. A staff member's reach is the union of
 their grants: `prefecture` covers everything, `county` a county's communities, `committee` one
-community, `owner` one project (which gives no say over rosters or claims).
+community, `owner` one project (which gives no say over rosters or claims). This module is the
+one place that reads `staff.grants`: other domains' policies and queries ask `scope_ids`,
+`is_prefecture`, `covers_county` and `covers_community` instead of scanning grants themselves.
 """
 
 from __future__ import annotations
@@ -11,22 +13,35 @@ from api.core import Forbidden, NotFound
 from participation.models import Community, County, Household, HouseholdClaim, Resident, Staff
 from participation.queries import verified_estate_ids, verified_household_ids
 
+# --- a staff member's grants: the one place that reads them ----------------------------------
 
-def _roles(staff: Staff, role: str) -> set:
+
+def scope_ids(staff: Staff, role: str) -> set[int]:
+    """The scopes the staff member holds `role` in: county ids for `county`, community ids for
+    `committee`, project ids for `owner` (empty for `prefecture`, which has no scope)."""
     return {g.scope_id for g in staff.grants if g.role == role}
 
 
+def holds_grant(staff: Staff, role: str, scope_id: int | None) -> bool:
+    """The staff member already holds exactly this grant."""
+    return any(g.role == role and g.scope_id == scope_id for g in staff.grants)
+
+
 def is_prefecture(staff: Staff) -> bool:
+    """The staff member holds the prefecture role, which covers everything."""
     return any(g.role == "prefecture" for g in staff.grants)
 
 
 def covers_county(staff: Staff, county_id: int) -> bool:
-    return is_prefecture(staff) or county_id in _roles(staff, "county")
+    """The prefecture, or an officer of this county."""
+    return is_prefecture(staff) or county_id in scope_ids(staff, "county")
 
 
 def covers_community(staff: Staff, community: Community) -> bool:
     """Prefecture, the community's county, or the community's own committee."""
-    return covers_county(staff, community.county_id) or community.id in _roles(staff, "committee")
+    return covers_county(staff, community.county_id) or community.id in scope_ids(
+        staff, "committee"
+    )
 
 
 def require_county(staff: Staff, county: County) -> None:
@@ -59,7 +74,22 @@ def may_grant(staff: Staff, role: str, scope_county_id: int | None) -> bool:
         return True
     if role == "prefecture" or scope_county_id is None:
         return False
-    return scope_county_id in _roles(staff, "county")
+    return scope_county_id in scope_ids(staff, "county")
+
+
+def require_may_grant(staff: Staff, role: str, scope_county_id: int | None) -> None:
+    if not may_grant(staff, role, scope_county_id):
+        raise Forbidden("您无权授予该角色", code="out_of_scope")
+
+
+def may_create_staff(staff: Staff) -> bool:
+    """The prefecture, or a county officer (who must then grant within their county)."""
+    return is_prefecture(staff) or bool(scope_ids(staff, "county"))
+
+
+def require_may_create_staff(staff: Staff) -> None:
+    if not may_create_staff(staff):
+        raise Forbidden("您无权创建工作人员账号", code="out_of_scope")
 
 
 def require_member(resident: Resident, household: Household) -> None:
@@ -71,19 +101,20 @@ def require_member(resident: Resident, household: Household) -> None:
 # --- projects -------------------------------------------------------------------------------
 
 
-def _project_community_ids(project) -> set[int]:
+def project_community_ids(project) -> set[int]:
+    """The communities of the estates the project covers."""
     return {estate.community_id for estate in project.estates}
 
 
 def manages_project(staff: Staff, project) -> bool:
     """The project's owner, its county, or the prefecture: plans, milestones, lifecycle."""
-    return covers_county(staff, project.county_id) or project.id in _roles(staff, "owner")
+    return covers_county(staff, project.county_id) or project.id in scope_ids(staff, "owner")
 
 
 def sees_project(staff: Staff, project) -> bool:
     """Those who manage it, and the committees of the communities it covers."""
     return manages_project(staff, project) or bool(
-        _project_community_ids(project) & _roles(staff, "committee")
+        project_community_ids(project) & scope_ids(staff, "committee")
     )
 
 
@@ -93,8 +124,8 @@ def runs_consultations(staff: Staff, project) -> bool:
     other communities."""
     if manages_project(staff, project):
         return True
-    communities = _project_community_ids(project)
-    return bool(communities) and communities <= _roles(staff, "committee")
+    communities = project_community_ids(project)
+    return bool(communities) and communities <= scope_ids(staff, "committee")
 
 
 def require_sees_project(staff: Staff, project) -> None:
