@@ -1,11 +1,81 @@
-"""Reads of the registry that other domains may use."""
+"""Reads of the registry and of projects.
+
+Functions named after a list (`counties`, `community_claims`, ...) return a SELECT in its
+order, which the caller runs or pages (`api.http.paginate`); the others return rows. Other
+domains may use these reads (voting, feedback and notices do); nothing here writes.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date
+
+from sqlalchemy import Select, func, select
 
 from api.core import db
-from participation.models import Household, HouseholdClaim, Resident
+from participation.models import (
+    STATUSES,
+    Building,
+    Community,
+    County,
+    Estate,
+    Household,
+    HouseholdClaim,
+    Milestone,
+    Project,
+    Resident,
+    Staff,
+    project_estates,
+)
+
+# --- places and the roster -------------------------------------------------------------------
+
+
+def counties() -> Select:
+    """Every county, in id order."""
+    return select(County).order_by(County.id)
+
+
+def communities(county_id: int | None = None) -> Select:
+    """Communities in id order, of one county when `county_id` is given."""
+    statement = select(Community).order_by(Community.id)
+    if county_id is not None:
+        statement = statement.where(Community.county_id == county_id)
+    return statement
+
+
+def estates(community_id: int | None = None) -> Select:
+    """Estates in id order, of one community when `community_id` is given."""
+    statement = select(Estate).order_by(Estate.id)
+    if community_id is not None:
+        statement = statement.where(Estate.community_id == community_id)
+    return statement
+
+
+def roster(estate: Estate) -> Select:
+    """The estate's households by building, unit and room."""
+    return (
+        select(Household)
+        .join(Building, Household.building_id == Building.id)
+        .where(Household.estate_id == estate.id)
+        .order_by(Building.name, Household.unit, Household.room)
+    )
+
+
+def find_household(estate: Estate, building: str, unit: str, room: str) -> Household | None:
+    """The roster's household at this address of the estate, if there is one."""
+    return db.session.scalar(
+        select(Household)
+        .join(Building, Household.building_id == Building.id)
+        .where(
+            Household.estate_id == estate.id,
+            Building.name == building,
+            Household.unit == unit,
+            Household.room == room,
+        )
+    )
+
+
+# --- residents and their households ----------------------------------------------------------
 
 
 def verified_household_ids(resident: Resident) -> set[int]:
@@ -45,3 +115,94 @@ def project_household_ids(resident: Resident, project) -> list[int]:
             .order_by(Household.id)
         )
     )
+
+
+def resident_claims(resident: Resident) -> list[HouseholdClaim]:
+    """Every claim of the resident, verified, pending or rejected, oldest first."""
+    return list(
+        db.session.scalars(
+            select(HouseholdClaim)
+            .where(HouseholdClaim.resident_id == resident.id)
+            .order_by(HouseholdClaim.id)
+        )
+    )
+
+
+def live_claim(resident: Resident, household: Household) -> HouseholdClaim | None:
+    """The resident's claim on the household that is verified or still pending, if any."""
+    return db.session.scalar(
+        select(HouseholdClaim).where(
+            HouseholdClaim.resident_id == resident.id,
+            HouseholdClaim.household_id == household.id,
+            HouseholdClaim.status != "rejected",
+        )
+    )
+
+
+def community_claims(community: Community, status: str | None = None) -> Select:
+    """The community's claims, oldest first, of one status when `status` is given."""
+    statement = select(HouseholdClaim).where(HouseholdClaim.community_id == community.id)
+    if status is not None:
+        statement = statement.where(HouseholdClaim.status == status)
+    return statement.order_by(HouseholdClaim.id)
+
+
+# --- staff -----------------------------------------------------------------------------------
+
+
+def staff_accounts() -> Select:
+    """Every staff account, in id order."""
+    return select(Staff).order_by(Staff.id)
+
+
+def staff_by_username(username: str) -> Staff | None:
+    return db.session.scalar(select(Staff).where(Staff.username == username))
+
+
+# --- projects --------------------------------------------------------------------------------
+
+
+def estate_projects(estate: Estate) -> Select:
+    """The projects covering the estate, the latest plan year first."""
+    return (
+        select(Project)
+        .join(project_estates, project_estates.c.project_id == Project.id)
+        .where(project_estates.c.estate_id == estate.id)
+        .order_by(Project.plan_year.desc(), Project.id)
+    )
+
+
+def county_overview(county: County, today: date) -> dict:
+    """The county's progress for the annual assessment: its projects, how many are at each
+    status (every status listed, zero included), and the milestones overdue on `today`."""
+    projects = db.session.scalars(
+        select(Project).where(Project.county_id == county.id).order_by(Project.id)
+    ).all()
+    by_status = dict(
+        db.session.execute(
+            select(Project.status, func.count())
+            .where(Project.county_id == county.id)
+            .group_by(Project.status)
+        ).all()
+    )
+    milestones = db.session.scalars(
+        select(Milestone)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(Project.county_id == county.id)
+        .order_by(Milestone.due_on)
+    ).all()
+    return {
+        "county_id": county.id,
+        "by_status": {status: by_status.get(status, 0) for status in STATUSES},
+        "overdue_milestones": [
+            {
+                "project_id": m.project_id,
+                "kind": m.kind,
+                "due_on": m.due_on.isoformat(),
+                "done_on": m.done_on.isoformat() if m.done_on else None,
+            }
+            for m in milestones
+            if m.overdue(today)
+        ],
+        "projects": projects,
+    }

@@ -1,13 +1,13 @@
 """Sign-in for residents (WeChat) and staff (username and password), and `/me`."""
 
 from flask import current_app, request
-from sqlalchemy import select
 
 from api import auth
-from api.core import Unauthorized, commit, db
+from api.core import Unauthorized, commit
 from api.extensions import limiter
 from api.http import Blueprint
-from participation.models import Resident, Staff
+from participation import queries
+from participation.models import Resident
 from participation.schemas.registry import (
     MeSchema,
     StaffLoginArgs,
@@ -59,7 +59,7 @@ def wechat_login(args):
 @blp.doc(security=[])
 def staff_login(args):
     """Sign a staff member in; repeated failures for one username are rate limited (429)."""
-    staff = db.session.scalar(select(Staff).where(Staff.username == args["username"]))
+    staff = queries.staff_by_username(args["username"])
     if (
         staff is None
         or not staff.active
@@ -73,7 +73,7 @@ def _resident_user(resident: Resident) -> dict:
     return {
         "id": resident.id,
         "nickname": resident.nickname,
-        "claims": service.resident_claims(resident),
+        "claims": queries.resident_claims(resident),
     }
 
 
@@ -89,6 +89,6 @@ def me():
             "kind": "resident",
             "id": caller.id,
             "nickname": caller.nickname,
-            "households": service.resident_claims(caller),
+            "households": queries.resident_claims(caller),
         }
     return {"kind": "staff", "id": caller.id, "username": caller.username, "roles": caller.grants}

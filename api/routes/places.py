@@ -1,12 +1,10 @@
 """Counties, communities, estates and each estate's household roster."""
 
-from sqlalchemy import select
-
 from api import auth
 from api.core import commit, get_or_404
 from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
-from participation import policy
-from participation.models import Building, Community, County, Estate, Household
+from participation import policy, queries
+from participation.models import Community, County, Estate
 from participation.schemas.registry import (
     CommunityArgs,
     CommunityFilter,
@@ -53,7 +51,7 @@ def _estate(estate_id):
 @blp.errors(401)
 def list_counties(args):
     """Every county (place names are public to any signed-in user)."""
-    return paginate(select(County).order_by(County.id), args)
+    return paginate(queries.counties(), args)
 
 
 @blp.post("/counties")
@@ -76,10 +74,7 @@ def create_county(args):
 @blp.errors(401)
 def list_communities(args):
     """Communities, optionally of one county."""
-    statement = select(Community).order_by(Community.id)
-    if "county_id" in args:
-        statement = statement.where(Community.county_id == args["county_id"])
-    return paginate(statement, args)
+    return paginate(queries.communities(args.get("county_id")), args)
 
 
 @blp.post("/communities")
@@ -103,10 +98,7 @@ def create_community(args):
 @blp.errors(401)
 def list_estates(args):
     """Estates, optionally of one community: residents pick theirs from here."""
-    statement = select(Estate).order_by(Estate.id)
-    if "community_id" in args:
-        statement = statement.where(Estate.community_id == args["community_id"])
-    return paginate(statement, args)
+    return paginate(queries.estates(args.get("community_id")), args)
 
 
 @blp.post("/estates")
@@ -132,13 +124,7 @@ def list_households(args, estate_id):
     """The estate's roster, masked (the committee, its county, or the prefecture)."""
     estate = _estate(estate_id)
     policy.require_community(auth.current_staff(), estate.community)
-    statement = (
-        select(Household)
-        .join(Building, Household.building_id == Building.id)
-        .where(Household.estate_id == estate.id)
-        .order_by(Building.name, Household.unit, Household.room)
-    )
-    return paginate(statement, args)
+    return paginate(queries.roster(estate), args)
 
 
 @blp.post("/estates/<int:estate_id>/households:import")

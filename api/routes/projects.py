@@ -1,20 +1,12 @@
 """Projects, their plans, lifecycle and the satisfaction gate; the county overview."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import auth
 from api.core import Forbidden, NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from participation import policy
-from participation.models import (
-    STATUSES,
-    County,
-    Estate,
-    Milestone,
-    Project,
-    Resident,
-    project_estates,
-)
+from participation import policy, queries
+from participation.models import County, Estate, Project, Resident
 from participation.schemas.projects import (
     CountyOverviewSchema,
     PlanArgs,
@@ -118,13 +110,7 @@ def estate_projects(args, estate_id):
         policy.require_resident_sees_estate(caller, estate.id)
     elif not policy.covers_community(caller, estate.community):
         raise Forbidden("您没有该小区的查看权限", code="out_of_scope")
-    statement = (
-        select(Project)
-        .join(project_estates, project_estates.c.project_id == Project.id)
-        .where(project_estates.c.estate_id == estate.id)
-        .order_by(Project.plan_year.desc(), Project.id)
-    )
-    return paginate(statement, args)
+    return paginate(queries.estate_projects(estate), args)
 
 
 @blp.post("/projects/<int:project_id>/plans")
@@ -201,35 +187,4 @@ def county_overview(county_id):
     """Progress for the annual assessment: projects by status, overdue milestones, satisfaction."""
     county = get_or_404(County, county_id, "county_not_found", "找不到该县市")
     policy.require_county(auth.current_staff(), county)
-    projects = db.session.scalars(
-        select(Project).where(Project.county_id == county.id).order_by(Project.id)
-    ).all()
-    by_status = dict(
-        db.session.execute(
-            select(Project.status, func.count())
-            .where(Project.county_id == county.id)
-            .group_by(Project.status)
-        ).all()
-    )
-    today = local_today()
-    overdue = db.session.scalars(
-        select(Milestone)
-        .join(Project, Project.id == Milestone.project_id)
-        .where(Project.county_id == county.id)
-        .order_by(Milestone.due_on)
-    ).all()
-    return {
-        "county_id": county.id,
-        "by_status": {status: by_status.get(status, 0) for status in STATUSES},
-        "overdue_milestones": [
-            {
-                "project_id": m.project_id,
-                "kind": m.kind,
-                "due_on": m.due_on.isoformat(),
-                "done_on": m.done_on.isoformat() if m.done_on else None,
-            }
-            for m in overdue
-            if m.overdue(today)
-        ],
-        "projects": projects,
-    }
+    return queries.county_overview(county, local_today())

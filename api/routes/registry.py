@@ -1,11 +1,9 @@
 """Residents' household claims and their review; staff accounts and role grants."""
 
-from sqlalchemy import select
-
 from api import auth
 from api.core import commit, get_or_404
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from participation import policy
+from participation import policy, queries
 from participation.models import Community, Estate, HouseholdClaim, Staff
 from participation.schemas.registry import (
     ClaimArgs,
@@ -47,7 +45,7 @@ def claim_household(args):
 @blp.errors(401, 403)
 def my_households():
     """The caller's claims: verified households, pending and rejected claims."""
-    return service.resident_claims(auth.current_resident())
+    return queries.resident_claims(auth.current_resident())
 
 
 @blp.get("/communities/<int:community_id>/claims")
@@ -59,10 +57,7 @@ def list_claims(args, community_id):
     """The community's claims, oldest pending first (the committee, its county, the prefecture)."""
     community = get_or_404(Community, community_id, "community_not_found", "找不到该社区")
     policy.require_community(auth.current_staff(), community)
-    statement = select(HouseholdClaim).where(HouseholdClaim.community_id == community.id)
-    if "status" in args:
-        statement = statement.where(HouseholdClaim.status == args["status"])
-    return paginate(statement.order_by(HouseholdClaim.id), args)
+    return paginate(queries.community_claims(community, args.get("status")), args)
 
 
 def _reviewable_claim(claim_id) -> HouseholdClaim:
@@ -102,7 +97,7 @@ def reject_claim(args, claim_id):
 def list_staff(args):
     """Staff accounts (prefecture only)."""
     policy.require_prefecture(auth.current_staff())
-    return paginate(select(Staff).order_by(Staff.id), args)
+    return paginate(queries.staff_accounts(), args)
 
 
 @blp.post("/staff")
@@ -113,8 +108,7 @@ def list_staff(args):
 def create_staff(args):
     """Create a staff account with its grants (prefecture; a county officer within the county)."""
     actor = auth.current_staff()
-    if not (policy.is_prefecture(actor) or any(g.role == "county" for g in actor.grants)):
-        raise policy.Forbidden("您无权创建工作人员账号", code="out_of_scope")
+    policy.require_may_create_staff(actor)
     staff = service.create_staff(actor, args, auth.hash_password(args["password"]))
     commit()
     return staff

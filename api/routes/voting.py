@@ -178,7 +178,7 @@ def paper_ballot(args, consultation_id):
     staff = auth.current_staff()
     policy.require_sees_project(staff, project)
     if not (policy.is_prefecture(staff) or policy.covers_county(staff, project.county_id)):
-        committees = {g.scope_id for g in staff.grants if g.role == "committee"}
+        committees = policy.scope_ids(staff, "committee")
         if not committees:
             raise Forbidden("纸质选票由社区居委会录入", code="out_of_scope")
         service.require_paper_scope(committees, args["household_id"])

@@ -5,13 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from api.core import Conflict, InvalidInput, NotFound, db, utcnow
-from participation import policy
+from participation import policy, queries
 from participation.models import (
-    Building,
     Community,
     County,
     Estate,
-    Household,
     HouseholdClaim,
     Project,
     Resident,
@@ -70,38 +68,19 @@ def sign_in_resident(openid: str, session_key: str, unionid: str | None, nicknam
     return resident
 
 
-def find_household(estate: Estate, building: str, unit: str, room: str) -> Household | None:
-    return db.session.scalar(
-        select(Household)
-        .join(Building, Household.building_id == Building.id)
-        .where(
-            Household.estate_id == estate.id,
-            Building.name == building,
-            Household.unit == unit,
-            Household.room == room,
-        )
-    )
-
-
 def claim_household(resident: Resident, estate: Estate, args: dict) -> HouseholdClaim:
     """File the resident's claim to a household of the roster.
 
     Verified at once when the owner's name and phone digits match the roster; otherwise it
     waits for the community's committee. A second live claim on the same household is a 409.
     """
-    household = find_household(estate, args["building"], args["unit"], args["room"])
+    household = queries.find_household(estate, args["building"], args["unit"], args["room"])
     if household is None:
         raise NotFound(
             "花名册中没有这个房屋，请核对楼栋、单元和房号，或联系社区居委会",
             code="household_not_in_roster",
         )
-    live = db.session.scalar(
-        select(HouseholdClaim).where(
-            HouseholdClaim.resident_id == resident.id,
-            HouseholdClaim.household_id == household.id,
-            HouseholdClaim.status != "rejected",
-        )
-    )
+    live = queries.live_claim(resident, household)
     if live is not None:
         message = "您已是该房屋的认证住户" if live.status == "verified" else "您的申请正在审核中"
         raise Conflict(message, code="claim_exists", details={"claim_id": live.id})
@@ -151,16 +130,6 @@ def reject_claim(staff: Staff, claim: HouseholdClaim, reason: str) -> HouseholdC
     return claim
 
 
-def resident_claims(resident: Resident) -> list[HouseholdClaim]:
-    return list(
-        db.session.scalars(
-            select(HouseholdClaim)
-            .where(HouseholdClaim.resident_id == resident.id)
-            .order_by(HouseholdClaim.id)
-        )
-    )
-
-
 # --- staff ----------------------------------------------------------------------------------
 
 
@@ -181,13 +150,18 @@ def scope_county_id(role: str, scope_id: int | None) -> int | None:
     return target.county_id_for_scope()
 
 
-def grant_role(actor: Staff, staff: Staff, role: str, scope_id: int | None) -> RoleGrant:
+def grant_role(actor: Staff | None, staff: Staff, role: str, scope_id: int | None) -> RoleGrant:
+    """Grant `staff` a role within a scope: 422 for an unknown scope, 403 when `actor` may not
+    grant it, 409 when the grant is held already. `actor` None is the command line and the
+    demo, which no grant limits."""
     county_id = scope_county_id(role, scope_id)
-    if not policy.may_grant(actor, role, county_id):
-        raise policy.Forbidden("您无权授予该角色", code="out_of_scope")
-    if any(g.role == role and g.scope_id == scope_id for g in staff.grants):
+    if actor is not None:
+        policy.require_may_grant(actor, role, county_id)
+    if policy.holds_grant(staff, role, scope_id):
         raise Conflict("该工作人员已有此授权", code="grant_exists")
-    grant = RoleGrant(staff=staff, role=role, scope_id=scope_id, granted_by_id=actor.id)
+    grant = RoleGrant(
+        staff=staff, role=role, scope_id=scope_id, granted_by_id=actor.id if actor else None
+    )
     db.session.add(grant)
     db.session.flush()
     return grant
@@ -195,7 +169,7 @@ def grant_role(actor: Staff, staff: Staff, role: str, scope_id: int | None) -> R
 
 def create_staff(actor: Staff | None, args: dict, password_hash: str) -> Staff:
     """A new staff account with its grants; `actor` None is the command line (no checks)."""
-    if db.session.scalar(select(Staff.id).where(Staff.username == args["username"])):
+    if queries.staff_by_username(args["username"]) is not None:
         raise Conflict("用户名已被使用", code="username_taken")
     staff = Staff(
         username=args["username"],
@@ -205,11 +179,7 @@ def create_staff(actor: Staff | None, args: dict, password_hash: str) -> Staff:
     db.session.add(staff)
     db.session.flush()
     for grant in args.get("grants", []):
-        if actor is None:
-            scope_county_id(grant["role"], grant["scope_id"])
-            db.session.add(RoleGrant(staff=staff, role=grant["role"], scope_id=grant["scope_id"]))
-        else:
-            grant_role(actor, staff, grant["role"], grant["scope_id"])
+        grant_role(actor, staff, grant["role"], grant["scope_id"])
     db.session.flush()
     if actor is not None and not staff.grants and not policy.is_prefecture(actor):
         # A county officer may only create staff they can reach through a grant.
