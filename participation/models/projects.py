@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, db, utcnow
+from api.core import UTCDateTime, choice_check, db, labels, utcnow
 from participation.models.registry import Estate
 
 CATEGORIES = ("basic", "improvement", "enhancement")  # 基础类、完善类、提升类
@@ -57,16 +57,15 @@ PLAN_ITEM_CATEGORIES = (
     "other",
 )
 # kind -> (month, day, years relative to the plan year): the policy's deadlines.
-MILESTONES = {
+_DEADLINES = {
     "preparation": (12, 30, -1),  # reserve, feasibility, design, drawings: Dec 30 the year before
     "approval_and_start": (4, 30, 0),  # approvals done and works started by Apr 30
     "works_finished": (10, 30, 0),  # works finished by Oct 30
     "completion_acceptance": (12, 30, 0),  # completion acceptance by Dec 30
 }
-
-
-def _in(values) -> str:
-    return "IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+# The milestone kinds are those the kernel's labels name (so none lacks its Chinese label), in
+# their order, each with its deadline.
+MILESTONES = {kind: _DEADLINES[kind] for kind in labels.MILESTONES}
 
 
 project_estates = db.Table(
@@ -85,8 +84,8 @@ class Project(db.Model):
 
     __tablename__ = "projects"
     __table_args__ = (
-        CheckConstraint(f"category {_in(CATEGORIES)}", name="category_known"),
-        CheckConstraint(f"status {_in(STATUSES)}", name="status_known"),
+        choice_check("category", CATEGORIES),
+        choice_check("status", STATUSES),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
@@ -134,7 +133,7 @@ class FundingLine(db.Model):
 
     __tablename__ = "funding_lines"
     __table_args__ = (
-        CheckConstraint(f"source {_in(FUNDING_SOURCES)}", name="source_known"),
+        choice_check("source", FUNDING_SOURCES),
         CheckConstraint("amount >= 0", name="amount_not_negative"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,7 +205,7 @@ class PlanItem(db.Model):
     __tablename__ = "plan_items"
     __table_args__ = (
         UniqueConstraint("plan_id", "position"),
-        CheckConstraint(f"category {_in(PLAN_ITEM_CATEGORIES)}", name="category_known"),
+        choice_check("category", PLAN_ITEM_CATEGORIES),
         CheckConstraint("estimated_cost >= 0", name="cost_not_negative"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, db, utcnow
+from api.core import UTCDateTime, choice_check, db, utcnow
 
 ROLES = ("prefecture", "county", "committee", "owner")
 RELATIONS = ("owner", "tenant", "family")
@@ -115,8 +115,8 @@ class HouseholdClaim(db.Model):
 
     __tablename__ = "household_claims"
     __table_args__ = (
-        CheckConstraint(f"status IN {CLAIM_STATUSES!r}", name="status_known"),
-        CheckConstraint(f"relation IN {RELATIONS!r}", name="relation_known"),
+        choice_check("status", CLAIM_STATUSES),
+        choice_check("relation", RELATIONS),
         Index("ix_household_claims_household_status", "household_id", "status"),
         Index("ix_household_claims_resident_status", "resident_id", "status"),
         # One live claim per resident and household; a rejected one may be followed by another.
@@ -176,7 +176,7 @@ class RoleGrant(db.Model):
     __tablename__ = "role_grants"
     __table_args__ = (
         UniqueConstraint("staff_id", "role", "scope_id"),
-        CheckConstraint(f"role IN {ROLES!r}", name="role_known"),
+        choice_check("role", ROLES),
         CheckConstraint("(role = 'prefecture') = (scope_id IS NULL)", name="scope_matches_role"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
