@@ -15,6 +15,7 @@ import requests
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session.memorystorage import MemoryStorage
+from wechatpy.session.redisstorage import RedisStorage
 
 from api.core import ServiceUnavailable, Unauthorized
 
@@ -86,8 +87,6 @@ class WeChat:
     def from_config(cls, config, redis=None):
         storage = None
         if redis is not None:
-            from wechatpy.session.redisstorage import RedisStorage
-
             storage = RedisStorage(redis, prefix="wechat")
         return cls(
             config["WECHAT_APPID"],
