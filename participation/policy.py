@@ -10,7 +10,15 @@ one place that reads `staff.grants`: other domains' policies and queries ask `sc
 from __future__ import annotations
 
 from api.core import Forbidden, NotFound
-from participation.models import Community, County, Household, HouseholdClaim, Resident, Staff
+from participation.models import (
+    Community,
+    County,
+    Estate,
+    Household,
+    HouseholdClaim,
+    Resident,
+    Staff,
+)
 from participation.queries import verified_estate_ids, verified_household_ids
 
 # --- a staff member's grants: the one place that reads them ----------------------------------
@@ -153,6 +161,12 @@ def resident_sees_project(resident: Resident, project) -> bool:
 def require_resident_sees_estate(resident: Resident, estate_id: int) -> None:
     if estate_id not in verified_estate_ids(resident):
         raise Forbidden("您不是该小区的已认证住户", code="not_resident_of_estate")
+
+
+def require_staff_sees_estate(staff: Staff, estate: Estate) -> None:
+    """The estate's community's committee, its county, the prefecture."""
+    if not covers_community(staff, estate.community):
+        raise Forbidden("您没有该小区的查看权限", code="out_of_scope")
 
 
 # --- residents' participation on site and after it -------------------------------------------

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from api import auth
-from api.core import Forbidden, NotFound, commit, db, get_or_404, local_today
+from api.core import NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
 from participation import policy, queries
 from participation.models import County, Estate, Project, Resident
@@ -108,8 +108,8 @@ def estate_projects(args, estate_id):
     caller = auth.current_caller()
     if isinstance(caller, Resident):
         policy.require_resident_sees_estate(caller, estate.id)
-    elif not policy.covers_community(caller, estate.community):
-        raise Forbidden("您没有该小区的查看权限", code="out_of_scope")
+    else:
+        policy.require_staff_sees_estate(caller, estate)
     return paginate(queries.estate_projects(estate), args)
 
 
