@@ -24,7 +24,7 @@ from api.jobs import InlineRunner, RQRunner
 from api.routes import register_blueprints
 from api.wechat import WeChat
 from feedback import acceptance, ratings
-from notices import events as notice_events
+from notices.service import events as notice_events
 from participation.service import projects as project_service
 from voting import gate
 
@@ -110,5 +110,6 @@ def wire_domains(app: Flask) -> None:
     project_service.register_guard(app, "accepted", acceptance.require_acceptance)
     project_service.register_effect(app, "completed", ratings.open_rating_window)
     listen(app, "consultation_opened", notice_events.consultation_opened)
+    listen(app, "consultation_closing", notice_events.consultation_closing)
     listen(app, "gate_final", notice_events.gate_final)
-    listen(app, "ticket_answered", notice_events.notify_ticket_answered)
+    listen(app, "ticket_answered", notice_events.ticket_answered)

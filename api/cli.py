@@ -16,7 +16,6 @@ from api import auth, demo
 from api.core import DomainError, commit, db
 from api.jobs import QUEUES, describe_queues, make_worker
 from feedback import jobs as feedback_jobs
-from notices import events as notice_events
 from notices import jobs as notice_jobs
 from participation.models import ROLES, Community, County, Estate, Plan, PlanItem, Project, Staff
 from participation.service import projects as project_service
@@ -246,13 +245,13 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("notices-sweep")
     def notices_sweep():
         """Publish scheduled notices whose time has come, settle interrupted deliveries and
-        re-queue stalled ones, send lost consultation reminders; then overdue milestones."""
+        re-queue stalled ones; then overdue milestones. (Closing reminders are voting's:
+        `reconcile` sends any whose job was lost.)"""
         done = notice_jobs.sweep()
-        overdue = notice_events.milestones_overdue()
+        overdue = notice_jobs.milestones_overdue()
         click.echo(
             f"published {done['published']}, interrupted {done['interrupted']}, "
-            f"re-queued {done['requeued']}, reminded {done['reminded']}, "
-            f"overdue milestones announced {overdue}"
+            f"re-queued {done['requeued']}, overdue milestones announced {overdue}"
         )
 
     @app.cli.command("jobs")

@@ -1,14 +1,14 @@
-"""Background work of notices beyond the delivery batches (notices.delivery):
+"""Background work of notices beyond the delivery batches (notices.service.delivery):
 
 - `publish_scheduled(id)` runs at a notice's `publish_at` through RQ's scheduler (job id naming
   the notice and the time); `publish_due()` publishes any whose time has passed, so a lost
   schedule delays a notice by at most a sweep.
 - `sweep()` every minute: publishes due notices, marks deliveries whose worker died mid-call
-  `failed: interrupted` (never resent), re-queues deliveries nobody is working on, sends
-  consultation reminders whose schedule was lost; then schedules itself and the daily job.
+  `failed: interrupted` (never resent), re-queues deliveries nobody is working on; then
+  schedules itself and the daily job.
 - `milestones_daily()` at 09:00 Shanghai time: one notice per overdue milestone, ever.
-- `consultation_closing(id)` 24 h before a consultation closes: a reminder to the households
-  that have not voted yet.
+Consultation reminders are voting's to time (its `consultation_closing` event); the notice is
+published by the listener in notices.service.events.
 Without Redis (the embedded default) nothing is scheduled: `catch_up()` does the due work when
 a request looks (lists, receipts), and `flask --app wsgi notices sweep` does it by hand.
 """
@@ -21,9 +21,11 @@ from datetime import datetime, time, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from api.core import LOCAL, DomainError, commit, db, schedule_at, utcnow
-from notices import delivery, events, service
+from api.core import LOCAL, DomainError, commit, db, local_today, schedule_at, utcnow
+from api.core.periodic import run_then_schedule, schedule_next
 from notices.models import Notice
+from notices.service import delivery, events, publishing
+from participation.models import Milestone, Project
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ def _publish_one(notice_id: int, now: datetime, slack: timedelta = timedelta(0))
         db.session.rollback()
         return False  # published, withdrawn or moved meanwhile
     try:
-        service.publish(notice, now)
+        publishing.publish(notice, now)
     except DomainError as exc:
         db.session.rollback()
         log.warning("scheduled notice %s not published: %s", notice_id, exc.code)
@@ -100,32 +102,24 @@ def sweep(now: datetime | None = None) -> dict:
         if delivery.request_delivery(notice_id):
             requeued.append(notice_id)
     commit()
-    reminded = events.remind_due_consultations(now)
-    done = {
-        "published": published,
-        "interrupted": interrupted,
-        "requeued": requeued,
-        "reminded": reminded,
-    }
-    if published or interrupted or requeued or reminded:
+    done = {"published": published, "interrupted": interrupted, "requeued": requeued}
+    if published or interrupted or requeued:
         log.info("notices sweep: %s", done)
     return done
 
 
 def schedule_sweep(now: datetime | None = None) -> None:
-    """Schedule the next sweep (job id naming its minute) and the next daily run."""
+    """Schedule the next sweep (job id naming its minute, at 30 s past) and the next daily run."""
     now = now or utcnow()
-    at = now.replace(second=30, microsecond=0) + SWEEP_EVERY
-    schedule_at(at, sweep_job, queue="notices", job_id=f"notices-sweep-{int(at.timestamp())}")
+    schedule_next(
+        sweep_job, name="notices-sweep", every=SWEEP_EVERY, queue="notices", second=30, now=now
+    )
     schedule_daily(now)
 
 
 def sweep_job() -> dict:
     """The periodic job: sweep, then schedule the next (even if this one failed)."""
-    try:
-        return sweep()
-    finally:
-        schedule_sweep()
+    return run_then_schedule(sweep, schedule_sweep)
 
 
 def catch_up() -> None:
@@ -138,6 +132,7 @@ def catch_up() -> None:
 
 
 def next_daily_at(now: datetime) -> datetime:
+    """The next 09:00 on the local clock after `now`."""
     local = now.astimezone(LOCAL)
     at = datetime.combine(local.date(), DAILY_AT, tzinfo=LOCAL)
     if at <= local:
@@ -146,15 +141,42 @@ def next_daily_at(now: datetime) -> datetime:
 
 
 def schedule_daily(now: datetime | None = None) -> None:
+    """Schedule the next daily run (job id naming its local date)."""
     at = next_daily_at(now or utcnow())
     schedule_at(
         at, milestones_daily, queue="notices", job_id=f"milestones-overdue-{at.date().isoformat()}"
     )
 
 
+def milestones_overdue(today=None) -> list[int]:
+    """A notice for each milestone past its due date and not done, once per milestone; the ids
+    of the milestones announced now. Commits after each."""
+    today = today or local_today()
+    rows = db.session.execute(
+        select(Milestone, Project)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(
+            Milestone.done_on.is_(None),
+            Milestone.due_on < today,
+            Project.status != "accepted",
+        )
+        .order_by(Milestone.id)
+    ).all()
+    keys = {m.id: events.milestone_key(m.id) for m, _ in rows}
+    known = set(
+        db.session.scalars(select(Notice.event_key).where(Notice.event_key.in_(keys.values())))
+    )
+    published = []
+    for milestone, project in rows:
+        if keys[milestone.id] in known:
+            continue
+        notice = events.milestone_overdue(milestone, project)
+        commit()
+        if notice is not None:
+            published.append(milestone.id)
+    return published
+
+
 def milestones_daily() -> list[int]:
     """The daily job: publish a notice for each milestone newly overdue; schedule tomorrow's."""
-    try:
-        return events.milestones_overdue()
-    finally:
-        schedule_daily()
+    return run_then_schedule(milestones_overdue, schedule_daily)

@@ -17,12 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.core import UTCDateTime, db, labels, utcnow
+from api.core import UTCDateTime, choice_check, db, labels, utcnow
 
-# category -> the label residents read (also the message's thing3); staff publish the first six,
-# the others are written by the events that publish by themselves.
-CATEGORY_LABELS = labels.NOTICE_CATEGORIES
-CATEGORIES = tuple(CATEGORY_LABELS)
+# The categories, labelled in api.core.labels (the label is also the message's thing3); staff
+# publish the first six, the others are written by the events that publish by themselves.
+CATEGORIES = tuple(labels.NOTICE_CATEGORIES)
 STAFF_CATEGORIES = CATEGORIES[:6]
 TARGET_KINDS = ("community", "estate", "buildings", "project", "resident")
 STATUSES = ("draft", "scheduled", "published", "withdrawn")
@@ -40,10 +39,6 @@ DELIVERY_STATUSES = (
 DELIVERY_OPEN = ("pending", "retrying")
 
 
-def _in(values) -> str:
-    return "IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 class Notice(db.Model):
     """A notice (公告): written by staff, or by an event, for the households of a place.
 
@@ -57,9 +52,9 @@ class Notice(db.Model):
 
     __tablename__ = "notices"
     __table_args__ = (
-        CheckConstraint(f"category {_in(CATEGORIES)}", name="category_known"),
-        CheckConstraint(f"target_kind {_in(TARGET_KINDS)}", name="target_kind_known"),
-        CheckConstraint(f"status {_in(STATUSES)}", name="status_known"),
+        choice_check("category", CATEGORIES),
+        choice_check("target_kind", TARGET_KINDS),
+        choice_check("status", STATUSES),
         CheckConstraint("status <> 'published' OR published_at IS NOT NULL", name="published"),
         CheckConstraint("status <> 'scheduled' OR publish_at IS NOT NULL", name="scheduled"),
         CheckConstraint("status <> 'withdrawn' OR withdrawn_at IS NOT NULL", name="withdrawn"),
@@ -95,7 +90,7 @@ class Notice(db.Model):
 
     @property
     def category_label(self) -> str:
-        return CATEGORY_LABELS[self.category]
+        return labels.NOTICE_CATEGORIES[self.category]
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -159,7 +154,7 @@ class Delivery(db.Model):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("notice_id", "resident_id"),
-        CheckConstraint(f"status {_in(DELIVERY_STATUSES)}", name="status_known"),
+        choice_check("status", DELIVERY_STATUSES),
         Index("ix_deliveries_status", "status"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

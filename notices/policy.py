@@ -13,21 +13,23 @@ Notices a caller may not see are 404, so ids do not leak; seen but not managed i
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select, true
 
 from api.core import Forbidden, NotFound, db
 from notices.models import Notice, NoticeTarget
 from participation.models import Community, Estate, Project, Resident, Staff, project_estates
-from participation.policy import covers_community, manages_project, sees_project
+from participation.policy import (
+    covers_community,
+    is_prefecture,
+    manages_project,
+    scope_ids,
+    sees_project,
+)
 from participation.queries import verified_household_ids
 
 
-def _scope(staff: Staff, role: str) -> set[int]:
-    return {g.scope_id for g in staff.grants if g.role == role}
-
-
 def owns_project_on_estate(staff: Staff, estate_id: int) -> bool:
-    owned = _scope(staff, "owner")
+    owned = scope_ids(staff, "owner")
     if not owned:
         return False
     return (
@@ -85,9 +87,50 @@ def require_manages(staff: Staff, notice: Notice) -> None:
         raise Forbidden("您无权管理该公告", code="out_of_scope")
 
 
-def require_may_publish(staff: Staff, allowed: bool) -> None:
-    if not allowed:
+def may_publish(staff: Staff, target: dict) -> bool:
+    """May write a notice for `target` (see `notices.queries.resolve_target`)."""
+    if target["target_kind"] == "project":
+        return may_publish_to_project(staff, target["project"])
+    if target["target_kind"] == "community":
+        return may_publish_to_community(staff, target["community"])
+    return may_publish_to_estate(staff, target["estate"])
+
+
+def require_may_publish(staff: Staff, target: dict) -> None:
+    if not may_publish(staff, target):
         raise Forbidden("您无权向该范围发布公告", code="out_of_scope")
+
+
+def visible_notices(staff: Staff):
+    """The notices a staff member sees, as one SQL condition (the rules above, for lists)."""
+    if is_prefecture(staff):
+        return true()
+    conditions = []
+    counties = scope_ids(staff, "county")
+    if counties:
+        conditions.append(Notice.county_id.in_(counties))
+    communities = scope_ids(staff, "committee")
+    if communities:
+        projects_reaching = (
+            select(project_estates.c.project_id)
+            .join(Estate, Estate.id == project_estates.c.estate_id)
+            .where(Estate.community_id.in_(communities))
+        )
+        conditions.append(Notice.community_id.in_(communities))
+        conditions.append(Notice.project_id.in_(projects_reaching))
+    owned = scope_ids(staff, "owner")
+    if owned:
+        estates_worked = select(project_estates.c.estate_id).where(
+            project_estates.c.project_id.in_(owned)
+        )
+        conditions.append(Notice.project_id.in_(owned))
+        conditions.append(
+            and_(
+                Notice.target_kind.in_(("estate", "buildings")),
+                Notice.estate_id.in_(estates_worked),
+            )
+        )
+    return or_(*conditions) if conditions else false()
 
 
 # --- residents -------------------------------------------------------------------------------

@@ -1,23 +1,106 @@
-"""Reads of notices: a resident's list, a staff member's list, read receipts, delivery counts.
-Every figure is an SQL aggregate; no list of residents or households is loaded to count it."""
+"""Reads of notices: the place a notice is for, a resident's list, a staff member's list, read
+receipts, delivery counts, the templates and consents of subscriptions. Every figure is an SQL
+aggregate; no list of residents or households is loaded to count it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, exists, false, func, or_, select, true
+from flask import current_app
+from sqlalchemy import case, distinct, exists, func, or_, select
 
-from api.core import db
-from notices.models import Delivery, Notice, NoticeRead, NoticeTarget
+from api.core import InvalidInput, db, get_or_404
+from notices.models import (
+    CATEGORIES,
+    Delivery,
+    Notice,
+    NoticeRead,
+    NoticeTarget,
+    SubscriptionConsent,
+)
 from participation.models import (
     Building,
+    Community,
     Estate,
     Household,
     HouseholdClaim,
+    Project,
     Resident,
-    Staff,
     project_estates,
 )
+
+# --- the place a notice is for ----------------------------------------------------------------
+
+
+def resolve_target(args: dict) -> dict:
+    """The place a new notice is for, with the ids kept on the notice (404 if unknown; 422 if
+    the chosen buildings are not the estate's)."""
+    if args.get("project_id") is not None:
+        project = get_or_404(Project, args["project_id"], "project_not_found", "找不到该项目")
+        return {"target_kind": "project", "county_id": project.county_id, "project": project}
+    if args.get("estate_id") is not None:
+        estate = get_or_404(Estate, args["estate_id"], "estate_not_found", "找不到该小区")
+        target = {
+            "target_kind": "estate",
+            "county_id": estate.community.county_id,
+            "community_id": estate.community_id,
+            "estate": estate,
+        }
+        building_ids = sorted(set(args.get("building_ids") or []))
+        if building_ids:
+            found = set(
+                db.session.scalars(
+                    select(Building.id).where(
+                        Building.estate_id == estate.id, Building.id.in_(building_ids)
+                    )
+                )
+            )
+            missing = sorted(set(building_ids) - found)
+            if missing:
+                raise InvalidInput(
+                    "所选楼栋不属于该小区",
+                    code="buildings_not_in_estate",
+                    details={"building_ids": missing},
+                )
+            target.update(target_kind="buildings", building_ids=building_ids)
+        return target
+    community = get_or_404(Community, args["community_id"], "community_not_found", "找不到该社区")
+    return {
+        "target_kind": "community",
+        "county_id": community.county_id,
+        "community_id": community.id,
+        "community": community,
+    }
+
+
+def audience(notice: Notice):
+    """SELECT of the households the notice is for, as the roster stands now (None: one
+    resident)."""
+    if notice.target_kind == "community":
+        return (
+            select(Household.id)
+            .join(Estate, Estate.id == Household.estate_id)
+            .where(Estate.community_id == notice.community_id)
+        )
+    if notice.target_kind == "estate":
+        return select(Household.id).where(Household.estate_id == notice.estate_id)
+    if notice.target_kind == "buildings":
+        return select(Household.id).where(Household.building_id.in_(notice.building_ids))
+    if notice.target_kind == "project":
+        return project_households(notice.project_id)
+    return None  # one resident
+
+
+def project_households(project_id: int):
+    """SELECT of the households of a project's estates."""
+    return select(Household.id).where(
+        Household.estate_id.in_(
+            select(project_estates.c.estate_id).where(project_estates.c.project_id == project_id)
+        )
+    )
+
+
+# --- residents' lists -------------------------------------------------------------------------
 
 
 def _read_by(resident_id: int):
@@ -59,49 +142,45 @@ def is_read(notice: Notice, resident: Resident) -> bool:
     )
 
 
-def _scopes(staff: Staff, role: str) -> list[int]:
-    return [g.scope_id for g in staff.grants if g.role == role]
+def resident_page(resident: Resident, now: datetime, args: dict) -> dict:
+    """One page of the resident's notices (`resident_notices`, of `args["category"]` if given),
+    each with `read` set: the envelope of a page (items, page, per_page, total)."""
+    statement = resident_notices(resident, now)
+    if args.get("category"):
+        statement = statement.where(Notice.category == args["category"])
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    items = []
+    for notice, read in db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)):
+        notice.read = bool(read)
+        items.append(notice)
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
-def staff_scope_condition(staff: Staff):
-    """The notices a staff member sees, as one SQL condition (mirrors notices.policy)."""
-    if any(g.role == "prefecture" for g in staff.grants):
-        return true()
-    conditions = []
-    counties = _scopes(staff, "county")
-    if counties:
-        conditions.append(Notice.county_id.in_(counties))
-    communities = _scopes(staff, "committee")
-    if communities:
-        projects_reaching = (
-            select(project_estates.c.project_id)
-            .join(Estate, Estate.id == project_estates.c.estate_id)
-            .where(Estate.community_id.in_(communities))
-        )
-        conditions.append(Notice.community_id.in_(communities))
-        conditions.append(Notice.project_id.in_(projects_reaching))
-    owned = _scopes(staff, "owner")
-    if owned:
-        estates_worked = select(project_estates.c.estate_id).where(
-            project_estates.c.project_id.in_(owned)
-        )
-        conditions.append(Notice.project_id.in_(owned))
-        conditions.append(
-            and_(
-                Notice.target_kind.in_(("estate", "buildings")),
-                Notice.estate_id.in_(estates_worked),
-            )
-        )
-    return or_(*conditions) if conditions else false()
+def as_resident_sees_it(notice: Notice, resident: Resident) -> Notice:
+    """The notice with `read` set for the resident; a withdrawn one shows why, not what it said
+    (detached first, so the blanked text is never written back)."""
+    notice.read = is_read(notice, resident)
+    if notice.status == "withdrawn":
+        db.session.expunge(notice)
+        notice.body, notice.attachments = None, []
+    return notice
 
 
-def staff_notices(staff: Staff, filters: dict):
-    """SELECT of the notices in the staff member's scope, newest first, filtered."""
-    statement = select(Notice).where(staff_scope_condition(staff))
+# --- staff lists ------------------------------------------------------------------------------
+
+
+def staff_notices(visible, filters: dict):
+    """SELECT of the notices matching `visible` (`notices.policy.visible_notices`), newest first,
+    filtered by status, category, community, estate or project."""
+    statement = select(Notice).where(visible)
     for name in ("status", "category", "community_id", "estate_id", "project_id"):
         if filters.get(name) is not None:
             statement = statement.where(getattr(Notice, name) == filters[name])
     return statement.order_by(Notice.created_at.desc(), Notice.id.desc())
+
+
+# --- receipts ---------------------------------------------------------------------------------
 
 
 def delivery_counts(notice_id: int) -> dict[str, int]:
@@ -186,4 +265,47 @@ def receipts(notice: Notice, lowest: int = 10) -> dict:
             for row in buildings
         ],
         "deliveries": delivery_counts(notice.id),
+    }
+
+
+# --- subscriptions ----------------------------------------------------------------------------
+
+
+def template_for(category: str) -> str:
+    """The subscription message template that carries notices of `category`."""
+    config = current_app.config
+    return config["NOTICE_TEMPLATE_IDS"].get(category, config["NOTICE_TEMPLATE_ID"])
+
+
+def known_templates() -> dict[str, list[str]]:
+    """Template id -> the categories it carries."""
+    templates: dict[str, list[str]] = {}
+    for category in CATEGORIES:
+        templates.setdefault(template_for(category), []).append(category)
+    return templates
+
+
+def unspent(resident: Resident) -> dict[str, int]:
+    """Template id -> the resident's consents not yet spent (templates with none left out)."""
+    rows = db.session.execute(
+        select(SubscriptionConsent.template_id, func.count())
+        .where(
+            SubscriptionConsent.resident_id == resident.id,
+            SubscriptionConsent.spent_at.is_(None),
+        )
+        .group_by(SubscriptionConsent.template_id)
+    ).all()
+    return {template: int(n) for template, n in rows}
+
+
+def subscriptions(resident: Resident, recorded: dict | None = None) -> dict:
+    """The templates to ask for in the mini-program, each with the categories it carries and the
+    resident's unspent consents; `recorded`, what the last request recorded."""
+    have = unspent(resident)
+    return {
+        "templates": [
+            {"template_id": t, "categories": categories, "unspent": have.get(t, 0)}
+            for t, categories in known_templates().items()
+        ],
+        "recorded": recorded or {},
     }

@@ -1,11 +1,9 @@
 """Notices, their read receipts, and residents' subscription consents."""
 
-from sqlalchemy import func, select
-
 from api import auth
-from api.core import commit, db, get_or_404, utcnow
+from api.core import commit, get_or_404, utcnow
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from notices import jobs, policy, queries, service
+from notices import jobs, policy, queries
 from notices.models import Notice
 from notices.schemas import (
     NoticeArgs,
@@ -21,10 +19,10 @@ from notices.schemas import (
     SubscriptionsSchema,
     WithdrawArgs,
 )
+from notices.service import publishing, subscriptions
 from participation.models import Resident
 
 blp = Blueprint("notices", __name__, url_prefix="/api/v1", description="Notices and subscriptions")
-# The events that publish notices by themselves are wired when the app registers this blueprint.
 
 
 class NoticeQuery(PageArgs, NoticeFilter):
@@ -41,15 +39,6 @@ def managed_notice(notice_id: int) -> Notice:
     return notice
 
 
-def _for_resident(notice: Notice, resident: Resident) -> Notice:
-    """A withdrawn notice shows residents why, not what it said."""
-    notice.read = queries.is_read(notice, resident)
-    if notice.status == "withdrawn":
-        db.session.expunge(notice)
-        notice.body, notice.attachments = None, []
-    return notice
-
-
 @blp.post("/notices")
 @auth.staff_required
 @blp.arguments(NoticeArgs)
@@ -59,15 +48,9 @@ def create_notice(args):
     """Write a notice for a community, an estate (or some of its buildings) or a project:
     published now and pushed to residents' WeChat, scheduled (`publish_at`), or a draft."""
     staff = auth.current_staff()
-    target = service.resolve_target(args)
-    if target["target_kind"] == "project":
-        allowed = policy.may_publish_to_project(staff, target["project"])
-    elif target["target_kind"] == "community":
-        allowed = policy.may_publish_to_community(staff, target["community"])
-    else:
-        allowed = policy.may_publish_to_estate(staff, target["estate"])
-    policy.require_may_publish(staff, allowed)
-    notice = service.create_notice(staff, target, args)
+    target = queries.resolve_target(args)
+    policy.require_may_publish(staff, target)
+    notice = publishing.create_notice(staff, target, args)
     if notice.status == "scheduled":
         jobs.schedule_publish(notice)
     commit()
@@ -86,17 +69,8 @@ def list_notices(args):
     jobs.catch_up()
     caller = auth.current_caller()
     if not isinstance(caller, Resident):
-        return paginate(queries.staff_notices(caller, args), args)
-    statement = queries.resident_notices(caller, utcnow())
-    if args.get("category"):
-        statement = statement.where(Notice.category == args["category"])
-    page, per_page = args["page"], args["per_page"]
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    items = []
-    for notice, read in db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)):
-        notice.read = bool(read)
-        items.append(notice)
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+        return paginate(queries.staff_notices(policy.visible_notices(caller), args), args)
+    return queries.resident_page(caller, utcnow(), args)
 
 
 @blp.get("/notices/<int:notice_id>")
@@ -110,7 +84,7 @@ def get_notice(notice_id):
     caller = auth.current_caller()
     if isinstance(caller, Resident):
         policy.require_resident_reached(caller, notice)
-        return _for_resident(notice, caller)
+        return queries.as_resident_sees_it(notice, caller)
     policy.require_sees(caller, notice)
     return notice
 
@@ -123,7 +97,7 @@ def get_notice(notice_id):
 def patch_notice(args, notice_id):
     """Change a draft's or scheduled notice's content; pin, unpin or set the expiry of any
     notice not withdrawn (a published text never changes: withdraw it and write anew)."""
-    notice = service.update_notice(managed_notice(notice_id), args)
+    notice = publishing.update_notice(managed_notice(notice_id), args)
     commit()
     return notice
 
@@ -137,10 +111,10 @@ def publish_notice(args, notice_id):
     """Publish a draft or scheduled notice now, or at `publish_at`."""
     notice = managed_notice(notice_id)
     if args.get("publish_at") is not None:
-        service.schedule(notice, args["publish_at"])
+        publishing.schedule(notice, args["publish_at"])
         jobs.schedule_publish(notice)
     else:
-        service.publish(notice)
+        publishing.publish(notice)
     commit()
     return notice
 
@@ -153,7 +127,7 @@ def publish_notice(args, notice_id):
 def withdraw_notice(args, notice_id):
     """Withdraw with a reason: residents stop listing it and unsent messages are cancelled; it
     stays in the record."""
-    notice = service.withdraw(managed_notice(notice_id), auth.current_staff(), args["reason"])
+    notice = publishing.withdraw(managed_notice(notice_id), auth.current_staff(), args["reason"])
     commit()
     return notice
 
@@ -167,7 +141,7 @@ def read_notice(notice_id):
     notice = _notice(notice_id)
     resident = auth.current_resident()
     policy.require_resident_reached(resident, notice)
-    read = service.mark_read(notice, resident)
+    read = publishing.mark_read(notice, resident)
     commit()
     return read
 
@@ -186,17 +160,6 @@ def notice_receipts(args, notice_id):
     return queries.receipts(notice, args["lowest"])
 
 
-def _subscriptions(resident: Resident, recorded=None) -> dict:
-    have = service.unspent(resident)
-    return {
-        "templates": [
-            {"template_id": t, "categories": categories, "unspent": have.get(t, 0)}
-            for t, categories in service.known_templates().items()
-        ],
-        "recorded": recorded or {},
-    }
-
-
 @blp.post("/me/subscriptions")
 @auth.resident_required
 @blp.arguments(SubscriptionArgs)
@@ -206,9 +169,9 @@ def record_subscriptions(args):
     """Record what wx.requestSubscribeMessage answered: each `accept` lets the service send the
     resident one message of that template."""
     resident = auth.current_resident()
-    done = service.record_subscriptions(resident, args["results"])
+    done = subscriptions.record_subscriptions(resident, args["results"])
     commit()
-    return _subscriptions(resident, done["recorded"])
+    return queries.subscriptions(resident, done["recorded"])
 
 
 @blp.get("/me/subscriptions")
@@ -217,4 +180,4 @@ def record_subscriptions(args):
 @blp.errors(401, 403)
 def my_subscriptions():
     """The templates to ask for in the mini-program, with the caller's unspent acceptances."""
-    return _subscriptions(auth.current_resident())
+    return queries.subscriptions(auth.current_resident())

@@ -2,7 +2,7 @@
 no consent, 43101, transient failures and their retries, claims that make a second send
 impossible, withdrawal, and the per-second cap. Jobs run in-process, or on a real RQ worker
 when Redis is configured (the killed-worker and scheduler tests are in
-test_notices_worker.py)."""
+test_worker.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import update
 
 from api.core import LOCAL, db, utcnow
-from notices import delivery, jobs, pacing
+from notices import jobs
 from notices.models import Delivery, Notice
+from notices.service import delivery, pacing
 from tests.support.notices_helpers import (
     TEMPLATE,
     build_town,

@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from api.core import commit, db, utcnow
-from feedback.tickets import Ticket, TicketEvent
-from notices import events, jobs
+from api.core import commit, db, emit, utcnow
+from feedback.models import Ticket, TicketEvent
+from notices import jobs
 from notices.models import Notice
+from notices.service import events
 from participation.models import Milestone, Plan, PlanItem, Project
 from tests.support.notices_helpers import (
     build_town,
@@ -209,8 +210,8 @@ def test_overdue_milestones_are_announced_once_each(app, make):
         db.session.commit()
         overdue_id = db.session.scalar(select(Milestone.id).where(Milestone.kind == "preparation"))
 
-        assert events.milestones_overdue() == [overdue_id]
-        assert events.milestones_overdue() == []
+        assert jobs.milestones_overdue() == [overdue_id]
+        assert jobs.milestones_overdue() == []
         assert jobs.milestones_daily() == []
 
     [notice] = _system_notices(app, "milestone_overdue")
@@ -246,6 +247,29 @@ def _ticket(app, town, reporter, *answers) -> int:
         return ticket.id
 
 
+def _report_answer(ticket_id: int):
+    """Emit `ticket_answered` for the ticket's latest answer, with the payload feedback gives
+    it; the notice published, if any."""
+    ticket = db.session.get(Ticket, ticket_id)
+    answer_id = db.session.scalar(
+        select(func.max(TicketEvent.id)).where(
+            TicketEvent.ticket_id == ticket_id, TicketEvent.kind == "answered"
+        )
+    )
+    before = set(db.session.scalars(select(Notice.id)))
+    emit(
+        "ticket_answered",
+        ticket_id=ticket.id,
+        answer_id=answer_id,
+        project_id=ticket.project_id,
+        reporter_id=ticket.reporter_id,
+        description=ticket.description,
+    )
+    return db.session.scalar(
+        select(Notice).where(Notice.category == "ticket_answered", Notice.id.not_in(before))
+    )
+
+
 def _answer_again(app, ticket_id) -> None:
     with app.app_context():
         for kind in ("reopened", "answered"):
@@ -261,12 +285,14 @@ def test_an_answered_ticket_reaches_its_reporter_alone_once_per_answer(
     unanswered = _ticket(app, town, reporter)
     ticket_id = _ticket(app, town, reporter, "answered")
     with app.app_context():
-        assert events.notify_ticket_answered(unanswered) is None
-        notice = events.notify_ticket_answered(ticket_id)
+        notice = _report_answer(ticket_id)
         notice_id, body = notice.id, notice.body
         commit()
-        assert events.notify_ticket_answered(ticket_id) is None  # the same answer: once
+        assert _report_answer(ticket_id) is None  # the same answer: once
     run_jobs(app)
+    # feedback reports answers only: the ticket never answered has no notice
+    answered = [n.event_key.split(":")[1] for n in _system_notices(app, "ticket_answered")]
+    assert answered == [str(ticket_id)] and str(unanswered) not in answered
 
     assert "沟槽夜里没有围挡，也没有警示灯" in body and "…" in body
     assert set(deliveries(app, notice_id)) == {reporter.id}
@@ -297,7 +323,7 @@ def test_an_answered_ticket_reaches_its_reporter_alone_once_per_answer(
     # reopened by the reporter and answered again: a second notice
     _answer_again(app, ticket_id)
     with app.app_context():
-        second = events.notify_ticket_answered(ticket_id)
+        second = _report_answer(ticket_id)
         assert second is not None and second.id != notice_id
         commit()
     run_jobs(app)

@@ -1,5 +1,5 @@
 """Notices: who they reach, what residents list and read, read receipts, subscriptions,
-drafts, scheduling and withdrawal. Delivery outcomes are in test_notices_delivery.py."""
+drafts, scheduling and withdrawal. Delivery outcomes are in test_delivery.py."""
 
 from __future__ import annotations
 

@@ -1,116 +1,17 @@
-"""Writes of notices: create, edit, publish (freezing the households reached), withdraw, read;
-subscription consents. Functions flush, never commit; delivery jobs run after the commit."""
+"""Writing notices: create, edit, schedule, publish (freezing the households reached),
+withdraw, read. Functions flush, never commit; the delivery jobs run after the caller's commit."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 
-from api.core import Conflict, InvalidInput, NotFound, db, utcnow
-from notices import delivery
-from notices.models import (
-    CATEGORIES,
-    Delivery,
-    Notice,
-    NoticeRead,
-    NoticeTarget,
-    SubscriptionConsent,
-)
-from participation.models import (
-    Building,
-    Community,
-    Estate,
-    Household,
-    HouseholdClaim,
-    Project,
-    Resident,
-    Staff,
-    project_estates,
-)
-
-MAX_UNSPENT_PER_TEMPLATE = 100  # WeChat keeps counting; we stop recording beyond this
-
-
-# --- the target -------------------------------------------------------------------------------
-
-
-def _get(model, object_id, code, message):
-    obj = db.session.get(model, object_id)
-    if obj is None:
-        raise NotFound(message, code=code)
-    return obj
-
-
-def resolve_target(args: dict) -> dict:
-    """The place a new notice is for, with the ids kept on the notice (404 if unknown)."""
-    if args.get("project_id") is not None:
-        project = _get(Project, args["project_id"], "project_not_found", "找不到该项目")
-        return {"target_kind": "project", "county_id": project.county_id, "project": project}
-    if args.get("estate_id") is not None:
-        estate = _get(Estate, args["estate_id"], "estate_not_found", "找不到该小区")
-        target = {
-            "target_kind": "estate",
-            "county_id": estate.community.county_id,
-            "community_id": estate.community_id,
-            "estate": estate,
-        }
-        building_ids = sorted(set(args.get("building_ids") or []))
-        if building_ids:
-            found = set(
-                db.session.scalars(
-                    select(Building.id).where(
-                        Building.estate_id == estate.id, Building.id.in_(building_ids)
-                    )
-                )
-            )
-            missing = sorted(set(building_ids) - found)
-            if missing:
-                raise InvalidInput(
-                    "所选楼栋不属于该小区",
-                    code="buildings_not_in_estate",
-                    details={"building_ids": missing},
-                )
-            target.update(target_kind="buildings", building_ids=building_ids)
-        return target
-    community = _get(Community, args["community_id"], "community_not_found", "找不到该社区")
-    return {
-        "target_kind": "community",
-        "county_id": community.county_id,
-        "community_id": community.id,
-        "community": community,
-    }
-
-
-def audience(notice: Notice):
-    """SELECT of the households the notice is for, as the roster stands now."""
-    if notice.target_kind == "community":
-        return (
-            select(Household.id)
-            .join(Estate, Estate.id == Household.estate_id)
-            .where(Estate.community_id == notice.community_id)
-        )
-    if notice.target_kind == "estate":
-        return select(Household.id).where(Household.estate_id == notice.estate_id)
-    if notice.target_kind == "buildings":
-        return select(Household.id).where(Household.building_id.in_(notice.building_ids))
-    if notice.target_kind == "project":
-        return project_households(notice.project_id)
-    return None  # one resident
-
-
-def project_households(project_id: int):
-    """SELECT of the households of a project's estates."""
-    return select(Household.id).where(
-        Household.estate_id.in_(
-            select(project_estates.c.estate_id).where(project_estates.c.project_id == project_id)
-        )
-    )
-
-
-# --- writing ----------------------------------------------------------------------------------
+from api.core import Conflict, InvalidInput, db, dialect_insert, utcnow
+from notices import queries
+from notices.models import Delivery, Notice, NoticeRead, NoticeTarget
+from notices.service import delivery
+from participation.models import HouseholdClaim, Resident, Staff
 
 
 def _check_times(now: datetime, publish_at: datetime | None, expires_at: datetime | None):
@@ -121,7 +22,8 @@ def _check_times(now: datetime, publish_at: datetime | None, expires_at: datetim
 
 
 def create_notice(staff: Staff | None, target: dict, args: dict) -> Notice:
-    """A draft, a scheduled notice (`publish_at` ahead) or one published now."""
+    """A draft, a scheduled notice (`publish_at` ahead) or one published now, for `target`
+    (see `notices.queries.resolve_target`)."""
     now = utcnow()
     publish_at = args.get("publish_at")
     _check_times(now, publish_at, args.get("expires_at"))
@@ -209,7 +111,7 @@ def publish(notice: Notice, now: datetime | None = None, households=None) -> Not
     if notice.expired(now):
         raise Conflict("公告已过期，不能发布", code="notice_expired")
     if households is None:
-        households = audience(notice)
+        households = queries.audience(notice)
     if households is not None:
         db.session.execute(
             insert(NoticeTarget).from_select(
@@ -240,7 +142,7 @@ def publish(notice: Notice, now: datetime | None = None, households=None) -> Not
             select(
                 literal(notice.id),
                 ids.c.resident_id,
-                literal(delivery.template_for(notice.category)),
+                literal(queries.template_for(notice.category)),
                 literal("pending"),
                 literal(0),
                 literal(now, Delivery.created_at.type),
@@ -271,10 +173,9 @@ def withdraw(notice: Notice, staff: Staff, reason: str) -> Notice:
 
 def _insert_ignoring_duplicates(table, values: dict, conflict: list[str]) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING: the new row's id, or None if one was there."""
-    dialect = db.session.get_bind().dialect.name
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
     return db.session.execute(
-        statement.values(values)
+        dialect_insert(table)
+        .values(values)
         .on_conflict_do_nothing(index_elements=conflict)
         .returning(table.c.id)
     ).scalar()
@@ -302,55 +203,3 @@ def insert_event_notice(values: dict) -> int | None:
     row = {"status": "draft", "created_at": now, "updated_at": now, "pinned": False, **values}
     row.setdefault("attachments", [])
     return _insert_ignoring_duplicates(Notice.__table__, row, ["event_key"])
-
-
-# --- subscriptions ----------------------------------------------------------------------------
-
-
-def known_templates() -> dict[str, list[str]]:
-    """Template id -> the categories it carries."""
-    config = current_app.config
-    templates: dict[str, list[str]] = {}
-    overrides = config["NOTICE_TEMPLATE_IDS"]
-    for category in CATEGORIES:
-        template = overrides.get(category, config["NOTICE_TEMPLATE_ID"])
-        templates.setdefault(template, []).append(category)
-    return templates
-
-
-def unspent(resident: Resident) -> dict[str, int]:
-    rows = db.session.execute(
-        select(SubscriptionConsent.template_id, func.count())
-        .where(
-            SubscriptionConsent.resident_id == resident.id,
-            SubscriptionConsent.spent_at.is_(None),
-        )
-        .group_by(SubscriptionConsent.template_id)
-    ).all()
-    return {template: int(n) for template, n in rows}
-
-
-def record_subscriptions(resident: Resident, results: dict[str, str]) -> dict:
-    """Record one consent per template the resident accepted (wx.requestSubscribeMessage's
-    answer); "reject", "ban" and "filter" record nothing. Unknown template ids are a 422."""
-    templates = known_templates()
-    unknown = sorted(set(results) - set(templates))
-    if unknown:
-        raise InvalidInput(
-            "不认识的订阅消息模板", code="unknown_template", details={"template_ids": unknown}
-        )
-    now = utcnow()
-    have = unspent(resident)
-    recorded = {}
-    for template, answer in sorted(results.items()):
-        if answer != "accept":
-            continue
-        if have.get(template, 0) >= MAX_UNSPENT_PER_TEMPLATE:
-            recorded[template] = 0
-            continue
-        db.session.add(
-            SubscriptionConsent(resident_id=resident.id, template_id=template, accepted_at=now)
-        )
-        recorded[template] = 1
-    db.session.flush()
-    return {"recorded": recorded, "unspent": unspent(resident)}

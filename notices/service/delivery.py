@@ -1,5 +1,9 @@
 """Sending a published notice to its residents as WeChat subscription messages (订阅消息).
 
+Everything here flushes and leaves the commit to its caller, except the batch job
+`deliver_batch`, which runs on its own and must commit each claim before it calls WeChat: that
+commit is what makes a second send impossible.
+
 The guarantees, and how they are kept:
 
 - **At most once per resident and notice.** Publishing writes one `Delivery` row per resident
@@ -21,7 +25,7 @@ The guarantees, and how they are kept:
   the errcode, the consent stays spent, and the resident's other unspent consents for that
   template are voided too: WeChat has just told us there are none.
 - **A per-second cap** over all workers (`WECHAT_SEND_RATE_PER_SECOND`, 0 = none): see
-  notices.pacing.
+  notices.service.pacing.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from sqlalchemy import and_, func, or_, select, update
 from api.core import LOCAL, commit, db, enqueue_after_commit, schedule_at, utcnow
 from api.wechat import WeChatRejected, WeChatUnavailable
 from notices.models import DELIVERY_OPEN, Delivery, Notice, SubscriptionConsent
-from notices.pacing import pace
+from notices.service import subscriptions
+from notices.service.pacing import pace
 from participation.models import Resident
 
 log = logging.getLogger(__name__)
@@ -52,11 +57,6 @@ _consents = SubscriptionConsent.__table__
 
 
 # --- what is sent ----------------------------------------------------------------------------
-
-
-def template_for(category: str) -> str:
-    config = current_app.config
-    return config["NOTICE_TEMPLATE_IDS"].get(category, config["NOTICE_TEMPLATE_ID"])
 
 
 def _clip(value: str, limit: int = 20) -> str:
@@ -257,55 +257,11 @@ def _claim(delivery_id: int, now: datetime):
     if row is None:
         return None
     resident_id, template_id, attempts = row
-    consent_id = spend_consent(resident_id, template_id, delivery_id, now)
+    consent_id = subscriptions.spend_consent(resident_id, template_id, delivery_id, now)
     if consent_id is None:
         _set(delivery_id, now, status="no_consent", finished_at=now)
         return "no_consent"
     return template_id, consent_id, attempts
-
-
-def spend_consent(resident_id: int, template_id: str, delivery_id: int, now: datetime):
-    """Spend the resident's oldest unspent consent for the template; its id, or None."""
-    oldest = (
-        select(_consents.c.id)
-        .where(
-            _consents.c.resident_id == resident_id,
-            _consents.c.template_id == template_id,
-            _consents.c.spent_at.is_(None),
-        )
-        .order_by(_consents.c.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    return db.session.execute(
-        update(_consents)
-        .where(_consents.c.id == oldest, _consents.c.spent_at.is_(None))
-        .values(spent_at=now, spent_by_delivery_id=delivery_id)
-        .returning(_consents.c.id)
-    ).scalar()
-
-
-def _give_back(consent_id: int) -> None:
-    db.session.execute(
-        update(_consents)
-        .where(_consents.c.id == consent_id)
-        .values(spent_at=None, spent_by_delivery_id=None)
-    )
-
-
-def _void_unspent(delivery_id: int, template_id: str, now: datetime) -> None:
-    """WeChat says the delivery's resident has no acceptance left: neither do we."""
-    resident_id = select(_deliveries.c.resident_id).where(_deliveries.c.id == delivery_id)
-    db.session.execute(
-        update(_consents)
-        .where(
-            _consents.c.resident_id == resident_id.scalar_subquery(),
-            _consents.c.template_id == template_id,
-            _consents.c.spent_at.is_(None),
-        )
-        .values(spent_at=now)
-    )
 
 
 def _set(delivery_id: int, now: datetime, **values) -> None:
@@ -340,7 +296,8 @@ def _send_and_record(delivery_id, openid, template_id, consent_id, attempts, dat
         )
         return "sent"
     if errcode == REFUSED:
-        _void_unspent(delivery_id, template_id, now)
+        resident_id = select(_deliveries.c.resident_id).where(_deliveries.c.id == delivery_id)
+        subscriptions.void_unspent(resident_id.scalar_subquery(), template_id, now)
         _set(
             delivery_id,
             now,
@@ -351,7 +308,7 @@ def _send_and_record(delivery_id, openid, template_id, consent_id, attempts, dat
             finished_at=now,
         )
         return "failed"
-    _give_back(consent_id)  # WeChat did not take it
+    subscriptions.give_back(consent_id)  # WeChat did not take it
     transient = errcode is None or errcode in TRANSIENT_ERRCODES
     waits = current_app.config["NOTICE_RETRY_SECONDS"]
     if transient and attempts <= len(waits):

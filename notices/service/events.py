@@ -1,0 +1,198 @@
+"""Notices that publish by themselves when something happens: the listeners of other domains'
+events (wired in `api.app.wire_domains`), and the overdue milestone of the daily job.
+
+Each is written once per event: its `event_key` is UNIQUE, so an event reported twice (a job
+retried, a reconcile catching up) publishes once. Each is published inside the transaction of
+the work that reports it and is sent after that commits. A listener reads only the payload of its
+event (the contract is `api.core.events`) and participation's projects, never the emitting
+domain's tables.
+
+- a consultation opened (voting's `consultation_opened`): to the project's households;
+- 24 h before it closes (voting's `consultation_closing`): to the households of its electorate
+  that have not voted yet, once per consultation;
+- its gate result became final (voting's `gate_final`): to the project's households;
+- a milestone overdue (`notices.jobs.milestones_overdue`, daily): to the project's households,
+  once per milestone;
+- an inspection ticket answered (feedback's `ticket_answered`): to its reporter alone, once per
+  answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import func, select
+
+from api.core import db, labels, local_text
+from notices import queries
+from notices.models import Notice
+from notices.service import publishing
+from participation.models import Milestone, Project
+
+log = logging.getLogger(__name__)
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{float(value) * 100:.1f}%"
+
+
+def publish_event(
+    event_key: str,
+    category: str,
+    title: str,
+    body: str,
+    project: Project,
+    *,
+    households=None,
+    recipient_id: int | None = None,
+) -> Notice | None:
+    """Publish a system notice about `project` unless this event already has one or it would
+    reach nobody; the notice, or None. To `recipient_id` alone if given, else to `households`
+    (a SELECT of one column `id`), else to the project's households. Flushes; the caller
+    commits."""
+    if recipient_id is None:
+        probe = households if households is not None else queries.project_households(project.id)
+        if not db.session.scalar(select(func.count()).select_from(probe.subquery())):
+            log.info("event %s reaches no household: no notice", event_key)
+            return None
+    notice_id = publishing.insert_event_notice(
+        {
+            "event_key": event_key,
+            "category": category,
+            "title": title[:100],
+            "body": body,
+            "target_kind": "resident" if recipient_id else "project",
+            "county_id": project.county_id,
+            "project_id": project.id,
+            "recipient_id": recipient_id,
+        }
+    )
+    if notice_id is None:
+        return None
+    notice = db.session.get(Notice, notice_id)
+    return publishing.publish(notice, households=households)
+
+
+# --- consultations (voting's events) ----------------------------------------------------------
+
+
+def consultation_opened(
+    *,
+    consultation_id: int,
+    project_id: int,
+    kind: str,
+    title: str,
+    opened_at: datetime,
+    closes_at: datetime | None,
+) -> Notice | None:
+    """Announce an opened consultation to the project's households."""
+    project = db.session.get(Project, project_id)
+    closes = f"截止时间为{local_text(closes_at)}。" if closes_at else ""
+    return publish_event(
+        f"consultation-opened:{consultation_id}",
+        "consultation_open",
+        f"{labels.CONSULTATION_KINDS[kind]}开始：{title}",
+        f"{project.name}的「{title}」已开始。{closes}"
+        "请打开小程序参与表决：每户一票，截止前可以修改。",
+        project,
+    )
+
+
+def consultation_closing(
+    *,
+    consultation_id: int,
+    project_id: int,
+    title: str,
+    closes_at: datetime,
+    households,
+) -> Notice | None:
+    """Remind `households` (those that have not voted) that the consultation closes soon; once
+    per consultation, however often voting reports it (every reconcile run of its last 24 h)."""
+    event_key = f"consultation-closing:{consultation_id}"
+    if db.session.scalar(select(Notice.id).where(Notice.event_key == event_key)) is not None:
+        return None
+    project = db.session.get(Project, project_id)
+    return publish_event(
+        event_key,
+        "consultation_closing",
+        f"即将截止：{title}",
+        f"{project.name}的「{title}」将于{local_text(closes_at)}截止，"
+        "您家尚未参与。请打开小程序表决，每一户的意见都算数。",
+        project,
+        households=households,
+    )
+
+
+def gate_final(
+    *,
+    project_id: int,
+    consultation_id: int,
+    title: str,
+    threshold: Fraction | Decimal,
+    quorum: Fraction | Decimal,
+    passed: bool,
+    satisfaction_rate: Decimal | None,
+    participation_rate: Decimal | None,
+) -> Notice | None:
+    """Publish the final result of the project's satisfaction consultation."""
+    project = db.session.get(Project, project_id)
+    verdict = (
+        "达到要求，方案可以启动实施。"
+        if passed
+        else "未达到要求，方案将根据居民意见修改后再次征询。"
+    )
+    return publish_event(
+        f"gate-final:{consultation_id}",
+        "gate_result",
+        f"征询结果：{title}",
+        f"{project.name}的「{title}」已结束。满意度"
+        f"{_percent(satisfaction_rate)}，参与率{_percent(participation_rate)}"
+        f"（要求满意度不低于{_percent(threshold)}、参与率不低于"
+        f"{_percent(quorum)}）：{verdict}",
+        project,
+    )
+
+
+# --- tickets (feedback's event) ---------------------------------------------------------------
+
+
+def ticket_answered(
+    *, ticket_id: int, answer_id: int, project_id: int, reporter_id: int, description: str
+) -> Notice | None:
+    """Tell the reporter of a ticket that the owner has answered it: a notice to them alone,
+    pushed to their WeChat. Once per answer, however often it is reported."""
+    project = db.session.get(Project, project_id)
+    subject = description if len(description) <= 30 else description[:29] + "…"
+    return publish_event(
+        f"ticket-answered:{ticket_id}:{answer_id}",
+        "ticket_answered",
+        "您反映的问题已答复",
+        f"您在{project.name}反映的问题「{subject}」已有答复，请打开小程序查看；"
+        "如不满意，可以在小程序中重新提出。",
+        project,
+        recipient_id=reporter_id,
+    )
+
+
+# --- milestones (the daily job) ---------------------------------------------------------------
+
+
+def milestone_key(milestone_id: int) -> str:
+    """The event key of a milestone's overdue notice."""
+    return f"milestone-overdue:{milestone_id}"
+
+
+def milestone_overdue(milestone: Milestone, project: Project) -> Notice | None:
+    """Announce an overdue milestone to the project's households, once per milestone."""
+    label = labels.MILESTONES.get(milestone.kind, milestone.kind)
+    return publish_event(
+        milestone_key(milestone.id),
+        "milestone_overdue",
+        f"进度提醒：{label}已逾期",
+        f"{project.name}的「{label}」应于{milestone.due_on:%Y年%m月%d日}前完成，目前尚未完成。"
+        "建设单位正在推进，如有疑问请联系社区居委会。",
+        project,
+    )
