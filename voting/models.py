@@ -20,23 +20,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.core import UTCDateTime, db, utcnow
+from api.core import UTCDateTime, choice_check, db, labels, utcnow
 
-KINDS = ("plan_satisfaction", "needs_survey", "owners_decision")
+KINDS = tuple(labels.CONSULTATION_KINDS)
 STATUSES = ("draft", "open", "closed")
 BASES = ("households", "persons", "floor_area")
 RULES = ("majority", "three_quarters")
 CHANNELS = ("wechat", "paper", "assisted")
-CHOICES = {
-    "plan_satisfaction": ("satisfied", "unsatisfied", "abstain"),
-    "owners_decision": ("agree", "disagree", "abstain"),
-    "needs_survey": ("picked",),
-}
+# The answers of each kind are those people read a label for; a needs survey's ballot records
+# "picked" and carries its items instead.
+CHOICES = {kind: tuple(answers) or ("picked",) for kind, answers in labels.CHOICES.items()}
+# In the order of the migration's CHECK constraint.
 ALL_CHOICES = ("satisfied", "unsatisfied", "agree", "disagree", "abstain", "picked")
-
-
-def _in(values) -> str:
-    return "IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 class Consultation(db.Model):
@@ -48,9 +43,9 @@ class Consultation(db.Model):
 
     __tablename__ = "consultations"
     __table_args__ = (
-        CheckConstraint(f"kind {_in(KINDS)}", name="kind_known"),
-        CheckConstraint(f"status {_in(STATUSES)}", name="status_known"),
-        CheckConstraint(f"basis {_in(BASES)}", name="basis_known"),
+        choice_check("kind", KINDS),
+        choice_check("status", STATUSES),
+        choice_check("basis", BASES),
         CheckConstraint("threshold_num > 0 AND threshold_num <= threshold_den", name="threshold"),
         CheckConstraint("quorum_num >= 0 AND quorum_num <= quorum_den", name="quorum"),
         Index("ix_consultations_status", "status"),
@@ -136,8 +131,8 @@ class Ballot(db.Model):
             ["consultation_id", "household_id"],
             ["electorate_entries.consultation_id", "electorate_entries.household_id"],
         ),
-        CheckConstraint(f"choice {_in(ALL_CHOICES)}", name="choice_known"),
-        CheckConstraint(f"channel {_in(CHANNELS)}", name="channel_known"),
+        choice_check("choice", ALL_CHOICES),
+        choice_check("channel", CHANNELS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     consultation_id: Mapped[int] = mapped_column(Integer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.core import labels
 from api.core.fields import Text, id_field, mask_name, text
 from voting.models import BASES, CHANNELS, KINDS, RULES
 
@@ -109,8 +110,8 @@ class ConsultationSchema(ma.Schema):
     question = fields.Function(lambda c: QUESTIONS[c.kind])
     description = fields.String(allow_none=True)
     status = fields.String()
-    choices = fields.Function(lambda c: list(CHOICE_LABELS[c.kind]))
-    choice_labels = fields.Function(lambda c: CHOICE_LABELS[c.kind])
+    choices = fields.Function(lambda c: list(labels.CHOICES[c.kind]))
+    choice_labels = fields.Function(lambda c: labels.CHOICES[c.kind])
     options = fields.List(fields.String())
     opens_at = fields.DateTime(allow_none=True)
     closes_at = fields.DateTime(allow_none=True)
@@ -132,11 +133,6 @@ QUESTIONS = {
     "plan_satisfaction": "您对本改造方案是否满意？",
     "needs_survey": "您希望本小区改造哪些内容？（可多选）",
     "owners_decision": "您是否同意本事项？",
-}
-CHOICE_LABELS = {
-    "plan_satisfaction": {"satisfied": "满意", "unsatisfied": "不满意", "abstain": "弃权"},
-    "needs_survey": {},
-    "owners_decision": {"agree": "同意", "disagree": "不同意", "abstain": "弃权"},
 }
 
 
