@@ -26,7 +26,7 @@ from api.wechat import WeChat
 from feedback import acceptance, ratings
 from notices.service import events as notice_events
 from participation.service import projects as project_service
-from voting import gate
+from voting import policy as voting_policy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -106,7 +106,7 @@ def wire_domains(app: Flask) -> None:
     Every caller of `participation.service.projects.transition` runs the guards, so no caller can
     move a project past the 90% gate or into `accepted` without its acceptance record.
     """
-    project_service.register_guard(app, "construction", gate.guard_construction)
+    project_service.register_guard(app, "construction", voting_policy.guard_construction)
     project_service.register_guard(app, "accepted", acceptance.require_acceptance)
     project_service.register_effect(app, "completed", ratings.open_rating_window)
     listen(app, "consultation_opened", notice_events.consultation_opened)

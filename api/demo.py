@@ -26,8 +26,8 @@ from participation.models import (
     Staff,
 )
 from participation.service import projects as project_service
-from voting import jobs as voting_jobs
-from voting import service
+from voting.service import ballots, consultations
+from voting.service.tally import recompute
 
 SUPERVISOR_CODE = "demo-wang"  # the fake WeChat signs this code in as openid demo-openid-wang
 PLAN_ITEMS = (
@@ -104,17 +104,17 @@ def project_in_construction(county_id: int, estate: Estate, clerk: Staff, owner:
     db.session.flush()
     db.session.expire(project, ["plans"])
 
-    consultation = service.create_consultation(
+    consultation = consultations.create_consultation(
         project, clerk, {"kind": "plan_satisfaction", "plan_id": plan.id}
     )
-    service.open_consultation(consultation)
+    consultations.open_consultation(consultation)
     rng = random.Random(7)
     voters = residents[1:]  # demo-wang has not voted: the demo can show a closed ballot box
     for resident_id in voters[: len(voters) - 3]:
         choice = "unsatisfied" if rng.random() < 0.04 else "satisfied"
-        service.cast_ballot(consultation.id, resident_id, {"choice": choice})
-    service.close_consultation(consultation)
-    voting_jobs.recompute(consultation.id)
+        ballots.cast_ballot(consultation.id, resident_id, {"choice": choice})
+    consultations.close_consultation(consultation)
+    recompute(consultation.id)
     for step in ("approved", "construction"):
         project_service.transition(project, owner, step)
     return project

@@ -305,17 +305,18 @@ def open_plan_consultation(app, scene: Scene) -> int:
     """Create and open a plan satisfaction consultation the way the API does."""
     from api.core import commit, db
     from participation.models import Project, Staff
-    from voting import jobs, service
+    from voting import jobs
+    from voting.service import consultations
 
     with app.app_context():
         project = db.session.get(Project, scene.project_id)
         staff = db.session.get(Staff, scene.clerk_id)
-        consultation = service.create_consultation(
+        consultation = consultations.create_consultation(
             project, staff, {"kind": "plan_satisfaction", "plan_id": scene.plan_id}
         )
         commit()
-        consultation = service.lock(consultation.id, shared=False)
-        service.open_consultation(consultation)
+        consultation = consultations.lock(consultation.id, shared=False)
+        consultations.open_consultation(consultation)
         jobs.after_open(consultation)
         commit()
         scene.consultation_id = consultation.id

@@ -46,8 +46,8 @@ def build(app, sizes) -> dict[int, int]:
     """The estate, one consultation per size with its electorate and ballots; {size: id}."""
     from api.core import commit, db
     from participation.models import Plan, PlanItem, Project, Staff
-    from voting import service
     from voting.models import Consultation, Tally
+    from voting.service.consultations import create_consultation
 
     biggest = max(sizes)
     started = time.perf_counter()
@@ -88,7 +88,7 @@ def build(app, sizes) -> dict[int, int]:
                 )
                 db.session.flush()
                 db.session.refresh(project)
-            consultation = service.create_consultation(
+            consultation = create_consultation(
                 project, staff, {"kind": "plan_satisfaction", "plan_id": project.current_plan.id}
             )
             commit()
@@ -250,7 +250,7 @@ def child(consultation_id: int) -> None:
                 statements.append((statement, parameters))
 
         event.listen(db.engine, "before_cursor_execute", capture)
-        from voting.tally import count_ballots
+        from voting.queries.tally import count_ballots
 
         count_ballots(consultation_id)
         event.remove(db.engine, "before_cursor_execute", capture)

@@ -126,16 +126,6 @@ def sees_project(staff: Staff, project) -> bool:
     )
 
 
-def runs_consultations(staff: Staff, project) -> bool:
-    """The owner, the county, the prefecture; a committee only when it covers every community
-    the project reaches: one committee does not open or close the vote of a bundled project's
-    other communities."""
-    if manages_project(staff, project):
-        return True
-    communities = project_community_ids(project)
-    return bool(communities) and communities <= scope_ids(staff, "committee")
-
-
 def require_sees_project(staff: Staff, project) -> None:
     if not sees_project(staff, project):
         raise NotFound("找不到该项目", code="project_not_found")
@@ -145,12 +135,6 @@ def require_manages_project(staff: Staff, project) -> None:
     require_sees_project(staff, project)
     if not manages_project(staff, project):
         raise Forbidden("仅项目建设单位或县市主管部门可进行此操作", code="out_of_scope")
-
-
-def require_runs_consultations(staff: Staff, project) -> None:
-    require_sees_project(staff, project)
-    if not runs_consultations(staff, project):
-        raise Forbidden("您无权组织该项目的表决", code="out_of_scope")
 
 
 def resident_sees_project(resident: Resident, project) -> bool:

@@ -1,13 +1,17 @@
-"""Background work of the voting domain: the tally, and the reconciler that keeps it honest.
+"""Background work of the voting domain: the tally, the consultation clock, the closing
+reminder, and the reconciler that keeps them honest.
 
 - `request_tally(id)` after a ballot: at most one tally job *queued* per consultation (a
   marker set with SET NX, released when the job starts), so a burst makes a handful of jobs
   and a ballot committed during a run causes one more run after it.
 - `run_tally(id)` recomputes from the ballots with SQL aggregates and writes the tally row and
   the project's satisfaction fields in one transaction; running it twice changes nothing.
+- `after_open(consultation)`: the opening's follow-ups: the first count, the announcement
+  (`consultation_opened`), the close scheduled at its time and the reminder 24 h before it
+  (`closing_reminder`).
 - `reconcile()` (every minute, and `flask --app wsgi reconcile`) opens and closes consultations
-  whose times have come and recomputes every stale tally, so a lost Redis or a killed worker
-  delays a figure but never corrupts it.
+  whose times have come, announces the reminders that are due, and recomputes every stale
+  tally, so a lost Redis or a killed worker delays a figure or a reminder but never loses it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import logging
 from datetime import datetime, timedelta
 
 from rq import Retry
-from sqlalchemy import or_, select
 
 from api.core import (
     DomainError,
@@ -28,11 +31,12 @@ from api.core import (
     schedule_at,
     utcnow,
 )
-from participation.models import STATUSES as PROJECT_STATUSES
-from participation.models import Project
-from voting import service
-from voting.models import Ballot, Consultation, Tally
-from voting.tally import as_decimal, count_ballots, evaluate
+from api.core.periodic import run_then_schedule, schedule_next
+from voting.models import Consultation
+from voting.queries.consultations import due_to_close, due_to_open
+from voting.queries.tally import stale_consultation_ids
+from voting.service import consultations, reminders
+from voting.service.tally import recompute
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,9 @@ RECONCILE_EVERY = timedelta(minutes=1)
 # A queued tally waits this long before it counts, gathering the ballots that arrive meanwhile;
 # the gate still shows the last ballot well within 2 s (bench/freshness.py).
 TALLY_SETTLE_SECONDS = 0.2
+
+
+# --- the tally --------------------------------------------------------------------------------
 
 
 def tally_key(consultation_id: int) -> str:
@@ -58,54 +65,6 @@ def request_tally(consultation_id: int) -> None:
     )
 
 
-def recompute(consultation_id: int) -> Tally | None:
-    """Count the consultation's ballots and write the tally (and the project's gate fields).
-
-    Tallies of one consultation are serialised by a row lock on its tally row, so a slower,
-    older count never overwrites a newer one. Flushes; the caller commits.
-    """
-    tally = db.session.scalar(
-        select(Tally)
-        .where(Tally.consultation_id == consultation_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if tally is None:  # never opened
-        return None
-    consultation = db.session.scalar(
-        select(Consultation)
-        .where(Consultation.id == consultation_id)
-        .execution_options(populate_existing=True)
-    )
-    # The status is read before the ballots: if it says closed, every ballot is in the count.
-    final = consultation.status == "closed"
-    became_final = final and not tally.final
-    count = count_ballots(consultation_id)
-    result = evaluate(consultation, count)
-    now = utcnow()
-    tally.computed_at = now
-    tally.changes_seen = count.changes
-    tally.final = final
-    tally.passed = result.passed
-    tally.satisfaction_rate = as_decimal(result.satisfaction_rate)
-    tally.participation_rate = as_decimal(result.participation_rate)
-    tally.counted = result.counted
-    tally.eligible = result.eligible
-    tally.figures = result.figures
-    tally.runs = (tally.runs or 0) + 1
-    project = db.session.get(Project, consultation.project_id)
-    if project.gate_consultation_id == consultation_id:
-        project.plan_satisfaction_rate = tally.satisfaction_rate
-        project.participation_rate = tally.participation_rate
-        project.gate_passed = result.passed
-        project.gate_final = final
-        project.gate_computed_at = now
-    db.session.flush()
-    if became_final and project.gate_consultation_id == consultation_id:
-        emit("gate_final", project_id=project.id, consultation_id=consultation_id)
-    return tally
-
-
 def run_tally(consultation_id: int) -> None:
     """The tally job. Raises on failure so that RQ records it and retries."""
     release_dedupe(tally_key(consultation_id), settle_seconds=TALLY_SETTLE_SECONDS)
@@ -113,57 +72,48 @@ def run_tally(consultation_id: int) -> None:
     commit()
 
 
-def stale_consultation_ids() -> list[int]:
-    """Consultations whose tally misses ballots, or misses the close.
+# --- the consultation clock -------------------------------------------------------------------
 
-    Closed consultations with a final tally are left out (no ballot can reach them), except
-    those a project's satisfaction gate still waits on: a final tally that somehow missed a
-    ballot makes the gate refuse construction as `tally_pending`, and only a recount lifts it.
-    """
-    changes = (
-        select(db.func.coalesce(db.func.sum(Ballot.revision), 0))
-        .where(Ballot.consultation_id == Consultation.id)
-        .scalar_subquery()
+
+def after_open(consultation: Consultation) -> None:
+    """Count the (empty) ballot box, announce the opening (notices publishes it to the
+    residents), and schedule the close at its time and the reminder 24 h before it."""
+    request_tally(consultation.id)
+    emit(
+        "consultation_opened",
+        consultation_id=consultation.id,
+        project_id=consultation.project_id,
+        kind=consultation.kind,
+        title=consultation.title,
+        opened_at=consultation.opened_at,
+        closes_at=consultation.closes_at,
     )
-    awaiting_gate = select(Project.gate_consultation_id).where(
-        Project.gate_consultation_id.is_not(None),
-        Project.status.in_(PROJECT_STATUSES[: PROJECT_STATUSES.index("construction")]),
-    )
-    return list(
-        db.session.scalars(
-            select(Consultation.id)
-            .join(Tally, Tally.consultation_id == Consultation.id)
-            .where(
-                or_(
-                    Consultation.status == "open",
-                    Tally.final.is_(False),
-                    Tally.computed_at.is_(None),
-                    Consultation.id.in_(awaiting_gate),
-                ),
-                or_(
-                    Tally.computed_at.is_(None),
-                    Tally.final != (Consultation.status == "closed"),
-                    Tally.changes_seen != changes,
-                ),
-            )
-            .order_by(Consultation.id)
+    if consultation.closes_at is not None:
+        at = consultation.closes_at
+        schedule_at(
+            at, reconcile, queue="default", job_id=f"close-{consultation.id}-{int(at.timestamp())}"
         )
-    )
+    remind_at = reminders.reminder_at(consultation)
+    if remind_at is not None:
+        schedule_at(
+            remind_at,
+            closing_reminder,
+            consultation.id,
+            queue="notices",
+            job_id=f"closing-reminder-{consultation.id}-{int(remind_at.timestamp())}",
+        )
 
 
 def open_and_close_due(now: datetime | None = None) -> tuple[list[int], list[int]]:
     """Open drafts whose open time has come and close open ones whose close time has passed."""
     now = now or utcnow()
     opened, closed = [], []
-    due_to_open = db.session.scalars(
-        select(Consultation.id).where(Consultation.status == "draft", Consultation.opens_at <= now)
-    ).all()
-    for consultation_id in due_to_open:
-        consultation = service.lock(consultation_id, shared=False)
+    for consultation_id in due_to_open(now):
+        consultation = consultations.lock(consultation_id, shared=False)
         if consultation.status != "draft":
             continue
         try:
-            service.open_consultation(consultation, now)
+            consultations.open_consultation(consultation, now)
         except DomainError as exc:
             log.warning("consultation %s not opened at its time: %s", consultation_id, exc.code)
             db.session.rollback()
@@ -171,43 +121,15 @@ def open_and_close_due(now: datetime | None = None) -> tuple[list[int], list[int
         after_open(consultation)
         commit()
         opened.append(consultation_id)
-    due_to_close = db.session.scalars(
-        select(Consultation.id).where(Consultation.status == "open", Consultation.closes_at <= now)
-    ).all()
-    for consultation_id in due_to_close:
-        consultation = service.lock(consultation_id, shared=False)
+    for consultation_id in due_to_close(now):
+        consultation = consultations.lock(consultation_id, shared=False)
         if consultation.status != "open":
             continue
-        service.close_consultation(consultation, now)
+        consultations.close_consultation(consultation, now)
         request_tally(consultation_id)
         commit()
         closed.append(consultation_id)
     return opened, closed
-
-
-def after_open(consultation: Consultation) -> None:
-    """Count the (empty) ballot box, schedule the close at its time, and announce the opening
-    (notices publishes it to the residents)."""
-    request_tally(consultation.id)
-    emit("consultation_opened", consultation_id=consultation.id)
-    if consultation.closes_at is not None:
-        at = consultation.closes_at
-        schedule_at(
-            at, reconcile, queue="default", job_id=f"close-{consultation.id}-{int(at.timestamp())}"
-        )
-
-
-def reconcile(now: datetime | None = None) -> dict:
-    """Bring every consultation up to date: open/close what is due, recount what is stale."""
-    opened, closed = open_and_close_due(now)
-    recounted = []
-    for consultation_id in stale_consultation_ids():
-        recompute(consultation_id)
-        commit()
-        recounted.append(consultation_id)
-    if opened or closed or recounted:
-        log.info("reconcile: opened %s closed %s recounted %s", opened, closed, recounted)
-    return {"opened": opened, "closed": closed, "recounted": recounted}
 
 
 def catch_up(consultation: Consultation) -> None:
@@ -224,20 +146,44 @@ def catch_up(consultation: Consultation) -> None:
         db.session.refresh(consultation)
 
 
-def next_reconcile_at(now: datetime | None = None) -> datetime:
+# --- the closing reminder ---------------------------------------------------------------------
+
+
+def closing_reminder(consultation_id: int) -> bool:
+    """The job scheduled 24 h before the close: announce the reminder if it is still due."""
+    announced = reminders.remind(consultation_id)
+    commit()
+    return announced
+
+
+# --- the reconciler ---------------------------------------------------------------------------
+
+
+def reconcile(now: datetime | None = None) -> dict:
+    """Bring every consultation up to date: open/close what is due, announce the reminders
+    that are due (again: a lost reminder job is made good), recount what is stale."""
     now = now or utcnow()
-    return now.replace(second=0, microsecond=0) + RECONCILE_EVERY
+    opened, closed = open_and_close_due(now)
+    reminded = []
+    for consultation_id in reminders.due_reminders(now):
+        if reminders.remind(consultation_id, now):
+            reminded.append(consultation_id)
+        commit()
+    recounted = []
+    for consultation_id in stale_consultation_ids():
+        recompute(consultation_id)
+        commit()
+        recounted.append(consultation_id)
+    if opened or closed or recounted:
+        log.info("reconcile: opened %s closed %s recounted %s", opened, closed, recounted)
+    return {"opened": opened, "closed": closed, "reminded": reminded, "recounted": recounted}
 
 
 def schedule_reconcile(now: datetime | None = None) -> None:
     """Schedule the next periodic reconcile, with a job id naming its minute (no doubles)."""
-    at = next_reconcile_at(now)
-    schedule_at(at, reconcile_job, queue="default", job_id=f"reconcile-{int(at.timestamp())}")
+    schedule_next(reconcile_job, name="reconcile", every=RECONCILE_EVERY, queue="default", now=now)
 
 
 def reconcile_job() -> dict:
     """The periodic job: reconcile, then schedule the next run (even if this one failed)."""
-    try:
-        return reconcile()
-    finally:
-        schedule_reconcile()
+    return run_then_schedule(reconcile, schedule_reconcile)

@@ -18,9 +18,9 @@ from participation.schemas.projects import (
     TransitionArgs,
 )
 from participation.service import projects as project_service
-from voting import gate
 from voting.jobs import catch_up
 from voting.models import Consultation
+from voting.queries import gate
 from voting.schemas import GateSchema
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and plans")

@@ -1,15 +1,15 @@
 """Consultations, ballots, turnout and tallies."""
 
-from sqlalchemy import select
-
 from api import auth
 from api.core import Forbidden, NotFound, commit, db
 from api.http import Blueprint, PageArgs
 from api.routes.projects import load_project, visible_project
-from participation import policy
-from participation.models import Building, Household, Project, Resident
-from voting import jobs, service
-from voting.models import Ballot, BallotPick, Consultation, Tally
+from participation.models import Project, Resident
+from voting import jobs, policy
+from voting.models import Consultation, Tally
+from voting.queries import ballots as ballot_queries
+from voting.queries import consultations as consultation_queries
+from voting.queries import turnout as turnout_queries
 from voting.schemas import (
     BallotArgs,
     ConsultationArgs,
@@ -20,8 +20,8 @@ from voting.schemas import (
     ReceiptSchema,
     TallySchema,
     TurnoutSchema,
-    mask_address,
 )
+from voting.service import ballots, consultations
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="Consultations and ballots")
 
@@ -49,7 +49,9 @@ def managed_consultation(consultation_id: int) -> tuple[Consultation, Project]:
 def _dump(consultation: Consultation) -> Consultation:
     caller = auth.current_caller()
     consultation.eligibility = (
-        service.eligibility(consultation, caller.id) if isinstance(caller, Resident) else None
+        ballot_queries.eligibility(consultation, caller.id)
+        if isinstance(caller, Resident)
+        else None
     )
     return consultation
 
@@ -64,7 +66,7 @@ def create_consultation(args, project_id):
     project = load_project(project_id)
     staff = auth.current_staff()
     policy.require_runs_consultations(staff, project)
-    consultation = service.create_consultation(project, staff, args)
+    consultation = consultations.create_consultation(project, staff, args)
     commit()
     return _dump(consultation)
 
@@ -76,12 +78,7 @@ def create_consultation(args, project_id):
 def list_consultations(project_id):
     """The project's consultations, newest first."""
     project = visible_project(project_id)
-    consultations = db.session.scalars(
-        select(Consultation)
-        .where(Consultation.project_id == project.id)
-        .order_by(Consultation.id.desc())
-    ).all()
-    return [_dump(c) for c in consultations]
+    return [_dump(c) for c in consultation_queries.project_consultations(project.id)]
 
 
 @blp.get("/consultations/<int:consultation_id>")
@@ -102,8 +99,8 @@ def get_consultation(consultation_id):
 def open_consultation(consultation_id):
     """Open now: the electorate (households, floor areas, verified members) is frozen."""
     managed_consultation(consultation_id)
-    consultation = service.lock(consultation_id, shared=False)
-    service.open_consultation(consultation)
+    consultation = consultations.lock(consultation_id, shared=False)
+    consultations.open_consultation(consultation)
     jobs.after_open(consultation)
     commit()
     return _dump(consultation)
@@ -116,8 +113,8 @@ def open_consultation(consultation_id):
 def close_consultation(consultation_id):
     """Close now; the final tally follows."""
     managed_consultation(consultation_id)
-    consultation = service.lock(consultation_id, shared=False)
-    service.close_consultation(consultation)
+    consultation = consultations.lock(consultation_id, shared=False)
+    consultations.close_consultation(consultation)
     jobs.request_tally(consultation.id)
     commit()
     return _dump(consultation)
@@ -130,7 +127,7 @@ def close_consultation(consultation_id):
 @blp.errors(401, 403, 404, 409, 422)
 def put_ballot(args, consultation_id):
     """Cast or change the household's ballot; the last one before the close counts."""
-    receipt = service.cast_ballot(consultation_id, auth.current_resident_id(), args)
+    receipt = ballots.cast_ballot(consultation_id, auth.current_resident_id(), args)
     jobs.request_tally(consultation_id)
     commit()
     return receipt
@@ -143,24 +140,11 @@ def put_ballot(args, consultation_id):
 def get_ballot(consultation_id):
     """The caller's household ballot, or 404 if the household has not voted."""
     consultation = _consultation(consultation_id)
-    allowed = service.eligibility(consultation, auth.current_resident().id)
-    if not allowed["eligible"]:
-        raise service.NotEligible(
-            service.NOT_ELIGIBLE_MESSAGES[allowed["reason"]], details={"reason": allowed["reason"]}
-        )
-    for household_id in allowed["households"]:
-        ballot = service.household_ballot(consultation, household_id)
-        if ballot is not None:
-            ballot.items = db.session.scalars(
-                select(BallotPick.item)
-                .where(
-                    BallotPick.consultation_id == consultation.id,
-                    BallotPick.household_id == household_id,
-                )
-                .order_by(BallotPick.item)
-            ).all()
-            return ballot
-    raise NotFound("您的住户尚未投票", code="ballot_not_found")
+    households = policy.require_eligible(consultation, auth.current_resident().id)
+    ballot = ballot_queries.first_ballot(consultation, households)
+    if ballot is None:
+        raise NotFound("您的住户尚未投票", code="ballot_not_found")
+    return ballot
 
 
 @blp.post("/consultations/<int:consultation_id>/paper-ballots")
@@ -171,18 +155,11 @@ def get_ballot(consultation_id):
 def paper_ballot(args, consultation_id):
     """Record a paper or assisted ballot with its evidence (the committee, its county, the
     prefecture); it replaces the household's earlier ballot like any other."""
-    # A committee records the ballots of its own community's households, also in a bundled
-    # project whose consultation it does not run.
     consultation = _consultation(consultation_id)
     project = load_project(consultation.project_id)
     staff = auth.current_staff()
-    policy.require_sees_project(staff, project)
-    if not (policy.is_prefecture(staff) or policy.covers_county(staff, project.county_id)):
-        committees = policy.scope_ids(staff, "committee")
-        if not committees:
-            raise Forbidden("纸质选票由社区居委会录入", code="out_of_scope")
-        service.require_paper_scope(committees, args["household_id"])
-    receipt = service.record_paper_ballot(consultation, staff, args)
+    policy.require_records_paper_ballot(staff, project, args["household_id"])
+    receipt = ballots.record_paper_ballot(consultation, staff, args)
     jobs.request_tally(consultation.id)
     commit()
     return receipt
@@ -196,42 +173,7 @@ def paper_ballot(args, consultation_id):
 def turnout(args, consultation_id):
     """Households that voted, masked, with their receipt codes (never their choices)."""
     consultation, _ = visible_consultation(consultation_id)
-    statement = (
-        select(
-            Ballot.receipt,
-            Ballot.channel,
-            Ballot.updated_at,
-            Building.name,
-            Household.unit,
-            Household.room,
-        )
-        .join(Household, Household.id == Ballot.household_id)
-        .join(Building, Building.id == Household.building_id)
-        .where(Ballot.consultation_id == consultation.id)
-        .order_by(Ballot.receipt)
-    )
-    total = db.session.scalar(
-        select(db.func.count()).select_from(statement.order_by(None).subquery())
-    )
-    page, per_page = args["page"], args["per_page"]
-    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
-    return {
-        "consultation_id": consultation.id,
-        "eligible": consultation.eligible_households,
-        "voted": total,
-        "items": [
-            {
-                "receipt": r.receipt,
-                "household": mask_address(r.name, r.unit, r.room),
-                "channel": r.channel,
-                "voted_at": r.updated_at,
-            }
-            for r in rows
-        ],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-    }
+    return turnout_queries.turnout_page(consultation, args["page"], args["per_page"])
 
 
 @blp.get("/consultations/<int:consultation_id>/tally")

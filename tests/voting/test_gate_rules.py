@@ -1,6 +1,6 @@
 """The counting rules and the satisfaction gate at their edges (docs/gate.md says them for people).
 
-Each rule is tested twice: on `voting.tally.evaluate` with counts made by hand (exact, no
+Each rule is tested twice: on `voting.queries.tally.evaluate` with counts made by hand (exact, no
 database), and through the API, from residents' ballots to the gate's answer and the
 transition to construction.
 """
@@ -17,9 +17,9 @@ from sqlalchemy import func, insert, select, update
 import voting.jobs
 from api.core import db, utcnow
 from tests.support.voting_helpers import build_scene, open_consultation, resident, run_jobs
-from voting.gate import RULE
 from voting.models import Ballot, BallotChange, Consultation, Tally
-from voting.tally import Count, Weights, evaluate
+from voting.queries.gate import RULE
+from voting.queries.tally import Count, Weights, evaluate
 
 # --- evaluate(): the rules on counts made by hand -----------------------------------------------
 

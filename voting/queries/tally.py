@@ -1,4 +1,5 @@
-"""Counting: SQL aggregates over the ballots, and the rules that turn them into a result.
+"""Counting: SQL aggregates over the ballots, the rules that turn them into a result, and which
+tallies are stale.
 
 The rules (docs/gate.md says them for people):
 - Every counted ballot is one the household cast last before the close; weights are frozen
@@ -18,13 +19,15 @@ The rules (docs/gate.md says them for people):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from api.core import db
-from voting.models import Ballot, BallotPick, Consultation
+from participation.models import STATUSES as PROJECT_STATUSES
+from participation.models import Project
+from voting.models import Ballot, BallotPick, Consultation, Tally
 
 HALF, THREE_QUARTERS = Fraction(1, 2), Fraction(3, 4)
 
@@ -98,6 +101,7 @@ def changes_now(consultation_id: int) -> int:
 
 
 def rank_needs(consultation_id: int) -> list[dict]:
+    """A needs survey's items, most picked first: `{"item", "households"}` each."""
     rows = db.session.execute(
         select(BallotPick.item, func.count())
         .where(BallotPick.consultation_id == consultation_id)
@@ -111,14 +115,6 @@ def _ratio(part: Fraction, whole: Fraction) -> Fraction | None:
     return None if whole == 0 else part / whole
 
 
-def as_decimal(value: Fraction | None) -> Decimal | None:
-    if value is None:
-        return None
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
-        Decimal("0.000001"), rounding=ROUND_HALF_EVEN
-    )
-
-
 @dataclass
 class Result:
     passed: bool
@@ -130,6 +126,7 @@ class Result:
 
 
 def eligible_weights(consultation: Consultation) -> Weights:
+    """The weights frozen when the consultation opened."""
     return Weights(
         consultation.eligible_households,
         consultation.eligible_persons,
@@ -213,4 +210,42 @@ def evaluate(consultation: Consultation, count: Count) -> Result:
         counted=voted.households,
         eligible=eligible.households,
         figures=figures,
+    )
+
+
+def stale_consultation_ids() -> list[int]:
+    """Consultations whose tally misses ballots, or misses the close.
+
+    Closed consultations with a final tally are left out (no ballot can reach them), except
+    those a project's satisfaction gate still waits on: a final tally that somehow missed a
+    ballot makes the gate refuse construction as `tally_pending`, and only a recount lifts it.
+    """
+    changes = (
+        select(func.coalesce(func.sum(Ballot.revision), 0))
+        .where(Ballot.consultation_id == Consultation.id)
+        .scalar_subquery()
+    )
+    awaiting_gate = select(Project.gate_consultation_id).where(
+        Project.gate_consultation_id.is_not(None),
+        Project.status.in_(PROJECT_STATUSES[: PROJECT_STATUSES.index("construction")]),
+    )
+    return list(
+        db.session.scalars(
+            select(Consultation.id)
+            .join(Tally, Tally.consultation_id == Consultation.id)
+            .where(
+                or_(
+                    Consultation.status == "open",
+                    Tally.final.is_(False),
+                    Tally.computed_at.is_(None),
+                    Consultation.id.in_(awaiting_gate),
+                ),
+                or_(
+                    Tally.computed_at.is_(None),
+                    Tally.final != (Consultation.status == "closed"),
+                    Tally.changes_seen != changes,
+                ),
+            )
+            .order_by(Consultation.id)
+        )
     )

@@ -1,22 +1,17 @@
-"""The satisfaction gate (满意度门槛): may the project's current plan go to construction?
+"""The satisfaction gate (满意度门槛) as people read it: may the project's current plan go to
+construction, by which numbers, computed when, and is that final?
 
 The policy lets a plan start only when at least 90% of residents are satisfied with it. The gate
-reads the tally of the current plan's satisfaction consultation; it never counts by itself.
+reads the tally of the current plan's satisfaction consultation; it never counts by itself. The
+rule that refuses construction is `voting.policy.require_gate_passed`.
 """
 
 from __future__ import annotations
 
-from api.core import Conflict, db
+from api.core import db
 from participation.models import Project
-from voting.jobs import catch_up
 from voting.models import Consultation, Tally
-from voting.tally import changes_now
-
-
-class GateNotPassed(Conflict):
-    code = "gate_not_passed"
-    message = "居民满意度未达到要求，项目不能开工"
-
+from voting.queries.tally import changes_now
 
 RULE = (
     "满意度=满意票/全部有效票（弃权计入分母，不算满意）；参与率=已投票/应参与"
@@ -24,13 +19,6 @@ RULE = (
     "满意度达到门槛（默认90%）且参与率达到参与门槛（默认2/3）方可通过，按精确分数比较；"
     "表决结束后的最终计票方为定论，其后如有未计入的选票须重新计票。"
 )
-
-REASONS = {
-    "no_consultation": "当前方案尚未征询居民意见",
-    "consultation_open": "满意度征询尚未结束",
-    "not_passed": "居民满意度或参与率未达到要求",
-    "tally_pending": "最终计票尚未完成，请稍后再试",
-}
 
 
 def gate_consultation(project: Project) -> Consultation | None:
@@ -42,6 +30,11 @@ def gate_consultation(project: Project) -> Consultation | None:
     if consultation is None or consultation.plan_id != plan.id:
         return None
     return consultation
+
+
+def is_stale(consultation: Consultation, tally: Tally) -> bool:
+    """Ballots changed since the tally counted (or it never counted)."""
+    return tally.computed_at is None or changes_now(consultation.id) != tally.changes_seen
 
 
 def gate_view(project: Project) -> dict:
@@ -68,7 +61,7 @@ def gate_view(project: Project) -> dict:
             "rule": RULE,
         }
     tally = db.session.get(Tally, consultation.id)
-    stale = tally.computed_at is None or changes_now(consultation.id) != tally.changes_seen
+    stale = is_stale(consultation, tally)
     reason = None
     if not tally.passed:
         reason = "consultation_open" if consultation.status == "open" else "not_passed"
@@ -91,32 +84,3 @@ def gate_view(project: Project) -> dict:
         "figures": tally.figures or {},
         "rule": RULE,
     }
-
-
-def require_gate_passed(project: Project) -> None:
-    """Refuse (409 `gate_not_passed`) unless the current plan's consultation is closed, its
-    final tally passed, and no ballot is newer than that tally."""
-    consultation = gate_consultation(project)
-    if consultation is None:
-        reason = "no_consultation"
-    elif consultation.status != "closed":
-        reason = "consultation_open"
-    else:
-        tally = db.session.get(Tally, consultation.id)
-        if not tally.final or changes_now(consultation.id) != tally.changes_seen:
-            reason = "tally_pending"
-        elif not tally.passed:
-            reason = "not_passed"
-        else:
-            return
-    raise GateNotPassed(f"居民满意度门槛未通过：{REASONS[reason]}", details={"reason": reason})
-
-
-def guard_construction(project: Project) -> None:
-    """The rule registered before `construction`: a consultation whose close time has passed is
-    closed and counted first (so the gate does not answer "still open" for want of a scheduler,
-    as in the embedded default), then the gate must have passed."""
-    consultation = gate_consultation(project)
-    if consultation is not None:
-        catch_up(consultation)
-    require_gate_passed(project)

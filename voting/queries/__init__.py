@@ -1,0 +1,5 @@
+"""Reads of the voting domain: consultations, ballots, turnout, the tally's counts and the gate.
+
+Nothing here writes. One module per subject: `consultations`, `ballots`, `turnout`, `tally`,
+`gate`.
+"""

@@ -1,0 +1,74 @@
+"""Who may vote in a consultation, and a household's ballot as its members see it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from api.core import db
+from participation.models import Household, HouseholdClaim, project_estates
+from voting.models import Ballot, BallotPick, Consultation, ElectorMember
+
+
+def eligibility(consultation: Consultation, resident_id: int) -> dict:
+    """Whether the resident may vote here, for which households, and if not, why."""
+    households = list(
+        db.session.scalars(
+            select(ElectorMember.household_id)
+            .where(
+                ElectorMember.consultation_id == consultation.id,
+                ElectorMember.resident_id == resident_id,
+            )
+            .order_by(ElectorMember.household_id)
+        )
+    )
+    if households:
+        return {"eligible": True, "reason": None, "households": households}
+    if consultation.status == "draft":
+        return {"eligible": False, "reason": "consultation_not_open", "households": []}
+    project_estate_ids = select(project_estates.c.estate_id).where(
+        project_estates.c.project_id == consultation.project_id
+    )
+    statuses = set(
+        db.session.scalars(
+            select(HouseholdClaim.status)
+            .join(Household, Household.id == HouseholdClaim.household_id)
+            .where(
+                HouseholdClaim.resident_id == resident_id,
+                Household.estate_id.in_(project_estate_ids),
+            )
+        )
+    )
+    if "verified" in statuses:
+        reason = "joined_after_opening"
+    elif "pending" in statuses:
+        reason = "not_verified"
+    else:
+        reason = "other_estate"
+    return {"eligible": False, "reason": reason, "households": []}
+
+
+def household_ballot(consultation: Consultation, household_id: int) -> Ballot | None:
+    """The household's current ballot, if it has voted."""
+    return db.session.scalar(
+        select(Ballot).where(
+            Ballot.consultation_id == consultation.id, Ballot.household_id == household_id
+        )
+    )
+
+
+def first_ballot(consultation: Consultation, household_ids: list[int]) -> Ballot | None:
+    """The ballot of the first of these households that has voted, with its picked `items`
+    (what `GET …/ballot` shows a member); None if none has voted."""
+    for household_id in household_ids:
+        ballot = household_ballot(consultation, household_id)
+        if ballot is not None:
+            ballot.items = db.session.scalars(
+                select(BallotPick.item)
+                .where(
+                    BallotPick.consultation_id == consultation.id,
+                    BallotPick.household_id == household_id,
+                )
+                .order_by(BallotPick.item)
+            ).all()
+            return ballot
+    return None

@@ -1,0 +1,242 @@
+"""A consultation's life: prepared (a draft), opened (its electorate frozen), closed.
+
+Functions flush, never commit; the caller commits once and the tally is requested after it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fractions import Fraction
+
+from sqlalchemy import func, insert, literal, select, text
+
+from api.core import Conflict, InvalidInput, db, labels, utcnow
+from participation.models import (
+    PLAN_ITEM_CATEGORIES,
+    Household,
+    HouseholdClaim,
+    Plan,
+    Project,
+    Staff,
+    project_estates,
+)
+from voting.models import Consultation, ElectorateEntry, ElectorMember, Tally
+
+ART_278_QUORUM = Fraction(2, 3)  # Civil Code art. 278: 2/3 of the area and of the owners take part
+POLICY_THRESHOLD = Fraction(9, 10)
+
+
+def as_fraction(value: float | str) -> Fraction:
+    """0.9 → 9/10, 0.6667 → 2/3: thresholds are kept exact."""
+    return Fraction(str(value)).limit_denominator(1000)
+
+
+def create_consultation(project: Project, staff: Staff, args: dict) -> Consultation:
+    """A draft consultation of the project, checked against the policy's floors (a 90%
+    satisfaction threshold, art. 278's 2/3 participation); it opens with `open_consultation`."""
+    kind = args["kind"]
+    plan = None
+    if kind == "plan_satisfaction":
+        plan_id = args.get("plan_id") or (project.current_plan.id if project.current_plan else None)
+        plan = db.session.get(Plan, plan_id) if plan_id else None
+        if plan is None or plan.project_id != project.id:
+            raise InvalidInput(
+                "请指定本项目的一个方案版本", code="plan_required", details={"plan_id": plan_id}
+            )
+    elif args.get("plan_id") is not None:
+        plan = db.session.get(Plan, args["plan_id"])
+        if plan is None or plan.project_id != project.id:
+            raise InvalidInput("方案不属于本项目", code="plan_not_in_project")
+    now = utcnow()
+    opens_at, closes_at = args.get("opens_at"), args.get("closes_at")
+    if closes_at is not None and closes_at <= max(now, opens_at or now):
+        raise InvalidInput("截止时间须晚于开始时间和当前时间", code="closes_before_opens")
+    if kind == "owners_decision":
+        rule = args.get("rule") or "majority"
+    elif args.get("rule"):
+        raise InvalidInput("只有业主共同决定需要表决规则", code="rule_not_applicable")
+    else:
+        rule = None
+    options = args.get("options")
+    if kind == "needs_survey":
+        options = options or list(PLAN_ITEM_CATEGORIES)
+    elif options:
+        raise InvalidInput("只有需求调查可以设置候选项", code="options_not_applicable")
+    threshold = as_fraction(args.get("threshold", "0.9"))
+    quorum = as_fraction(args["quorum"]) if "quorum" in args else Fraction(2, 3)
+    if not (0 < threshold <= 1) or not (0 <= quorum <= 1):
+        raise InvalidInput("阈值须在0到1之间", code="threshold_out_of_range")
+    if kind == "plan_satisfaction" and threshold < POLICY_THRESHOLD:
+        # The prefecture's guidance: a plan starts only when 90% or more are satisfied.
+        raise InvalidInput(
+            "政策要求居民满意度达到90%以上方可实施，满意度门槛不能低于90%",
+            code="threshold_below_policy",
+            details={"minimum": "9/10"},
+        )
+    if kind == "owners_decision" and quorum < ART_278_QUORUM:
+        # Civil Code art. 278 fixes the participation: a setting may raise it, never lower it.
+        raise InvalidInput(
+            "业主共同决定须由专有部分面积和人数均占三分之二以上的业主参与表决，参与率要求不能低于2/3",
+            code="quorum_below_law",
+            details={"minimum": "2/3"},
+        )
+    consultation = Consultation(
+        project_id=project.id,
+        plan_id=plan.id if plan else None,
+        kind=kind,
+        title=args.get("title") or f"{project.name}{labels.CONSULTATION_KINDS[kind]}"[:200],
+        description=args.get("description"),
+        status="draft",
+        opens_at=opens_at,
+        closes_at=closes_at,
+        threshold_num=threshold.numerator,
+        threshold_den=threshold.denominator,
+        quorum_num=quorum.numerator,
+        quorum_den=quorum.denominator,
+        basis=args.get("basis") or "households",
+        rule=rule,
+        options=options or [],
+        created_by_id=staff.id,
+        created_at=now,
+    )
+    db.session.add(consultation)
+    db.session.flush()
+    return consultation
+
+
+# The consultations' advisory locks: first key 0x766F7465 ("vote"), second the consultation id.
+_ADVISORY_LOCKS = {
+    True: text("SELECT pg_advisory_xact_lock_shared(1987015781, CAST(:id AS integer))"),
+    False: text("SELECT pg_advisory_xact_lock(1987015781, CAST(:id AS integer))"),
+}
+
+
+def advisory_lock(consultation_id: int, *, shared: bool) -> None:
+    """Take the consultation's advisory lock for this transaction (PostgreSQL; see `lock`)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_ADVISORY_LOCKS[shared], {"id": consultation_id})
+
+
+def lock(consultation_id: int, *, shared: bool) -> Consultation | None:
+    """Load a consultation locked: shared by ballots, exclusive by open and close.
+
+    On PostgreSQL this orders ballots against the close: a ballot that holds the shared lock
+    commits before the close, and no ballot commits after it. (SQLite serialises writers.)
+
+    The row lock alone would let the close starve: PostgreSQL does not queue a share lock on a
+    row behind a waiting FOR UPDATE, so while ballots keep coming, some ballot always holds the
+    row and the clerk's close waits until the voting stops, accepting ballots meanwhile. So a
+    transaction-level advisory lock on the consultation is taken first: those are queued
+    fairly, and ballots that come after a waiting close wait behind it (then see it closed).
+    """
+    advisory_lock(consultation_id, shared=shared)
+    return db.session.scalar(
+        select(Consultation)
+        .where(Consultation.id == consultation_id)
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
+    )
+
+
+def open_consultation(consultation: Consultation, now: datetime | None = None) -> Consultation:
+    """Open now: freeze the electorate (households, floor areas, verified members)."""
+    now = now or utcnow()
+    if consultation.status != "draft":
+        raise Conflict(
+            "表决已经开始或已结束",
+            code="consultation_not_draft",
+            details={"status": consultation.status},
+        )
+    if consultation.closes_at is not None and consultation.closes_at <= now:
+        raise Conflict("截止时间已过，不能开始", code="closes_at_passed")
+    project = db.session.get(Project, consultation.project_id)
+    if consultation.kind == "plan_satisfaction":
+        other = db.session.scalar(
+            select(Consultation.id).where(
+                Consultation.project_id == project.id,
+                Consultation.kind == "plan_satisfaction",
+                Consultation.status == "open",
+            )
+        )
+        if other is not None:
+            raise Conflict(
+                "本项目已有进行中的满意度征询",
+                code="consultation_already_open",
+                details={"consultation_id": other},
+            )
+    estate_ids = select(project_estates.c.estate_id).where(
+        project_estates.c.project_id == project.id
+    )
+    verified = (
+        select(HouseholdClaim.household_id, func.count().label("members"))
+        .where(HouseholdClaim.status == "verified")
+        .group_by(HouseholdClaim.household_id)
+        .subquery()
+    )
+    db.session.execute(
+        insert(ElectorateEntry).from_select(
+            ["consultation_id", "household_id", "estate_id", "floor_area", "members"],
+            select(
+                literal(consultation.id),
+                Household.id,
+                Household.estate_id,
+                Household.floor_area,
+                func.coalesce(verified.c.members, 0),
+            )
+            .select_from(Household)
+            .outerjoin(verified, verified.c.household_id == Household.id)
+            .where(Household.estate_id.in_(estate_ids)),
+        )
+    )
+    db.session.execute(
+        insert(ElectorMember).from_select(
+            ["consultation_id", "resident_id", "household_id"],
+            select(literal(consultation.id), HouseholdClaim.resident_id, Household.id)
+            .join(Household, Household.id == HouseholdClaim.household_id)
+            .where(HouseholdClaim.status == "verified", Household.estate_id.in_(estate_ids)),
+        )
+    )
+    households, persons, area = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(ElectorateEntry.members), 0),
+            func.coalesce(func.sum(ElectorateEntry.floor_area), 0),
+        ).where(ElectorateEntry.consultation_id == consultation.id)
+    ).one()
+    if households == 0:
+        raise Conflict("项目所涉小区还没有住户花名册，不能开始表决", code="electorate_empty")
+    consultation.eligible_households = households
+    consultation.eligible_persons = int(persons)
+    consultation.eligible_area = area
+    consultation.status, consultation.opened_at = "open", now
+    if consultation.opens_at is None or consultation.opens_at > now:
+        consultation.opens_at = now
+    db.session.add(Tally(consultation_id=consultation.id, changes_seen=0, computed_at=None))
+    if consultation.plan_id:
+        plan = db.session.get(Plan, consultation.plan_id)
+        plan.put_to_residents_at = plan.put_to_residents_at or now
+    if (
+        consultation.kind == "plan_satisfaction"
+        and project.current_plan is not None
+        and (consultation.plan_id == project.current_plan.id)
+    ):
+        project.gate_consultation_id = consultation.id
+        project.gate_passed, project.gate_final = False, False
+        project.plan_satisfaction_rate = project.participation_rate = None
+        project.gate_computed_at = None
+    db.session.flush()
+    return consultation
+
+
+def close_consultation(consultation: Consultation, now: datetime | None = None) -> Consultation:
+    """Close now (or record the close that its close time already made)."""
+    now = now or utcnow()
+    if consultation.status == "draft":
+        raise Conflict("表决尚未开始", code="consultation_not_open")
+    if consultation.status == "closed":
+        raise Conflict("表决已结束", code="ballot_closed")
+    consultation.status = "closed"
+    due = consultation.closes_at
+    consultation.closed_at = due if due is not None and due <= now else now
+    db.session.flush()
+    return consultation
