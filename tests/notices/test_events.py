@@ -12,7 +12,6 @@ from api.core import commit, db, emit, utcnow
 from feedback.models import Ticket, TicketEvent
 from notices import jobs
 from notices.models import Notice
-from notices.service import events
 from participation.models import Milestone, Plan, PlanItem, Project
 from tests.support.notices_helpers import (
     build_town,
@@ -23,6 +22,8 @@ from tests.support.notices_helpers import (
 from tests.support.voting_helpers import build_scene, open_consultation, resident, run_jobs
 from voting import jobs as voting_jobs
 from voting.models import Consultation
+from voting.service import reminders
+from voting.service.tally import recompute
 
 
 def _system_notices(app, category: str) -> list[Notice]:
@@ -32,6 +33,15 @@ def _system_notices(app, category: str) -> list[Notice]:
         ).all()
         db.session.expunge_all()
         return rows
+
+
+def _closing_notices() -> list[Notice]:
+    """The closing reminders, as the current session sees them."""
+    return list(
+        db.session.scalars(
+            select(Notice).where(Notice.category == "consultation_closing").order_by(Notice.id)
+        )
+    )
 
 
 def _vote(client, make, app, resident_id, consultation_id, choice="satisfied"):
@@ -96,15 +106,18 @@ def test_the_closing_reminder_goes_once_to_the_households_that_have_not_voted(ap
 
     with app.app_context():
         consultation = db.session.get(Consultation, consultation_id)
-        at = events.reminder_at(consultation)
+        at = reminders.reminder_at(consultation)
         assert abs((consultation.closes_at - at) - timedelta(hours=24)) < timedelta(seconds=1)
-        assert events.remind(consultation_id, at - timedelta(hours=1)) is None  # too early
-        notice = events.remind(consultation_id, at + timedelta(minutes=5))
-        assert notice is not None
+        assert reminders.remind(consultation_id, at - timedelta(hours=1)) is False  # too early
+        assert _closing_notices() == []
+        assert reminders.remind(consultation_id, at + timedelta(minutes=5)) is True
+        [notice] = _closing_notices()
         notice_id = notice.id
         commit()
-        assert events.remind(consultation_id, at + timedelta(minutes=6)) is None  # once
-        assert events.remind_due_consultations(at + timedelta(minutes=7)) == []
+        # voting announces it again (the job retried, every reconcile run): notices acts once
+        assert reminders.remind(consultation_id, at + timedelta(minutes=6)) is True
+        assert voting_jobs.reconcile(at + timedelta(minutes=7))["reminded"] == [consultation_id]
+        assert [n.id for n in _closing_notices()] == [notice_id]
 
     assert targeted_households(app, notice_id) == set(scene.household_ids[1:])
     assert set(deliveries(app, notice_id)) == set(scene.resident_ids[1:])
@@ -114,7 +127,9 @@ def test_the_closing_reminder_goes_once_to_the_households_that_have_not_voted(ap
     assert notice_id not in {n["id"] for n in voted.json["items"]}
 
 
-def test_a_lost_reminder_is_sent_by_the_sweep_and_short_consultations_get_none(app, client, make):
+def test_a_lost_reminder_is_sent_by_the_reconciler_and_short_consultations_get_none(
+    app, client, make
+):
     scene = build_scene(app, households=2)
     long_one = open_consultation(
         client, make, scene, closes_at=(utcnow() + timedelta(days=2)).isoformat()
@@ -125,9 +140,10 @@ def test_a_lost_reminder_is_sent_by_the_sweep_and_short_consultations_get_none(a
     )
 
     with app.app_context():
+        assert reminders.remind(short_one, utcnow()) is False
+        assert voting_jobs.reconcile(utcnow() + timedelta(hours=1))["reminded"] == []
         later = utcnow() + timedelta(days=1, minutes=1)
-        assert events.remind_due_consultations(later) == [long_one]
-        assert events.remind(short_one, utcnow()) is None
+        assert voting_jobs.reconcile(later)["reminded"] == [long_one]
     assert len(_system_notices(app, "consultation_closing")) == 1
 
 
@@ -180,7 +196,7 @@ def test_a_final_gate_result_is_published_once(app, client, make):
     assert closed.status_code == 200
     run_jobs(app)
     with app.app_context():  # a second count (the reconciler, a retried job) changes nothing
-        voting_jobs.recompute(consultation_id)
+        recompute(consultation_id)
         commit()
 
     [notice] = _system_notices(app, "gate_result")
