@@ -23,7 +23,8 @@ from api.http import ErrorSchema, enforce_body_limit, install_error_handlers
 from api.jobs import InlineRunner, RQRunner
 from api.routes import register_blueprints
 from api.wechat import WeChat
-from feedback import acceptance, ratings
+from feedback import policy as feedback_policy
+from feedback.service import ratings, uploads
 from notices.service import events as notice_events
 from participation.service import projects as project_service
 from voting import policy as voting_policy
@@ -107,8 +108,9 @@ def wire_domains(app: Flask) -> None:
     move a project past the 90% gate or into `accepted` without its acceptance record.
     """
     project_service.register_guard(app, "construction", voting_policy.guard_construction)
-    project_service.register_guard(app, "accepted", acceptance.require_acceptance)
+    project_service.register_guard(app, "accepted", feedback_policy.require_acceptance)
     project_service.register_effect(app, "completed", ratings.open_rating_window)
+    uploads.install_session_hooks()  # a stored photo's file follows its transaction
     listen(app, "consultation_opened", notice_events.consultation_opened)
     listen(app, "consultation_closing", notice_events.consultation_closing)
     listen(app, "gate_final", notice_events.gate_final)

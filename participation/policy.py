@@ -153,21 +153,6 @@ def require_staff_sees_estate(staff: Staff, estate: Estate) -> None:
         raise Forbidden("您没有该小区的查看权限", code="out_of_scope")
 
 
-# --- residents' participation on site and after it -------------------------------------------
-
-
-def clerks_project(staff: Staff, project) -> bool:
-    """The committee of a community the project covers, that community's county, or the
-    prefecture: supervisor sign-ups and comment moderation (not the project owner)."""
-    return any(covers_community(staff, estate.community) for estate in project.estates)
-
-
-def require_clerks_project(staff: Staff, project) -> None:
-    require_sees_project(staff, project)
-    if not clerks_project(staff, project):
-        raise Forbidden("仅项目所在社区的居委会或主管部门可进行此操作", code="out_of_scope")
-
-
 def require_resident_sees_project(resident: Resident, project) -> None:
     if not resident_sees_project(resident, project):
         raise Forbidden("您不是本项目所涉小区的已认证住户", code="not_resident_of_estate")

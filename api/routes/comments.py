@@ -1,12 +1,12 @@
 """Comments on projects and plan versions: posting, replies, reports, likes, moderation."""
 
 from api import auth
-from api.core import NotFound, commit, get_or_404
+from api.core import commit, get_or_404
 from api.http import Blueprint, PageArgs, page_schema, paginate
 from api.routes.projects import load_project, visible_project
-from feedback import comment_service, jobs
-from feedback.comments import Comment
-from feedback.schemas import (
+from feedback import jobs, policy, queries
+from feedback.models import Comment
+from feedback.schemas.comments import (
     CommentArgs,
     CommentFilter,
     CommentSchema,
@@ -15,8 +15,9 @@ from feedback.schemas import (
     ReportArgs,
     ReportSchema,
 )
-from participation import policy
+from feedback.service import comments
 from participation.models import Plan, Resident
+from participation.policy import require_resident_sees_project
 
 blp = Blueprint("comments", __name__, url_prefix="/api/v1", description="Comments")
 
@@ -33,21 +34,21 @@ def _comment(comment_id: int) -> Comment:
     return get_or_404(Comment, comment_id, "comment_not_found", "找不到该评论")
 
 
-def _dump(comments: list[Comment]) -> list[Comment]:
+def _dump(shown: list[Comment]) -> list[Comment]:
     """Likes, the caller's like and authorship, and for staff the moderation details."""
     caller = auth.current_caller()
     resident_id = caller.id if isinstance(caller, Resident) else None
-    comment_service.with_likes(comments, resident_id)
-    for comment in comments:
+    queries.with_likes(shown, resident_id)
+    for comment in shown:
         comment.mine = comment.author_id == resident_id
         comment.for_staff = resident_id is None
-    return comments
+    return shown
 
 
 def _post(project, plan, args):
     resident = auth.current_resident()
-    policy.require_resident_sees_project(resident, project)
-    comment = comment_service.post(project, plan, resident, args)
+    require_resident_sees_project(resident, project)
+    comment = comments.post(project, plan, resident, args)
     if comment.status == "pending_check":
         jobs.request_recheck(comment.id)
     commit()
@@ -57,7 +58,7 @@ def _post(project, plan, args):
 def _list(project, plan, args):
     caller = auth.current_caller()
     is_staff = not isinstance(caller, Resident)
-    statement = comment_service.comments_of(
+    statement = queries.comments_of(
         project, plan, caller, staff=is_staff, status=args.get("status")
     )
     page = paginate(statement, args)
@@ -113,7 +114,7 @@ def plan_comments(args, plan_id):
 def _resident_comment(comment_id: int):
     comment = _comment(comment_id)
     resident = auth.current_resident()
-    policy.require_resident_sees_project(resident, load_project(comment.project_id))
+    require_resident_sees_project(resident, load_project(comment.project_id))
     return comment, resident
 
 
@@ -125,7 +126,7 @@ def _resident_comment(comment_id: int):
 def report_comment(args, comment_id):
     """Report a comment, once per resident; three reports hide it until a clerk decides."""
     comment, resident = _resident_comment(comment_id)
-    comment = comment_service.report(comment, resident, args.get("reason"))
+    comment = comments.report(comment, resident, args.get("reason"))
     commit()
     return comment
 
@@ -134,7 +135,7 @@ def _like_reply(comment: Comment, liked: bool) -> dict:
     return {
         "comment_id": comment.id,
         "liked": liked,
-        "likes": comment_service.like_count(comment.id),
+        "likes": queries.like_count(comment.id),
     }
 
 
@@ -145,7 +146,7 @@ def _like_reply(comment: Comment, liked: bool) -> dict:
 def like_comment(comment_id):
     """Like a visible comment (one like per resident; liking again changes nothing)."""
     comment, resident = _resident_comment(comment_id)
-    comment_service.like(comment, resident)
+    comments.like(comment, resident)
     commit()
     return _like_reply(comment, True)
 
@@ -157,7 +158,7 @@ def like_comment(comment_id):
 def unlike_comment(comment_id):
     """Take the caller's like back."""
     comment, resident = _resident_comment(comment_id)
-    comment_service.unlike(comment, resident)
+    comments.unlike(comment, resident)
     commit()
     return _like_reply(comment, False)
 
@@ -166,10 +167,7 @@ def _moderated_comment(comment_id: int):
     """The comment and the staff member, if they clerk its project (404 out of scope)."""
     comment = _comment(comment_id)
     staff = auth.current_staff()
-    project = load_project(comment.project_id)
-    if not policy.sees_project(staff, project):
-        raise NotFound("找不到该评论", code="comment_not_found")
-    policy.require_clerks_project(staff, project)
+    policy.require_moderates_comments(staff, load_project(comment.project_id))
     return comment, staff
 
 
@@ -181,7 +179,7 @@ def _moderated_comment(comment_id: int):
 def hide_comment(args, comment_id):
     """A clerk of a covered community (or county, prefecture) hides a comment, with a reason."""
     comment, staff = _moderated_comment(comment_id)
-    comment = comment_service.hide(comment, staff, args["reason"])
+    comment = comments.hide(comment, staff, args["reason"])
     commit()
     return _dump([comment])[0]
 
@@ -194,6 +192,6 @@ def hide_comment(args, comment_id):
 def restore_comment(args, comment_id):
     """A clerk shows a hidden, reported or held comment again, with a reason."""
     comment, staff = _moderated_comment(comment_id)
-    comment = comment_service.restore(comment, staff, args["reason"])
+    comment = comments.restore(comment, staff, args["reason"])
     commit()
     return _dump([comment])[0]

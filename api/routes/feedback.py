@@ -7,15 +7,11 @@ from api.core import NotFound, commit
 from api.core.fields import id_field
 from api.http import Blueprint
 from api.routes.projects import load_project, resident_project, visible_project
-from feedback import acceptance, jobs, ratings
-from feedback.schemas import (
-    AcceptanceArgs,
-    AcceptanceSchema,
-    CompletionSchema,
-    RatingArgs,
-    RatingSchema,
-)
-from participation import policy
+from feedback import jobs, policy, queries
+from feedback.schemas.acceptance import AcceptanceArgs, AcceptanceSchema
+from feedback.schemas.ratings import CompletionSchema, RatingArgs, RatingSchema
+from feedback.service import acceptance, ratings
+from participation.policy import require_manages_project
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1", description="Ratings and acceptance")
 
@@ -50,8 +46,8 @@ def rate(args, project_id):
 def my_rating(args, project_id):
     """The caller's household rating of the project, or 404."""
     project, resident = resident_project(project_id)
-    household_id = ratings.household_of(project, resident, args.get("household_id"))
-    rating = ratings.household_rating(project, household_id)
+    household_id = policy.rating_household(project, resident, args.get("household_id"))
+    rating = queries.household_rating(project, household_id)
     if rating is None:
         raise NotFound("您的住户尚未评价", code="rating_not_found")
     return rating
@@ -76,7 +72,7 @@ def record_acceptance(args, project_id):
     """Record the joint completion acceptance (the owner, county or prefecture), once."""
     project = load_project(project_id)
     staff = auth.current_staff()
-    policy.require_manages_project(staff, project)
+    require_manages_project(staff, project)
     record = acceptance.record(project, staff, args)
     commit()
     return record
@@ -88,7 +84,7 @@ def record_acceptance(args, project_id):
 @blp.errors(401, 403, 404)
 def get_acceptance(project_id):
     """The acceptance record, representatives masked; 404 before it is recorded."""
-    record = acceptance.of_project(visible_project(project_id))
+    record = queries.acceptance_of(visible_project(project_id))
     if record is None:
         raise NotFound("尚未登记竣工联合验收", code="acceptance_not_found")
     return record

@@ -1,14 +1,15 @@
 """Residents on the building site: supervisor sign-ups, photos, inspections, problem tickets."""
 
 from flask import send_file
-from sqlalchemy import select
 
 from api import auth
-from api.core import Forbidden, NotFound, commit, get_or_404
+from api.core import NotFound, commit, get_or_404
 from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
 from api.routes.projects import load_project, resident_project, visible_project
-from feedback import supervision, ticket_service, uploads
-from feedback.schemas import (
+from feedback import policy, queries
+from feedback.models import SupervisorSignup, Ticket, Upload
+from feedback.schemas.supervision import DeclineArgs, SignupArgs, SignupFilter, SignupSchema
+from feedback.schemas.tickets import (
     AnswerArgs,
     ConfirmArgs,
     InspectionArgs,
@@ -18,14 +19,9 @@ from feedback.schemas import (
     TicketDetailSchema,
     TicketFilter,
     TicketSchema,
-    UploadArgs,
-    UploadSchema,
 )
-from feedback.supervision import SupervisorSignup
-from feedback.supervision_schemas import DeclineArgs, SignupArgs, SignupFilter, SignupSchema
-from feedback.tickets import Inspection, Ticket
-from feedback.uploads import Upload
-from participation import policy
+from feedback.schemas.uploads import UploadArgs, UploadSchema
+from feedback.service import supervision, tickets, uploads
 from participation.models import Resident
 
 blp = Blueprint(
@@ -49,10 +45,7 @@ def _reviewable_signup(signup_id: int):
     """The sign-up and the staff member, if they clerk its project (404 out of scope)."""
     signup = _signup(signup_id)
     staff = auth.current_staff()
-    project = load_project(signup.project_id)
-    if not policy.sees_project(staff, project):
-        raise NotFound("找不到该报名", code="signup_not_found")
-    policy.require_clerks_project(staff, project)
+    policy.require_reviews_signups(staff, load_project(signup.project_id))
     return signup, staff
 
 
@@ -81,7 +74,7 @@ def list_supervisors(args, project_id):
     """Residents of the estates: the accepted roster, masked. Staff in scope: every sign-up."""
     project = visible_project(project_id)
     is_staff = not isinstance(auth.current_caller(), Resident)
-    page = paginate(supervision.roster(project, everyone=is_staff, status=args.get("status")), args)
+    page = paginate(queries.roster(project, everyone=is_staff, status=args.get("status")), args)
     for signup in page["items"]:
         signup.public = not is_staff
     return page
@@ -120,8 +113,7 @@ def withdraw_supervisor(signup_id):
     """The resident withdraws their own sign-up (pending or accepted)."""
     signup = _signup(signup_id)
     resident = auth.current_resident()
-    if signup.resident_id != resident.id:
-        raise NotFound("找不到该报名", code="signup_not_found")
+    policy.require_own_signup(signup, resident)
     supervision.withdraw(signup, resident)
     commit()
     return signup
@@ -162,13 +154,8 @@ def upload_photo(files, project_id):
 def get_upload(upload_id):
     """The image itself: for the resident who uploaded it and staff who see its project."""
     upload = get_or_404(Upload, upload_id, "upload_not_found", "找不到该图片")
-    caller = auth.current_caller()
-    if isinstance(caller, Resident):
-        allowed = upload.uploader_id == caller.id
-    else:
-        allowed = policy.sees_project(caller, load_project(upload.project_id))
     path = uploads.file_path(upload)
-    if not allowed or not path.is_file():
+    if not policy.sees_upload(auth.current_caller(), upload) or not path.is_file():
         raise NotFound("找不到该图片", code="upload_not_found")
     response = send_file(path, mimetype=upload.content_type, max_age=0, etag=upload.sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -187,7 +174,7 @@ def get_upload(upload_id):
 def file_inspection(args, project_id):
     """An accepted supervisor's inspection report; one that finds a problem opens a ticket."""
     project, resident = resident_project(project_id)
-    inspection = ticket_service.file_inspection(project, resident, args)
+    inspection = tickets.file_inspection(project, resident, args)
     commit()
     return inspection
 
@@ -200,11 +187,9 @@ def file_inspection(args, project_id):
 def list_inspections(args, project_id):
     """Staff in scope: every inspection report; a resident: their own."""
     project = visible_project(project_id)
-    statement = select(Inspection).where(Inspection.project_id == project.id)
     caller = auth.current_caller()
-    if isinstance(caller, Resident):
-        statement = statement.where(Inspection.resident_id == caller.id)
-    return paginate(statement.order_by(Inspection.id.desc()), args)
+    supervisor = caller if isinstance(caller, Resident) else None
+    return paginate(queries.inspections_of(project, supervisor), args)
 
 
 @blp.post("/projects/<int:project_id>/problems")
@@ -215,7 +200,7 @@ def list_inspections(args, project_id):
 def report_problem(args, project_id):
     """Any verified resident of the estates reports a problem: a ticket the owner answers."""
     project, resident = resident_project(project_id)
-    ticket = ticket_service.report_problem(project, resident, args)
+    ticket = tickets.report_problem(project, resident, args)
     commit()
     return ticket
 
@@ -226,12 +211,7 @@ def report_problem(args, project_id):
 def _visible_ticket(ticket_id: int) -> Ticket:
     """The ticket for its reporter or staff who see its project (404 for anyone else)."""
     ticket = get_or_404(Ticket, ticket_id, "ticket_not_found", "找不到该工单")
-    caller = auth.current_caller()
-    if isinstance(caller, Resident):
-        allowed = ticket.reporter_id == caller.id
-    else:
-        allowed = policy.sees_project(caller, load_project(ticket.project_id))
-    if not allowed:
+    if not policy.sees_ticket(auth.current_caller(), ticket):
         raise NotFound("找不到该工单", code="ticket_not_found")
     return ticket
 
@@ -247,7 +227,10 @@ def list_tickets(args, project_id):
     project = visible_project(project_id)
     caller = auth.current_caller()
     reporter = caller if isinstance(caller, Resident) else None
-    return paginate(ticket_service.tickets_of(project, reporter, args), args)
+    statement = queries.tickets_of(
+        project, reporter, status=args.get("status"), overdue=args.get("overdue")
+    )
+    return paginate(statement, args)
 
 
 @blp.get("/tickets/<int:ticket_id>")
@@ -268,9 +251,8 @@ def answer_ticket(args, ticket_id):
     """The project owner (or county, prefecture) answers an open or reopened ticket."""
     ticket = _visible_ticket(ticket_id)
     staff = auth.current_staff()
-    if not policy.manages_project(staff, load_project(ticket.project_id)):
-        raise Forbidden("工单由项目建设单位答复", code="out_of_scope")
-    ticket = ticket_service.answer(ticket, staff, args["answer"])
+    policy.require_answers_ticket(staff, load_project(ticket.project_id))
+    ticket = tickets.answer(ticket, staff, args["answer"])
     commit()
     return ticket
 
@@ -283,7 +265,7 @@ def answer_ticket(args, ticket_id):
 def confirm_ticket(args, ticket_id):
     """The reporter confirms the answer resolved the problem."""
     ticket = _visible_ticket(ticket_id)
-    ticket = ticket_service.confirm(ticket, auth.current_resident(), args.get("remarks"))
+    ticket = tickets.confirm(ticket, auth.current_resident(), args.get("remarks"))
     commit()
     return ticket
 
@@ -296,6 +278,6 @@ def confirm_ticket(args, ticket_id):
 def reopen_ticket(args, ticket_id):
     """The reporter is not satisfied: the ticket waits for a new answer (3 more working days)."""
     ticket = _visible_ticket(ticket_id)
-    ticket = ticket_service.reopen(ticket, auth.current_resident(), args["reason"])
+    ticket = tickets.reopen(ticket, auth.current_resident(), args["reason"])
     commit()
     return ticket

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from api.core import db
 from feedback import jobs
-from feedback.comments import Comment, CommentDecision, CommentReport
+from feedback.models import Comment, CommentDecision, CommentReport
 from tests.conftest import count_rows
 from tests.support.feedback_world import assert_error_shape, build_world, refused, snapshot
 

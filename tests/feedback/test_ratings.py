@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from api import auth
 from api.core import db
-from feedback import jobs
-from feedback.ratings import CompletionTally, Rating
+from feedback import jobs, queries
+from feedback.models import CompletionTally, Rating
 from participation.models import Household, Project
 from tests.support.feedback_world import (
     RATING,
@@ -146,19 +146,19 @@ def test_the_completion_satisfaction_is_exact_and_on_the_project(app, client):
     with app.app_context():
         tally = db.session.get(CompletionTally, scene.project_id)
         assert tally.changes_seen == 7  # six ratings, one of them twice
-        assert jobs.stale_project_ids() == []
+        assert queries.stale_project_ids() == []
 
 
 def test_the_reconciler_recounts_a_project_the_job_missed(app):
     w = build_world(app)  # the world's rating was written without a job
     with app.app_context():
-        assert jobs.stale_project_ids() == [w.completed]
+        assert queries.stale_project_ids() == [w.completed]
         assert jobs.reconcile()["recounted"] == [w.completed]
         project = db.session.get(Project, w.completed)
         assert project.completion_ratings == 1
         assert float(project.completion_satisfaction_rate) == 1.0
         assert project.completion_means["site_management"] == 3.0
-        assert jobs.stale_project_ids() == []
+        assert queries.stale_project_ids() == []
         # Running it again changes nothing but the time.
         jobs.run_completion(w.completed)
         assert float(db.session.get(Project, w.completed).completion_satisfaction_rate) == 1.0

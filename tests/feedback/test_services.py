@@ -18,9 +18,9 @@ from rq.registry import ScheduledJobRegistry
 from api import auth
 from api.core import db
 from api.jobs import make_worker
-from feedback import jobs
-from feedback.comments import Comment
-from feedback.ratings import DIMENSIONS, CompletionTally
+from feedback import jobs, queries
+from feedback.models import Comment
+from feedback.models.ratings import DIMENSIONS, CompletionTally
 from participation.models import Project
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.support.feedback_world import build_world, set_columns
@@ -131,14 +131,14 @@ def test_the_completion_job_is_coalesced_exact_and_recovered_by_reconcile(app, c
     stale = shown(client, app, scene.project_id, scene.owner)
     assert stale != expected(sent) and stale["ratings"] == 30
     with app.app_context():
-        assert jobs.stale_project_ids() == [scene.project_id]
+        assert queries.stale_project_ids() == [scene.project_id]
 
     done = flask_command(["reconcile"])
     assert done.returncode == 0, done.stderr
     assert f"completion satisfaction recounted 1: [{scene.project_id}]" in done.stdout
     assert shown(client, app, scene.project_id, scene.owner) == expected(sent)
     with app.app_context():
-        assert jobs.stale_project_ids() == []
+        assert queries.stale_project_ids() == []
 
     # With the marker gone with the flush, the next rating queues a job again.
     rate(*pairs[50])

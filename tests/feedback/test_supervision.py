@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from api import auth
 from api.core import db
-from feedback import supervision
-from feedback.supervision import SupervisorSignup
+from feedback.models import SupervisorSignup
+from feedback.service import supervision
 from participation.models import Household, Project
 from tests.support.feedback_world import (
     assert_error_shape,

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from api.core import db
-from feedback import ticket_service
-from feedback.tickets import Ticket, TicketEvent, add_working_days
-from feedback.uploads import Upload
+from feedback.models import Upload
+from feedback.models.tickets import Ticket, TicketEvent, add_working_days
+from feedback.service import tickets as ticket_service
 from participation.models import Project
 from tests.support.feedback_world import (
     JPEG,

@@ -28,12 +28,19 @@ from werkzeug.test import encode_multipart
 
 from api import auth
 from api.core import db, utcnow
-from feedback.acceptance import Acceptance, AcceptanceParty, AcceptanceRepresentative
-from feedback.comments import Comment
-from feedback.ratings import Rating
-from feedback.supervision import SupervisorSignup
-from feedback.tickets import Inspection, Ticket, TicketEvent, add_working_days
-from feedback.uploads import Upload
+from feedback.models import (
+    Acceptance,
+    AcceptanceParty,
+    AcceptanceRepresentative,
+    Comment,
+    Inspection,
+    Rating,
+    SupervisorSignup,
+    Ticket,
+    TicketEvent,
+    Upload,
+)
+from feedback.models.tickets import add_working_days
 from participation.models import (
     Building,
     Community,

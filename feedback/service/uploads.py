@@ -4,8 +4,11 @@ One image a request, as `wx.uploadFile` sends it. The type is read from the file
 never from its name or the declared content type: JPEG, PNG and WebP only. A file is written
 under `UPLOAD_DIR/<project id>/<uuid>.<ext>` only once it has passed every check: it is
 streamed to a hidden temporary name, renamed after the row is flushed, and removed again if the
-transaction does not commit, so a refused or failed upload leaves nothing on disk. (A process
-killed between the rename and the commit can leave an orphan file, never a row without one.)
+transaction does not commit (`install_session_hooks`), so a refused or failed upload leaves
+nothing on disk. (A process killed between the rename and the commit can leave an orphan file,
+never a row without one.)
+
+Functions flush, never commit.
 """
 
 from __future__ import annotations
@@ -14,36 +17,19 @@ import hashlib
 import logging
 import os
 import uuid
-from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
 from flask_sqlalchemy.session import Session
-from sqlalchemy import ForeignKey, Integer, String, event, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import event, select
 
-from api.core import DomainError, InvalidInput, UTCDateTime, db, utcnow
+from api.core import DomainError, InvalidInput, db, utcnow
+from feedback.models.uploads import MAX_IMAGE_BYTES, Upload
 from participation.models import Project, Resident
 
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
-MAX_IMAGE_BYTES = 10 * 1024 * 1024  # the image itself; the request's limit is the HTTP layer's
-MAX_PHOTOS = 9  # what wx.chooseImage lets a resident pick at once
-
-
-class Upload(db.Model):
-    """An uploaded image (上传的图片), stored on local disk by project."""
-
-    __tablename__ = "uploads"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    uploader_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
-    path: Mapped[str] = mapped_column(String(200), unique=True)  # relative to UPLOAD_DIR
-    content_type: Mapped[str] = mapped_column(String(30))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class FileTooLarge(DomainError):
@@ -64,10 +50,12 @@ def sniff(head: bytes) -> tuple[str, str] | None:
 
 
 def upload_root() -> Path:
+    """The folder of every stored image (`UPLOAD_DIR`)."""
     return Path(current_app.config["UPLOAD_DIR"])
 
 
 def file_path(upload: Upload) -> Path:
+    """Where the upload's file is on disk."""
     return upload_root() / upload.path
 
 
@@ -148,12 +136,10 @@ def attachable(project: Project, resident: Resident, upload_ids: list[int]) -> l
 _NEW_FILES = "new_upload_files"
 
 
-@event.listens_for(Session, "after_commit")
 def _keep_files(session):
     session.info.pop(_NEW_FILES, None)
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _remove_uncommitted_files(session, transaction):
     # After a commit the list is gone; a rollback or a close without commit leaves it here.
     if transaction.parent is not None:
@@ -163,3 +149,17 @@ def _remove_uncommitted_files(session, transaction):
             path.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("could not remove uncommitted upload %s: %s", path, exc)
+
+
+def install_session_hooks() -> None:
+    """Make a commit keep, and a rollback remove, the files a transaction stored.
+
+    Called by `api.app.create_app`; installing twice is a no-op (the listeners are global to
+    the session class, which several apps in one process share).
+    """
+    for name, hook in (
+        ("after_commit", _keep_files),
+        ("after_transaction_end", _remove_uncommitted_files),
+    ):
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)

@@ -1,4 +1,4 @@
-"""What the supervisor endpoints take and give."""
+"""What the supervisor endpoints take (`…Args`) and give (`…Schema`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.core.fields import Text, id_field, mask_name, text
-from feedback.supervision import SIGNUP_STATUSES, WEEKDAYS
+from feedback.models.supervision import SIGNUP_STATUSES, WEEKDAYS
 
 
 class SignupArgs(ma.Schema):

@@ -1,16 +1,17 @@
-"""Writes and reads of comments. Functions flush, never commit."""
+"""Comments (评论): posting through WeChat's content check, the re-check of those it could not
+check, reports, likes and a clerk's moderation; every change of status is a `CommentDecision`.
+Functions flush, never commit."""
 
 from __future__ import annotations
 
 import logging
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, func, select
 
-from api.core import Conflict, InvalidInput, NotFound, db, utcnow
+from api.core import Conflict, InvalidInput, NotFound, db, dialect_insert, utcnow
 from api.wechat import WeChatUnavailable
-from feedback.comments import (
+from feedback.models.comments import (
     REPORTS_TO_HIDE,
     Comment,
     CommentDecision,
@@ -101,6 +102,8 @@ def post(project: Project, plan: Plan | None, resident: Resident, args: dict) ->
 
 
 def lock(comment_id: int) -> Comment | None:
+    """The comment locked for a change of status (a report and a clerk's decision cannot
+    cross)."""
     return db.session.scalar(
         select(Comment)
         .where(Comment.id == comment_id)
@@ -130,18 +133,6 @@ def recheck(comment_id: int) -> str | None:
     _decide(comment, "checked", STATUS_FOR_VERDICT[verdict], reason=reason, now=now)
     db.session.flush()
     return comment.status
-
-
-def waiting_for_check(limit: int = 100) -> list[int]:
-    """Comments still waiting for WeChat's check, longest waiting first."""
-    return list(
-        db.session.scalars(
-            select(Comment.id)
-            .where(Comment.status == "pending_check")
-            .order_by(Comment.checked_at, Comment.id)
-            .limit(limit)
-        )
-    )
 
 
 def _require_visible(comment: Comment) -> None:
@@ -184,8 +175,7 @@ def report(comment: Comment, resident: Resident, reason: str | None) -> Comment:
 def like(comment: Comment, resident: Resident) -> None:
     """Like a visible comment; liking twice is one like."""
     _require_visible(comment)
-    dialect = db.session.get_bind().dialect.name
-    stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CommentLike).values(
+    stmt = dialect_insert(CommentLike).values(
         comment_id=comment.id, resident_id=resident.id, created_at=utcnow()
     )
     db.session.execute(stmt.on_conflict_do_nothing())
@@ -199,10 +189,6 @@ def unlike(comment: Comment, resident: Resident) -> None:
             CommentLike.comment_id == comment.id, CommentLike.resident_id == resident.id
         )
     )
-
-
-def like_count(comment_id: int) -> int:
-    return db.session.scalar(select(func.count()).where(CommentLike.comment_id == comment_id))
 
 
 def hide(comment: Comment, staff: Staff, reason: str) -> Comment:
@@ -239,48 +225,3 @@ def _moderate(comment, staff, action, to_status, reason) -> None:
     comment.reviewed_by_id = staff.id
     comment.reviewed_at = now
     db.session.flush()
-
-
-def comments_of(project: Project, plan: Plan | None, viewer, *, staff: bool, status=None):
-    """A statement for the comments on the project itself (plan None) or on one plan.
-
-    Residents see visible comments and their own (with their status); staff see every
-    comment, optionally of one status.
-    """
-    statement = select(Comment).where(Comment.project_id == project.id)
-    if plan is None:
-        statement = statement.where(Comment.plan_id.is_(None))
-    else:
-        statement = statement.where(Comment.plan_id == plan.id)
-    if not staff:
-        statement = statement.where(
-            or_(Comment.status == "visible", Comment.author_id == viewer.id)
-        )
-    elif status:
-        statement = statement.where(Comment.status == status)
-    return statement.order_by(Comment.id)
-
-
-def with_likes(comments: list[Comment], resident_id: int | None) -> list[Comment]:
-    """Set `likes` and `liked` (by `resident_id`) on each comment, in two queries."""
-    ids = [c.id for c in comments]
-    counts = dict(
-        db.session.execute(
-            select(CommentLike.comment_id, func.count())
-            .where(CommentLike.comment_id.in_(ids))
-            .group_by(CommentLike.comment_id)
-        ).all()
-    )
-    mine = set()
-    if resident_id is not None and ids:
-        mine = set(
-            db.session.scalars(
-                select(CommentLike.comment_id).where(
-                    CommentLike.comment_id.in_(ids), CommentLike.resident_id == resident_id
-                )
-            )
-        )
-    for comment in comments:
-        comment.likes = counts.get(comment.id, 0)
-        comment.liked = comment.id in mine
-    return comments

@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -28,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, db, utcnow
+from api.core import UTCDateTime, choice_check, db, utcnow
 from participation.models import Resident
 
 COMMENT_STATUSES = (
@@ -43,16 +42,12 @@ DECISION_ACTIONS = ("checked", "reported", "hide", "restore")
 REPORTS_TO_HIDE = 3
 
 
-def _in(values) -> str:
-    return "IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 class Comment(db.Model):
     """A resident's comment (评论) on a project or on one plan version, or a reply to one."""
 
     __tablename__ = "comments"
     __table_args__ = (
-        CheckConstraint(f"status {_in(COMMENT_STATUSES)}", name="status_known"),
+        choice_check("status", COMMENT_STATUSES),
         Index("ix_comments_project_plan_status", "project_id", "plan_id", "status"),
         Index("ix_comments_status_checked", "status", "checked_at"),
     )
@@ -100,7 +95,7 @@ class CommentDecision(db.Model):
     """A change of a comment's status and why: WeChat's check, reports, or a clerk."""
 
     __tablename__ = "comment_decisions"
-    __table_args__ = (CheckConstraint(f"action {_in(DECISION_ACTIONS)}", name="action_known"),)
+    __table_args__ = (choice_check("action", DECISION_ACTIONS),)
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
     action: Mapped[str] = mapped_column(String(10))

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import (
     JSON,
     Boolean,
-    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -28,8 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import LOCAL, UTCDateTime, db, utcnow
-from feedback.uploads import Upload
+from api.core import LOCAL, UTCDateTime, choice_check, db, utcnow
+from feedback.models.uploads import Upload
 
 ANSWER_WORKING_DAYS = 3
 
@@ -47,10 +46,6 @@ SOURCES = ("inspection", "resident")
 TICKET_STATUSES = ("open", "answered", "resolved", "reopened")
 AWAITING_ANSWER = ("open", "reopened")
 EVENT_KINDS = ("opened", "answered", "resolved", "reopened")
-
-
-def _in(values) -> str:
-    return "IN (" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 def add_working_days(start: datetime, days: int = ANSWER_WORKING_DAYS) -> datetime:
@@ -93,7 +88,7 @@ class Inspection(db.Model):
     """An accepted supervisor's inspection report (监督检查记录)."""
 
     __tablename__ = "inspections"
-    __table_args__ = (CheckConstraint(f"severity {_in(SEVERITIES)}", name="severity_known"),)
+    __table_args__ = (choice_check("severity", SEVERITIES),)
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     signup_id: Mapped[int] = mapped_column(ForeignKey("supervisor_signups.id"), index=True)
@@ -117,9 +112,9 @@ class Ticket(db.Model):
 
     __tablename__ = "tickets"
     __table_args__ = (
-        CheckConstraint(f"status {_in(TICKET_STATUSES)}", name="status_known"),
-        CheckConstraint(f"source {_in(SOURCES)}", name="source_known"),
-        CheckConstraint(f"severity {_in(SEVERITIES)}", name="severity_known"),
+        choice_check("status", TICKET_STATUSES),
+        choice_check("source", SOURCES),
+        choice_check("severity", SEVERITIES),
         Index("ix_tickets_project_status", "project_id", "status"),
         Index("ix_tickets_reporter", "reporter_id"),
     )
@@ -152,7 +147,7 @@ class TicketEvent(db.Model):
     """One step of a ticket, as it happened (append-only)."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (CheckConstraint(f"kind {_in(EVENT_KINDS)}", name="kind_known"),)
+    __table_args__ = (choice_check("kind", EVENT_KINDS),)
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))

@@ -1,4 +1,5 @@
-"""Writes and reads of inspections and tickets. Functions flush, never commit."""
+"""Inspection reports and the ticket flow: open → answered → resolved, or reopened and
+answered again, every step a `TicketEvent`. Functions flush, never commit."""
 
 from __future__ import annotations
 
@@ -6,16 +7,17 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from api.core import Conflict, Forbidden, NotFound, db, emit, utcnow
-from feedback import uploads
-from feedback.supervision import accepted_signup
-from feedback.tickets import (
+from api.core import Conflict, Forbidden, db, emit, utcnow
+from feedback.models.tickets import (
     AWAITING_ANSWER,
     Inspection,
     Ticket,
     TicketEvent,
     add_working_days,
 )
+from feedback.policy import require_reporter
+from feedback.queries import accepted_signup
+from feedback.service import uploads
 from participation.models import Project, Resident, Staff
 
 # Supervisors inspect while the works are on; residents report problems then and after them.
@@ -117,10 +119,12 @@ def _open_ticket(project, resident, *, source, photos, now, **fields) -> Ticket:
     return ticket
 
 
-def _event(ticket: Ticket, kind: str, now: datetime, **fields) -> None:
-    db.session.add(TicketEvent(ticket_id=ticket.id, kind=kind, at=now, **fields))
+def _event(ticket: Ticket, kind: str, now: datetime, **fields) -> TicketEvent:
+    step = TicketEvent(ticket_id=ticket.id, kind=kind, at=now, **fields)
+    db.session.add(step)
     db.session.flush()
     db.session.expire(ticket, ["events"])
+    return step
 
 
 def lock(ticket_id: int) -> Ticket | None:
@@ -143,15 +147,18 @@ def answer(ticket: Ticket, staff: Staff, text: str) -> Ticket:
     ticket.status = "answered"
     ticket.answered_at = now
     ticket.updated_at = now
-    _event(ticket, "answered", now, staff_id=staff.id, body=text, late=late)
+    step = _event(ticket, "answered", now, staff_id=staff.id, body=text, late=late)
     db.session.flush()
-    emit("ticket_answered", ticket_id=ticket.id)  # notices tells the reporter
+    # Notices tells the reporter; the payload is all it needs (api.core.events).
+    emit(
+        "ticket_answered",
+        ticket_id=ticket.id,
+        answer_id=step.id,
+        project_id=ticket.project_id,
+        reporter_id=ticket.reporter_id,
+        description=ticket.description,
+    )
     return ticket
-
-
-def require_reporter(ticket: Ticket, resident: Resident) -> None:
-    if ticket.reporter_id != resident.id:
-        raise NotFound("找不到该工单", code="ticket_not_found")
 
 
 def confirm(ticket: Ticket, resident: Resident, remarks: str | None) -> Ticket:
@@ -182,17 +189,3 @@ def reopen(ticket: Ticket, resident: Resident, reason: str) -> Ticket:
     ticket.updated_at = now
     _event(ticket, "reopened", now, resident_id=resident.id, body=reason, due_at=ticket.due_at)
     return ticket
-
-
-def tickets_of(project: Project, reporter: Resident | None, args: dict):
-    """A statement for the project's tickets: all of them, or one reporter's; filters by status
-    and by `overdue` (waiting for an answer past the due time)."""
-    statement = select(Ticket).where(Ticket.project_id == project.id)
-    if reporter is not None:
-        statement = statement.where(Ticket.reporter_id == reporter.id)
-    if args.get("status"):
-        statement = statement.where(Ticket.status == args["status"])
-    if args.get("overdue") is not None:
-        waiting = Ticket.status.in_(AWAITING_ANSWER) & (Ticket.due_at < utcnow())
-        statement = statement.where(waiting if args["overdue"] else ~waiting)
-    return statement.order_by(Ticket.id.desc())

@@ -1,0 +1,30 @@
+"""The feedback domain's tables, one entity group a module: `supervision` (sign-ups),
+`uploads` (photos), `tickets` (inspections, tickets and their history), `ratings` (ratings and
+their count), `acceptance` (the joint completion acceptance) and `comments`.
+
+Importing this package registers every one of them with SQLAlchemy.
+"""
+
+from feedback.models.acceptance import Acceptance, AcceptanceParty, AcceptanceRepresentative
+from feedback.models.comments import Comment, CommentDecision, CommentLike, CommentReport
+from feedback.models.ratings import CompletionTally, Rating
+from feedback.models.supervision import SupervisorSignup
+from feedback.models.tickets import Inspection, Ticket, TicketEvent
+from feedback.models.uploads import Upload
+
+__all__ = [
+    "Acceptance",
+    "AcceptanceParty",
+    "AcceptanceRepresentative",
+    "Comment",
+    "CommentDecision",
+    "CommentLike",
+    "CommentReport",
+    "CompletionTally",
+    "Inspection",
+    "Rating",
+    "SupervisorSignup",
+    "Ticket",
+    "TicketEvent",
+    "Upload",
+]

@@ -1,0 +1,31 @@
+"""Photos residents upload for inspection reports and problem reports (现场照片).
+
+The row is written only for a file that passed every check and is in place on disk (see
+`feedback.service.uploads`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.core import UTCDateTime, db, utcnow
+
+MAX_IMAGE_BYTES = 10 * 1024 * 1024  # the image itself; the request's limit is the HTTP layer's
+MAX_PHOTOS = 9  # what wx.chooseImage lets a resident pick at once
+
+
+class Upload(db.Model):
+    """An uploaded image (上传的图片), stored on local disk by project."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    uploader_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    path: Mapped[str] = mapped_column(String(200), unique=True)  # relative to UPLOAD_DIR
+    content_type: Mapped[str] = mapped_column(String(30))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

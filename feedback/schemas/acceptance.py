@@ -1,0 +1,63 @@
+"""What the acceptance endpoints take and give."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from api.core.fields import Text, id_field, mask_name, text
+from feedback.models.acceptance import PARTY_ROLES, VERDICTS
+
+
+class PartyArgs(ma.Schema):
+    role = fields.String(required=True, validate=validate.OneOf(PARTY_ROLES))
+    name = text(200, required=True)
+    verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
+    remarks = Text(validate=validate.Length(max=2000), allow_none=True)
+
+
+class RepresentativeArgs(ma.Schema):
+    resident_id = id_field(required=True)
+    verdict = fields.String(required=True, validate=validate.OneOf(VERDICTS))
+    remarks = Text(validate=validate.Length(max=2000), allow_none=True)
+
+
+class AcceptanceArgs(ma.Schema):
+    held_on = fields.Date(required=True)
+    parties = fields.List(
+        fields.Nested(PartyArgs), required=True, validate=validate.Length(min=1, max=10)
+    )
+    representatives = fields.List(
+        fields.Nested(RepresentativeArgs), required=True, validate=validate.Length(min=1, max=50)
+    )
+    remarks = Text(validate=validate.Length(max=5000), allow_none=True)
+
+
+class PartySchema(ma.Schema):
+    role = fields.String()
+    name = fields.String()
+    verdict = fields.String()
+    remarks = fields.String(allow_none=True)
+
+
+class RepresentativeSchema(ma.Schema):
+    nickname = fields.Function(lambda r: mask_name(r.resident.nickname))
+    verdict = fields.String()
+    remarks = fields.String(allow_none=True)
+
+
+class AcceptanceSchema(ma.Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    held_on = fields.Date()
+    remarks = fields.String(allow_none=True)
+    passed = fields.Boolean()
+    parties = fields.List(fields.Nested(PartySchema))
+    representatives = fields.List(fields.Nested(RepresentativeSchema))
+    completion_satisfaction_rate = fields.Float(allow_none=True)
+    completion_means = fields.Dict(
+        keys=fields.String(), values=fields.Float(allow_none=True), allow_none=True
+    )
+    completion_ratings = fields.Integer()
+    completion_computed_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()

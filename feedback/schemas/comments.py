@@ -1,0 +1,70 @@
+"""What the comment endpoints take and give."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from api.core.fields import id_field, mask_name, text
+from feedback.models.comments import COMMENT_STATUSES
+
+
+class CommentArgs(ma.Schema):
+    body = text(1000, required=True)
+    parent_id = id_field(allow_none=True, metadata={"description": "the comment replied to"})
+
+
+class CommentFilter(ma.Schema):
+    status = fields.String(
+        validate=validate.OneOf(COMMENT_STATUSES), metadata={"description": "staff only"}
+    )
+
+
+class ReportArgs(ma.Schema):
+    reason = text(200, allow_none=True)
+
+
+class ModerationArgs(ma.Schema):
+    reason = text(500, required=True)
+
+
+class ModerationSchema(ma.Schema):
+    report_count = fields.Integer()
+    status_reason = fields.String(allow_none=True)
+    reviewed_at = fields.DateTime(allow_none=True)
+
+
+class CommentSchema(ma.Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    plan_id = fields.Integer(allow_none=True)
+    parent_id = fields.Integer(allow_none=True)
+    author = fields.Function(lambda c: mask_name(c.author.nickname))
+    mine = fields.Boolean()
+    body = fields.String()
+    status = fields.String()
+    likes = fields.Integer()
+    liked = fields.Boolean()
+    created_at = fields.DateTime()
+    moderation = fields.Method(
+        "_moderation",
+        allow_none=True,
+        metadata={"description": "staff only: reports, the last decision's reason and time"},
+    )
+
+    def _moderation(self, comment):
+        if not getattr(comment, "for_staff", False):
+            return None
+        return ModerationSchema().dump(comment)
+
+
+class LikeSchema(ma.Schema):
+    comment_id = fields.Integer()
+    liked = fields.Boolean()
+    likes = fields.Integer()
+
+
+class ReportSchema(ma.Schema):
+    comment_id = fields.Integer(attribute="id")
+    reported = fields.Constant(True)
+    status = fields.String(metadata={"description": "`reported` once hidden by reports"})

@@ -1,0 +1,59 @@
+"""What the rating endpoints take and give, and the completion satisfaction."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from api.core import utcnow
+from api.core.fields import Text, id_field
+from feedback.models.ratings import DIMENSIONS
+from feedback.policy import window_open
+
+
+def score():
+    return fields.Integer(strict=True, required=True, validate=validate.Range(1, 5))
+
+
+class RatingArgs(ma.Schema):
+    quality = score()
+    environment = score()
+    facilities = score()
+    site_management = score()
+    overall = score()
+    comment = Text(validate=validate.Length(max=500), allow_none=True)
+    household_id = id_field(
+        metadata={"description": "needed only by members of several covered households"}
+    )
+
+
+class RatingSchema(ma.Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    household_id = fields.Integer()
+    quality = fields.Integer()
+    environment = fields.Integer()
+    facilities = fields.Integer()
+    site_management = fields.Integer()
+    overall = fields.Integer()
+    comment = fields.String(allow_none=True)
+    revision = fields.Integer()
+    updated_at = fields.DateTime()
+
+
+class CompletionSchema(ma.Schema):
+    project_id = fields.Integer(attribute="id")
+    status = fields.String()
+    rating_closes_at = fields.DateTime(allow_none=True)
+    rating_open = fields.Function(lambda p: window_open(p, utcnow()))
+    satisfaction_rate = fields.Float(attribute="completion_satisfaction_rate", allow_none=True)
+    means = fields.Dict(
+        attribute="completion_means",
+        keys=fields.String(),
+        values=fields.Float(allow_none=True),
+        allow_none=True,
+        metadata={"description": f"mean score 1–5 of each of {', '.join(DIMENSIONS)}"},
+    )
+    ratings = fields.Integer(attribute="completion_ratings")
+    computed_at = fields.DateTime(attribute="completion_computed_at", allow_none=True)
+    rule = fields.Constant("满意度=整体评价4分及以上的户数/参与评价的户数；各项均分保留两位小数")

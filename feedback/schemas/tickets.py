@@ -1,0 +1,98 @@
+"""What the inspection, problem and ticket endpoints take (`…Args`) and give (`…Schema`)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from api.core import utcnow
+from api.core.fields import text
+from feedback.models.tickets import ASPECTS, SEVERITIES, TICKET_STATUSES
+from feedback.schemas.uploads import PhotoSchema, photo_ids
+
+
+def aspects(**kwargs):
+    """What a report is about: one or more of `ASPECTS`."""
+    return fields.List(
+        fields.String(validate=validate.OneOf(ASPECTS)),
+        validate=validate.Length(min=1, max=len(ASPECTS)),
+        **kwargs,
+    )
+
+
+class InspectionArgs(ma.Schema):
+    aspects = aspects(required=True)
+    findings = text(2000, required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    location = text(200, allow_none=True)
+    photo_ids = photo_ids()
+
+
+class ProblemArgs(ma.Schema):
+    aspects = aspects(load_default=lambda: ["other"])
+    description = text(2000, required=True)
+    severity = fields.String(load_default="minor", validate=validate.OneOf(SEVERITIES[1:]))
+    location = text(200, allow_none=True)
+    photo_ids = photo_ids()
+
+
+class AnswerArgs(ma.Schema):
+    answer = text(2000, required=True)
+
+
+class ConfirmArgs(ma.Schema):
+    remarks = text(500, allow_none=True)
+
+
+class ReopenArgs(ma.Schema):
+    reason = text(500, required=True)
+
+
+class TicketFilter(ma.Schema):
+    status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
+    overdue = fields.Boolean(metadata={"description": "only tickets waiting past their due time"})
+
+
+class TicketEventSchema(ma.Schema):
+    kind = fields.String()
+    by = fields.Function(lambda e: "staff" if e.staff_id else "reporter")
+    body = fields.String(allow_none=True)
+    late = fields.Boolean()
+    due_at = fields.DateTime(allow_none=True)
+    at = fields.DateTime()
+
+
+class TicketSchema(ma.Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    source = fields.String()
+    inspection_id = fields.Integer(allow_none=True)
+    aspects = fields.List(fields.String())
+    description = fields.String()
+    location = fields.String(allow_none=True)
+    severity = fields.String()
+    status = fields.String()
+    due_at = fields.DateTime()
+    overdue = fields.Function(lambda t: t.overdue(utcnow()))
+    opened_at = fields.DateTime()
+    answered_at = fields.DateTime(allow_none=True)
+    resolved_at = fields.DateTime(allow_none=True)
+    reopen_count = fields.Integer()
+    photos = fields.List(fields.Nested(PhotoSchema))
+
+
+class TicketDetailSchema(TicketSchema):
+    events = fields.List(fields.Nested(TicketEventSchema))
+
+
+class InspectionSchema(ma.Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    aspects = fields.List(fields.String())
+    findings = fields.String()
+    severity = fields.String()
+    location = fields.String(allow_none=True)
+    has_problem = fields.Boolean()
+    photos = fields.List(fields.Nested(PhotoSchema))
+    ticket = fields.Nested(TicketSchema, allow_none=True)
+    created_at = fields.DateTime()
