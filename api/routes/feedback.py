@@ -1,25 +1,16 @@
 """After the works: completion ratings, the completion satisfaction, the joint acceptance."""
 
-import marshmallow as ma
-
 from api import auth
 from api.core import NotFound, commit
-from api.core.fields import id_field
 from api.http import Blueprint
 from api.routes.projects import load_project, resident_project, visible_project
 from feedback import jobs, policy, queries
 from feedback.schemas.acceptance import AcceptanceArgs, AcceptanceSchema
-from feedback.schemas.ratings import CompletionSchema, RatingArgs, RatingSchema
+from feedback.schemas.ratings import CompletionSchema, MyRatingQuery, RatingArgs, RatingSchema
 from feedback.service import acceptance, ratings
 from participation.policy import require_manages_project
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1", description="Ratings and acceptance")
-
-
-class MyRatingQuery(ma.Schema):
-    household_id = id_field(
-        metadata={"description": "needed only by members of several covered households"}
-    )
 
 
 @blp.post("/projects/<int:project_id>/ratings")

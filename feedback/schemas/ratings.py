@@ -27,6 +27,12 @@ class RatingArgs(ma.Schema):
     )
 
 
+class MyRatingQuery(ma.Schema):
+    household_id = id_field(
+        metadata={"description": "needed only by members of several covered households"}
+    )
+
+
 class RatingSchema(ma.Schema):
     id = fields.Integer()
     project_id = fields.Integer()
