@@ -1,109 +1,28 @@
-"""The `flask --app wsgi ...` commands: seed-demo, create-staff, import-households, worker."""
+"""The `flask --app wsgi ...` commands: seed-demo (its data: `api.demo`), create-staff,
+import-households, worker, reconcile, notices-sweep, jobs."""
 
 from __future__ import annotations
 
-import random
-import secrets
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
 
 from api import auth, demo
 from api.core import DomainError, commit, db
 from api.jobs import QUEUES, describe_queues, make_worker
 from feedback import jobs as feedback_jobs
 from notices import jobs as notice_jobs
-from participation.models import ROLES, Community, County, Estate, Plan, PlanItem, Project, Staff
-from participation.service import projects as project_service
+from participation.models import ROLES, Estate
 from participation.service import registry as service
 from participation.service import roster
 from voting import jobs as voting_jobs
-
-DEMO_COUNTY = "芒市"
-DEMO_COMMUNITY = "勐焕社区"
-DEMO_ESTATES = (("团结小区", "团结大街88号", 6), ("建设小区", "建设路12号", 4))
-SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高"
-GIVEN = (
-    "伟",
-    "芳",
-    "娜",
-    "敏",
-    "静",
-    "丽",
-    "强",
-    "磊",
-    "军",
-    "洋",
-    "艳",
-    "勇",
-    "杰",
-    "娟",
-    "涛",
-    "明",
-    "超",
-    "秀英",
-    "桂英",
-    "建华",
-    "志强",
-    "玉兰",
-    "德明",
-)
-# The first household of the first estate: the README's curl lines claim it.
-DEMO_OWNER = {
-    "building": "1栋",
-    "unit": "1单元",
-    "room": "101",
-    "name": "张伟",
-    "phone_last4": "1234",
-}
 
 
 def _fail(message: str):
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
-
-
-def _demo_rows(estate_index: int, buildings: int) -> list[roster.RosterRow]:
-    rng = random.Random(estate_index)
-    rows = []
-    for b in range(1, buildings + 1):
-        for unit in (1, 2):
-            for floor in range(1, 6):
-                for door in (1, 2):
-                    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-                    rows.append(
-                        roster.RosterRow(
-                            len(rows) + 2,
-                            f"{b}栋",
-                            f"{unit}单元",
-                            f"{floor}0{door}",
-                            name,
-                            f"{rng.randrange(10000):04d}",
-                            Decimal(rng.randrange(4500, 13000)) / 100,
-                        )
-                    )
-    if estate_index == 0:
-        first = rows[0]
-        first.owner_name, first.owner_phone_last4 = DEMO_OWNER["name"], DEMO_OWNER["phone_last4"]
-    return rows
-
-
-def _set_password(username: str, role: str, scope_id: int | None, passwords: dict):
-    password = secrets.token_urlsafe(9)
-    staff = db.session.scalar(select(Staff).where(Staff.username == username))
-    if staff is None:
-        service.create_staff(
-            None,
-            {"username": username, "grants": [{"role": role, "scope_id": scope_id}]},
-            auth.hash_password(password),
-        )
-    else:
-        staff.password_hash = auth.hash_password(password)
-    passwords[username] = (password, role, scope_id)
 
 
 def register_commands(app: Flask) -> None:
@@ -113,29 +32,10 @@ def register_commands(app: Flask) -> None:
 
         Safe to run again: the places are kept and the staff passwords are renewed.
         """
-        county = db.session.scalar(select(County).where(County.name == DEMO_COUNTY))
-        if county is None:
-            county = service.create_county(DEMO_COUNTY)
-            community = service.create_community(county, DEMO_COMMUNITY)
-            for index, (name, address, buildings) in enumerate(DEMO_ESTATES):
-                estate = service.create_estate(community, name, address)
-                roster.apply(estate, _demo_rows(index, buildings))
-        community_id = county_community_id(county)
-        passwords: dict = {}
-        _set_password("admin", "prefecture", None, passwords)
-        _set_password("county", "county", county.id, passwords)
-        _set_password("clerk", "committee", community_id, passwords)
-        project = _demo_project(county)
-        _set_password("owner", "owner", project.id, passwords)
-        estates = db.session.scalars(select(Estate).order_by(Estate.id)).all()
-        staff = {
-            s.username: s
-            for s in db.session.scalars(select(Staff).where(Staff.username.in_(("clerk", "owner"))))
-        }
-        building_site = demo.project_in_construction(
-            county.id, estates[1], staff["clerk"], staff["owner"]
-        )
+        seeded = demo.seed()
         commit()
+        estates, passwords = seeded.estates, seeded.passwords
+        building_site, owner = seeded.building_site, demo.DEMO_OWNER
         click.echo("Demo data ready:")
         for estate in estates:
             click.echo(f"  estate {estate.id}: {estate.name}")
@@ -146,8 +46,8 @@ def register_commands(app: Flask) -> None:
             )
         click.echo(
             "A resident who signs in with code demo-zhang can claim estate "
-            f"{estates[0].id}, {DEMO_OWNER['building']} {DEMO_OWNER['unit']} {DEMO_OWNER['room']}, "
-            f"name {DEMO_OWNER['name']}, phone digits {DEMO_OWNER['phone_last4']}."
+            f"{estates[0].id}, {owner['building']} {owner['unit']} {owner['room']}, "
+            f"name {owner['name']}, phone digits {owner['phone_last4']}."
         )
         click.echo(
             f"Project {building_site.id} ({building_site.name}) passed its satisfaction gate and is "
@@ -262,55 +162,3 @@ def register_commands(app: Flask) -> None:
             _fail("REDIS_URL is not set: jobs run in-process, nothing is queued")
         for line in describe_queues(runner):
             click.echo(line)
-
-
-DEMO_PLAN_ITEMS = (
-    ("rain_sewage_separation", "小区雨污分流改造，新建污水管网约800米", "1200000"),
-    ("lighting", "更换及新增路灯40盏", "180000"),
-    ("barrier_free", "单元入口无障碍坡道12处", "96000"),
-    ("greening", "中心绿地提升改造", "350000"),
-)
-
-
-def _demo_project(county: County) -> Project:
-    """A renovation project on the first estate, with its first plan version (idempotent)."""
-    project = db.session.scalar(select(Project).where(Project.county_id == county.id))
-    if project is not None:
-        return project
-    estate = db.session.scalar(select(Estate).order_by(Estate.id))
-    project = project_service.create_project(
-        {
-            "name": f"{estate.name}老旧小区改造项目",
-            "description": "基础类改造：雨污分流、照明、无障碍设施和绿化。",
-            "estate_ids": [estate.id],
-            "category": "basic",
-            "plan_year": 2027,
-            "supervisor_cap": 10,
-            "funding": [
-                {"source": "government", "amount": Decimal("1500000"), "note": "中央补助"},
-                {"source": "residents", "amount": Decimal("326000"), "note": "居民出资"},
-            ],
-        }
-    )
-    admin = db.session.scalar(select(Staff).where(Staff.username == "county"))
-    project.status = "consulting"
-    db.session.add(
-        Plan(
-            project_id=project.id,
-            version=1,
-            summary="第一版改造方案",
-            created_by_id=admin.id,
-            items=[
-                PlanItem(position=i, category=c, description=d, estimated_cost=Decimal(cost))
-                for i, (c, d, cost) in enumerate(DEMO_PLAN_ITEMS, start=1)
-            ],
-        )
-    )
-    db.session.flush()
-    return project
-
-
-def county_community_id(county: County) -> int:
-    return db.session.scalar(
-        select(Community.id).where(Community.county_id == county.id).order_by(Community.id)
-    )

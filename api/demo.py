@@ -1,44 +1,226 @@
-"""A second demo project, already through its satisfaction gate and under construction.
+"""The demo data of `flask --app wsgi seed-demo`, which the README's walk-through relies on.
 
-So that the demo shows what happens on the building site (supervisors, inspections, tickets)
-and after it (ratings, acceptance) without anyone casting 60 ballots by hand: the households of
-the second estate get verified residents, vote through the same service the API uses, and the
-project passes the gate the same way a real one would.
+A county, a community and two estates (~200 households) with their rosters; four staff accounts;
+a project on the first estate with its first plan, put to the residents; and a second project,
+already through its satisfaction gate and under construction, so that the demo shows what happens
+on the building site (supervisors, inspections, tickets) and after it (ratings, acceptance)
+without anyone casting 60 ballots by hand. The second estate's households get residents who claim
+them, the projects move through their lifecycle and the residents vote, all through the same
+services the API uses; the project passes the gate the way a real one would. Nothing here sets a
+status or wires a rule by hand.
 """
 
 from __future__ import annotations
 
 import random
+import secrets
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from api import auth
 from api.core import db
-from participation.models import (
-    Estate,
-    Household,
-    HouseholdClaim,
-    Plan,
-    PlanItem,
-    Project,
-    Resident,
-    RoleGrant,
-    Staff,
-)
+from participation import queries
+from participation.models import Community, County, Estate, Household, Project, Resident, Staff
 from participation.service import projects as project_service
+from participation.service import registry, roster
 from voting.service import ballots, consultations
 from voting.service.tally import recompute
 
+DEMO_COUNTY = "芒市"
+DEMO_COMMUNITY = "勐焕社区"
+DEMO_ESTATES = (("团结小区", "团结大街88号", 6), ("建设小区", "建设路12号", 4))
+SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高"
+GIVEN = (
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "艳",
+    "勇",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "桂英",
+    "建华",
+    "志强",
+    "玉兰",
+    "德明",
+)
+# The first household of the first estate: the README's curl lines claim it.
+DEMO_OWNER = {
+    "building": "1栋",
+    "unit": "1单元",
+    "room": "101",
+    "name": "张伟",
+    "phone_last4": "1234",
+}
+
+# The first project's plan, put to the residents of the first estate.
+FIRST_PLAN_ITEMS = (
+    ("rain_sewage_separation", "小区雨污分流改造，新建污水管网约800米", "1200000"),
+    ("lighting", "更换及新增路灯40盏", "180000"),
+    ("barrier_free", "单元入口无障碍坡道12处", "96000"),
+    ("greening", "中心绿地提升改造", "350000"),
+)
+
 SUPERVISOR_CODE = "demo-wang"  # the fake WeChat signs this code in as openid demo-openid-wang
-PLAN_ITEMS = (
+# The plan of the second project, the one under construction.
+SITE_PLAN_ITEMS = (
     ("roof_facade", "屋面防水及外墙保温改造，共4栋", "860000"),
     ("elevator", "加装电梯2部（2栋、3栋）", "1100000"),
     ("ev_charging", "新建电动自行车充电棚2处", "120000"),
 )
 
 
+@dataclass
+class Seeded:
+    """What `seed` built or found: the estates, the staff passwords it set (username ->
+    (password, role, scope id)), and the project under construction."""
+
+    estates: list[Estate]
+    building_site: Project
+    passwords: dict = field(default_factory=dict)
+
+
+def seed() -> Seeded:
+    """Build the demo data, or find it and renew the staff passwords. Flushes; the caller
+    commits. Safe to run again: the places and projects are kept."""
+    county = db.session.scalar(select(County).where(County.name == DEMO_COUNTY))
+    if county is None:
+        county = registry.create_county(DEMO_COUNTY)
+        community = registry.create_community(county, DEMO_COMMUNITY)
+        for index, (name, address, buildings) in enumerate(DEMO_ESTATES):
+            estate = registry.create_estate(community, name, address)
+            roster.apply(estate, _demo_rows(index, buildings))
+    community_id = _first_community_id(county)
+    passwords: dict = {}
+    _set_password("admin", "prefecture", None, passwords)
+    _set_password("county", "county", county.id, passwords)
+    _set_password("clerk", "committee", community_id, passwords)
+    project = _project_in_consultation(county)
+    _set_password("owner", "owner", project.id, passwords)
+    estates = list(db.session.scalars(queries.estates()))
+    building_site = _project_in_construction(
+        estates[1],
+        queries.staff_by_username("clerk"),
+        queries.staff_by_username("owner"),
+    )
+    return Seeded(estates=estates, building_site=building_site, passwords=passwords)
+
+
+# --- places and staff ------------------------------------------------------------------------
+
+
+def _first_community_id(county: County) -> int:
+    """The demo county's first community, whose committee the clerk serves."""
+    return db.session.scalar(
+        select(Community.id).where(Community.county_id == county.id).order_by(Community.id)
+    )
+
+
+def _demo_rows(estate_index: int, buildings: int) -> list[roster.RosterRow]:
+    """A made-up roster, the same on every run; the first household is DEMO_OWNER's."""
+    rng = random.Random(estate_index)
+    rows = []
+    for b in range(1, buildings + 1):
+        for unit in (1, 2):
+            for floor in range(1, 6):
+                for door in (1, 2):
+                    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+                    rows.append(
+                        roster.RosterRow(
+                            len(rows) + 2,
+                            f"{b}栋",
+                            f"{unit}单元",
+                            f"{floor}0{door}",
+                            name,
+                            f"{rng.randrange(10000):04d}",
+                            Decimal(rng.randrange(4500, 13000)) / 100,
+                        )
+                    )
+    if estate_index == 0:
+        first = rows[0]
+        first.owner_name, first.owner_phone_last4 = DEMO_OWNER["name"], DEMO_OWNER["phone_last4"]
+    return rows
+
+
+def _set_password(username: str, role: str, scope_id: int | None, passwords: dict):
+    """Create the account with its one grant, or give it a new password; note the password."""
+    password = secrets.token_urlsafe(9)
+    staff = queries.staff_by_username(username)
+    if staff is None:
+        registry.create_staff(
+            None,
+            {"username": username, "grants": [{"role": role, "scope_id": scope_id}]},
+            auth.hash_password(password),
+        )
+    else:
+        staff.password_hash = auth.hash_password(password)
+    passwords[username] = (password, role, scope_id)
+
+
+# --- the first project: its plan put to the residents ----------------------------------------
+
+
+def _project_in_consultation(county: County) -> Project:
+    """A renovation project on the first estate, with its first plan version (idempotent)."""
+    project = db.session.scalar(
+        select(Project).where(Project.county_id == county.id).order_by(Project.id)
+    )
+    if project is not None:
+        return project
+    estate = db.session.scalar(select(Estate).order_by(Estate.id))
+    project = project_service.create_project(
+        {
+            "name": f"{estate.name}老旧小区改造项目",
+            "description": "基础类改造：雨污分流、照明、无障碍设施和绿化。",
+            "estate_ids": [estate.id],
+            "category": "basic",
+            "plan_year": 2027,
+            "supervisor_cap": 10,
+            "funding": [
+                {"source": "government", "amount": Decimal("1500000"), "note": "中央补助"},
+                {"source": "residents", "amount": Decimal("326000"), "note": "居民出资"},
+            ],
+        }
+    )
+    admin = queries.staff_by_username("county")
+    for step in ("annual_plan", "consulting"):
+        project_service.transition(project, admin, step)
+    project_service.create_plan(
+        project,
+        admin,
+        {
+            "summary": "第一版改造方案",
+            "items": [
+                {"category": c, "description": d, "estimated_cost": Decimal(cost)}
+                for c, d, cost in FIRST_PLAN_ITEMS
+            ],
+        },
+    )
+    return project
+
+
+# --- the second project: through its gate, under construction --------------------------------
+
+
 def _members(estate: Estate) -> list[int]:
-    """A verified resident for every household of the estate; the first is demo-wang's."""
+    """A verified resident for every household of the estate; the first is demo-wang's.
+
+    Each claims its household as a resident would, with the roster's name and phone digits,
+    so the registry verifies it at once.
+    """
     households = db.session.scalars(
         select(Household).where(Household.estate_id == estate.id).order_by(Household.id)
     ).all()
@@ -50,23 +232,23 @@ def _members(estate: Estate) -> list[int]:
             resident = Resident(openid=openid, nickname="王芳" if index == 0 else f"住户{index}")
             db.session.add(resident)
             db.session.flush()
-            db.session.add(
-                HouseholdClaim(
-                    resident_id=resident.id,
-                    household_id=household.id,
-                    community_id=estate.community_id,
-                    relation="owner",
-                    claimed_name=household.owner_name,
-                    claimed_phone_last4=household.owner_phone_last4,
-                    status="verified",
-                )
+            registry.claim_household(
+                resident,
+                estate,
+                {
+                    "building": household.building.name,
+                    "unit": household.unit,
+                    "room": household.room,
+                    "name": household.owner_name,
+                    "phone_last4": household.owner_phone_last4,
+                    "relation": "owner",
+                },
             )
         residents.append(resident.id)
-    db.session.flush()
     return residents
 
 
-def project_in_construction(county_id: int, estate: Estate, clerk: Staff, owner: Staff) -> Project:
+def _project_in_construction(estate: Estate, clerk: Staff, owner: Staff) -> Project:
     """The second estate's project, through a consultation that passed the gate (idempotent)."""
     name = f"{estate.name}老旧小区改造项目"
     project = db.session.scalar(select(Project).where(Project.name == name))
@@ -88,21 +270,20 @@ def project_in_construction(county_id: int, estate: Estate, clerk: Staff, owner:
             ],
         }
     )
-    project.status = "consulting"
-    plan = Plan(
-        project_id=project.id,
-        version=1,
-        summary="经需求调查后形成的改造方案",
-        created_by_id=owner.id,
-        items=[
-            PlanItem(position=i, category=c, description=d, estimated_cost=Decimal(cost))
-            for i, (c, d, cost) in enumerate(PLAN_ITEMS, start=1)
-        ],
+    for step in ("annual_plan", "consulting"):
+        project_service.transition(project, owner, step)
+    plan = project_service.create_plan(
+        project,
+        owner,
+        {
+            "summary": "经需求调查后形成的改造方案",
+            "items": [
+                {"category": c, "description": d, "estimated_cost": Decimal(cost)}
+                for c, d, cost in SITE_PLAN_ITEMS
+            ],
+        },
     )
-    db.session.add(plan)
-    db.session.add(RoleGrant(staff_id=owner.id, role="owner", scope_id=project.id))
-    db.session.flush()
-    db.session.expire(project, ["plans"])
+    registry.grant_role(None, owner, "owner", project.id)
 
     consultation = consultations.create_consultation(
         project, clerk, {"kind": "plan_satisfaction", "plan_id": plan.id}
