@@ -1,7 +1,5 @@
 """Projects, their plans, lifecycle and the satisfaction gate; the county overview."""
 
-from sqlalchemy import select
-
 from api import auth
 from api.core import NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
@@ -19,8 +17,7 @@ from participation.schemas.projects import (
 )
 from participation.service import projects as project_service
 from voting.jobs import catch_up
-from voting.models import Consultation
-from voting.queries import gate
+from voting.queries import consultations, gate
 from voting.schemas import GateSchema
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and plans")
@@ -51,11 +48,9 @@ def resident_project(project_id: int) -> tuple[Project, Resident]:
 
 
 def _with_open_consultations(project: Project) -> Project:
-    project.open_consultations = db.session.scalars(
-        select(Consultation)
-        .where(Consultation.project_id == project.id, Consultation.status == "open")
-        .order_by(Consultation.id)
-    ).all()
+    """The project with the consultations open on it, which its reply lists (voting's read:
+    participation knows nothing of consultations)."""
+    project.open_consultations = consultations.open_consultations(project.id)
     return project
 
 

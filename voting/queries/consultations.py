@@ -21,6 +21,17 @@ def project_consultations(project_id: int) -> list[Consultation]:
     )
 
 
+def open_consultations(project_id: int) -> list[Consultation]:
+    """The project's consultations open now, oldest first (a project's reply lists them)."""
+    return list(
+        db.session.scalars(
+            select(Consultation)
+            .where(Consultation.project_id == project_id, Consultation.status == "open")
+            .order_by(Consultation.id)
+        )
+    )
+
+
 def due_to_open(now: datetime) -> list[int]:
     """Drafts whose open time has come."""
     return list(
