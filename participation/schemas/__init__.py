@@ -1,1 +1,2 @@
-"""Input and output schemas of the participation domain: `registry` and `projects`."""
+"""Input (`…Args`) and output (`…Schema`) schemas of the participation domain: `registry` and
+`projects`."""
