@@ -1,2 +1,2 @@
-"""Input (`…Args`) and output (`…Schema`) schemas of the participation domain: `registry` and
-`projects`."""
+"""Input (`…Args`, `…Filter`) and output (`…Schema`) schemas of the participation domain:
+`registry` and `projects`."""
