@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from flask import current_app
 from rq import Retry
 
 from api.core import (
@@ -156,6 +157,25 @@ def closing_reminder(consultation_id: int) -> bool:
     return announced
 
 
+def send_due_reminders(now: datetime | None = None) -> list[int]:
+    """Announce every closing reminder that is due at `now` (listeners publish each once);
+    the consultations announced. Commits after each."""
+    now = now or utcnow()
+    reminded = []
+    for consultation_id in reminders.due_reminders(now):
+        if reminders.remind(consultation_id, now):
+            reminded.append(consultation_id)
+        commit()
+    return reminded
+
+
+def catch_up_reminders() -> None:
+    """Without a scheduler (the embedded default), announce the reminders due now: called
+    where a request looks at notices, as the notices sweep is."""
+    if current_app.extensions["jobs"].inline:
+        send_due_reminders()
+
+
 # --- the reconciler ---------------------------------------------------------------------------
 
 
@@ -164,11 +184,7 @@ def reconcile(now: datetime | None = None) -> dict:
     that are due (again: a lost reminder job is made good), recount what is stale."""
     now = now or utcnow()
     opened, closed = open_and_close_due(now)
-    reminded = []
-    for consultation_id in reminders.due_reminders(now):
-        if reminders.remind(consultation_id, now):
-            reminded.append(consultation_id)
-        commit()
+    reminded = send_due_reminders(now)
     recounted = []
     for consultation_id in stale_consultation_ids():
         recompute(consultation_id)

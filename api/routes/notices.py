@@ -21,6 +21,7 @@ from notices.schemas import (
 )
 from notices.service import publishing, subscriptions
 from participation.models import Resident
+from voting import jobs as voting_jobs
 
 blp = Blueprint("notices", __name__, url_prefix="/api/v1", description="Notices and subscriptions")
 
@@ -57,6 +58,13 @@ def create_notice(args):
     return notice
 
 
+def _catch_up() -> None:
+    """Without a scheduler (the embedded default), what is due is done when someone looks: the
+    notices sweep, and the closing reminders, which voting announces."""
+    jobs.catch_up()
+    voting_jobs.catch_up_reminders()
+
+
 @blp.get("/notices")
 @auth.login_required
 @blp.arguments(NoticeQuery, location="query")
@@ -66,7 +74,7 @@ def list_notices(args):
     """A resident's notices (published, unexpired, to one of their verified households),
     pinned first then newest, each with `read`; for staff, every notice in their scope (filters:
     status, category, community_id, estate_id, project_id; residents: category)."""
-    jobs.catch_up()
+    _catch_up()
     caller = auth.current_caller()
     if not isinstance(caller, Resident):
         return paginate(queries.staff_notices(policy.visible_notices(caller), args), args)
@@ -156,7 +164,7 @@ def notice_receipts(args, notice_id):
     buildings with the lowest shares (whom to visit), and how the WeChat messages fared."""
     notice = _notice(notice_id)
     policy.require_sees(auth.current_staff(), notice)
-    jobs.catch_up()
+    _catch_up()
     return queries.receipts(notice, args["lowest"])
 
 

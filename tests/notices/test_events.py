@@ -147,6 +147,33 @@ def test_a_lost_reminder_is_sent_by_the_reconciler_and_short_consultations_get_n
     assert len(_system_notices(app, "consultation_closing")) == 1
 
 
+def test_without_a_scheduler_a_due_reminder_goes_out_when_notices_are_listed(app, client, make):
+    """The embedded default has no scheduler: looking at the notices does what is due, the
+    closing reminder (voting's) included."""
+    if app.extensions["redis"] is not None:
+        pytest.skip("the embedded default only: with Redis the scheduled job sends it")
+    scene = build_scene(app, households=2)
+    consultation_id = open_consultation(
+        client, make, scene, closes_at=(utcnow() + timedelta(days=3)).isoformat()
+    )
+    listed = client.get(
+        "/api/v1/notices", headers=make.headers(resident(app, scene.resident_ids[1]))
+    )
+    assert "consultation_closing" not in {n["category"] for n in listed.json["items"]}
+    with app.app_context():  # two days on: the close is 12 h away
+        consultation = db.session.get(Consultation, consultation_id)
+        consultation.opened_at = utcnow() - timedelta(days=2)
+        consultation.closes_at = utcnow() + timedelta(hours=12)
+        commit()
+
+    listed = client.get(
+        "/api/v1/notices", headers=make.headers(resident(app, scene.resident_ids[1]))
+    )
+    assert listed.status_code == 200
+    assert [n["category"] for n in listed.json["items"]].count("consultation_closing") == 1
+    assert len(_system_notices(app, "consultation_closing")) == 1
+
+
 def build_scene_second_project(app, scene):
     """A second project on the scene's estate, with its own plan, the same staff."""
     with app.app_context():
