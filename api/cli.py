@@ -128,11 +128,13 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("reconcile")
     def reconcile():
-        """Open and close consultations whose time has come; recount every stale tally and
-        completion satisfaction now; re-check comments waiting for WeChat."""
+        """Open and close consultations whose time has come; announce the closing reminders
+        that are due; recount every stale tally and completion satisfaction now; re-check
+        comments waiting for WeChat."""
         done = voting_jobs.reconcile()
         click.echo(
             f"opened {len(done['opened'])}, closed {len(done['closed'])}, "
+            f"reminded {len(done['reminded'])}, "
             f"recounted {len(done['recounted'])}: {done['recounted']}"
         )
         feedback = feedback_jobs.reconcile()
