@@ -11,26 +11,14 @@ from __future__ import annotations
 
 import os
 import socket
-from decimal import Decimal
 
 import pytest
 from redis import Redis
 from sqlalchemy import text
 
-from api import auth
 from api.app import create_app
 from api.core import db
-from participation.models import (
-    Building,
-    Community,
-    County,
-    Estate,
-    Household,
-    HouseholdClaim,
-    Resident,
-    RoleGrant,
-    Staff,
-)
+from devtools.factory import Maker
 from tests.support import fake_wechat
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
@@ -175,121 +163,10 @@ def redis(app) -> Redis:
 # --- factories -----------------------------------------------------------------------------
 
 
-class Factory:
-    """Builds registry rows directly (committed), and tokens for them."""
-
-    def __init__(self, app):
-        self.app = app
-        self._n = 0
-
-    def _next(self):
-        self._n += 1
-        return self._n
-
-    def _save(self, obj):
-        with self.app.app_context():
-            db.session.add(obj)
-            db.session.commit()
-            db.session.refresh(obj)
-            db.session.expunge(obj)
-        return obj
-
-    def county(self, name=None):
-        return self._save(County(name=name or f"县{self._next()}"))
-
-    def community(self, county=None, name=None):
-        county = county or self.county()
-        return self._save(Community(county_id=county.id, name=name or f"社区{self._next()}"))
-
-    def estate(self, community=None, name=None):
-        community = community or self.community()
-        return self._save(Estate(community_id=community.id, name=name or f"小区{self._next()}"))
-
-    def household(
-        self,
-        estate=None,
-        building="1栋",
-        unit="1单元",
-        room=None,
-        name="张三",
-        phone="1234",
-        area="88.50",
-    ):
-        estate = estate or self.estate()
-        with self.app.app_context():
-            b = db.session.query(Building).filter_by(estate_id=estate.id, name=building).first()
-            if b is None:
-                b = Building(estate_id=estate.id, name=building)
-                db.session.add(b)
-                db.session.flush()
-            household = Household(
-                estate_id=estate.id,
-                building_id=b.id,
-                unit=unit,
-                room=room or str(100 + self._next()),
-                floor_area=Decimal(area),
-                owner_name=name,
-                owner_phone_last4=phone,
-            )
-            db.session.add(household)
-            db.session.commit()
-            db.session.refresh(household)
-            db.session.expunge(household)
-        return household
-
-    def resident(self, nickname=None):
-        n = self._next()
-        return self._save(Resident(openid=f"openid-{n}", nickname=nickname or f"居民{n}"))
-
-    def member(self, household, resident=None, status="verified", relation="owner"):
-        """A resident holding a claim (verified by default) on `household`."""
-        resident = resident or self.resident()
-        with self.app.app_context():
-            h = db.session.get(Household, household.id)
-            estate = db.session.get(Estate, h.estate_id)
-            claim = HouseholdClaim(
-                resident_id=resident.id,
-                household_id=h.id,
-                community_id=estate.community_id,
-                relation=relation,
-                claimed_name=h.owner_name,
-                claimed_phone_last4=h.owner_phone_last4,
-                status=status,
-            )
-            db.session.add(claim)
-            db.session.commit()
-        return resident
-
-    def staff(self, role=None, scope=None, username=None, password="correct-horse-1"):
-        n = self._next()
-        with self.app.app_context():
-            staff = Staff(
-                username=username or f"staff{n}",
-                password_hash=auth.hash_password(password),
-                display_name=f"工作人员{n}",
-            )
-            db.session.add(staff)
-            db.session.flush()
-            if role:
-                scope_id = getattr(scope, "id", scope)
-                db.session.add(RoleGrant(staff_id=staff.id, role=role, scope_id=scope_id))
-            db.session.commit()
-            db.session.refresh(staff)
-            db.session.expunge(staff)
-        return staff
-
-    def token(self, who) -> str:
-        kind = auth.RESIDENT if isinstance(who, Resident) else auth.STAFF
-        with self.app.test_request_context():
-            return auth.issue_token(kind, who.id)
-
-    def headers(self, who) -> dict:
-        return {"Authorization": f"Bearer {self.token(who)}"}
-
-
 @pytest.fixture
 def make(app):
-    return Factory(app)
+    """Registry rows one at a time, committed (see devtools/factory.py `Maker`)."""
+    return Maker(app)
 
 
 def count_rows(app, model) -> int:

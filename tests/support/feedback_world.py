@@ -20,14 +20,13 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from api import auth
 from api.core import db, utcnow
+from devtools import factory
 from feedback.models import (
     Acceptance,
     AcceptanceParty,
@@ -41,20 +40,6 @@ from feedback.models import (
     Upload,
 )
 from feedback.models.tickets import add_working_days
-from participation.models import (
-    Building,
-    Community,
-    County,
-    Estate,
-    Household,
-    HouseholdClaim,
-    Plan,
-    PlanItem,
-    Project,
-    Resident,
-    RoleGrant,
-    Staff,
-)
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -111,68 +96,12 @@ class World:
     headers: dict = field(default_factory=dict)  # actor -> request headers
 
 
-def _household(estate: Estate, room: str, name: str) -> Household:
-    building = db.session.query(Building).filter_by(estate_id=estate.id, name="1栋").first()
-    if building is None:
-        building = Building(estate_id=estate.id, name="1栋")
-        db.session.add(building)
-        db.session.flush()
-    household = Household(
-        estate_id=estate.id,
-        building_id=building.id,
-        unit="1单元",
-        room=room,
-        floor_area=Decimal("80.00"),
-        owner_name=name,
-        owner_phone_last4="1234",
-    )
-    db.session.add(household)
-    db.session.flush()
-    return household
+def _staff(username: str, *grants):
+    return factory.staff(username, *grants, display_name="工作人员")
 
 
-def _resident(openid: str, nickname: str, household: Household, status="verified") -> Resident:
-    resident = Resident(openid=openid, nickname=nickname)
-    db.session.add(resident)
-    db.session.flush()
-    db.session.add(
-        HouseholdClaim(
-            resident_id=resident.id,
-            household_id=household.id,
-            community_id=household.estate.community_id,
-            claimed_name=household.owner_name,
-            claimed_phone_last4="1234",
-            status=status,
-        )
-    )
-    db.session.flush()
-    return resident
-
-
-def _staff(username: str, *grants) -> Staff:
-    staff = Staff(username=username, password_hash="x", display_name="工作人员")
-    db.session.add(staff)
-    db.session.flush()
-    for role, scope_id in grants:
-        db.session.add(RoleGrant(staff_id=staff.id, role=role, scope_id=scope_id))
-    db.session.flush()
-    return staff
-
-
-def _project(county: County, estate: Estate, name: str, status: str, **extra) -> Project:
-    project = Project(
-        county_id=county.id,
-        name=name,
-        category="basic",
-        plan_year=2027,
-        status=status,
-        estates=[estate],
-        supervisor_cap=10,
-        **extra,
-    )
-    db.session.add(project)
-    db.session.flush()
-    return project
+def _project(county, estate, name: str, status: str, **extra):
+    return factory.project(county, [estate], name, status=status, supervisor_cap=10, **extra)
 
 
 def write_photo(app, project_id: int, data: bytes = JPEG) -> tuple[str, int]:
@@ -188,20 +117,14 @@ def build_world(app) -> World:
     w = World()
     now = utcnow()
     with app.app_context():
-        county, other_county = County(name="甲县"), County(name="乙县")
-        db.session.add_all([county, other_county])
-        db.session.flush()
-        community = Community(county_id=county.id, name="甲社区")
-        other_community = Community(county_id=other_county.id, name="乙社区")
-        db.session.add_all([community, other_community])
-        db.session.flush()
-        estate = Estate(community_id=community.id, name="甲小区")
-        other_estate = Estate(community_id=other_community.id, name="乙小区")
-        db.session.add_all([estate, other_estate])
-        db.session.flush()
+        county, other_county = factory.county("甲县"), factory.county("乙县")
+        community = factory.community(county, "甲社区")
+        other_community = factory.community(other_county, "乙社区")
+        estate = factory.estate(community, "甲小区")
+        other_estate = factory.estate(other_community, "乙小区")
 
         households = {
-            actor: _household(estate, room, name)
+            actor: factory.household(estate, room, owner_name=name, area="80.00")
             for actor, room, name in (
                 ("resident_member", "101", "张伟"),
                 ("supervisor_pending", "102", "王芳"),
@@ -209,9 +132,9 @@ def build_world(app) -> World:
                 ("neighbour", "104", "赵敏"),
             )
         }
-        other_household = _household(other_estate, "101", "刘强")
+        other_household = factory.household(other_estate, "101", owner_name="刘强", area="80.00")
         residents = {
-            actor: _resident(f"openid-{actor}", nickname, households[actor])
+            actor: factory.member(f"openid-{actor}", nickname, households[actor])
             for actor, nickname in (
                 ("resident_member", "张伟"),
                 ("supervisor_pending", "王芳"),
@@ -219,8 +142,10 @@ def build_world(app) -> World:
                 ("neighbour", "赵敏"),
             )
         }
-        residents["resident_other_estate"] = _resident("openid-outsider", "刘强", other_household)
-        residents["resident_unverified"] = _resident(
+        residents["resident_other_estate"] = factory.member(
+            "openid-outsider", "刘强", other_household
+        )
+        residents["resident_unverified"] = factory.member(
             "openid-unverified", "陈静", households["resident_member"], status="pending"
         )
 
@@ -245,20 +170,7 @@ def build_world(app) -> World:
             "county_officer": _staff("county-a", ("county", county.id)),
             "prefecture": _staff("prefecture", ("prefecture", None)),
         }
-        plan = Plan(
-            project_id=construction.id,
-            version=1,
-            created_by_id=staff["owner"].id,
-            items=[
-                PlanItem(
-                    position=1,
-                    category="lighting",
-                    description="更换路灯",
-                    estimated_cost=Decimal("1000"),
-                )
-            ],
-        )
-        db.session.add(plan)
+        plan = factory.plan(construction, staff["owner"], items=[("lighting", "更换路灯", "1000")])
 
         pending = SupervisorSignup(
             project_id=construction.id,
@@ -413,12 +325,7 @@ def build_world(app) -> World:
         w.neighbour = residents["neighbour"].id
         callers = {"anonymous": None, **residents, **staff}
         with app.test_request_context():
-            for actor, who in callers.items():
-                if who is None:
-                    w.headers[actor] = {}
-                    continue
-                kind = auth.RESIDENT if isinstance(who, Resident) else auth.STAFF
-                w.headers[actor] = {"Authorization": f"Bearer {auth.issue_token(kind, who.id)}"}
+            w.headers = {actor: factory.headers(who) for actor, who in callers.items()}
         w.callers = {actor: (who.id if who else None) for actor, who in callers.items()}
         db.session.remove()
     return w

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from api.core import db
+from devtools import factory
 from notices.models import Delivery, Notice, NoticeRead, NoticeTarget, SubscriptionConsent
-from participation.models import Building, Estate, Project, Resident, RoleGrant, Staff
+from participation.models import Building, Estate, Project, Resident
 
 TEMPLATE = "notice-demo-template"
 
@@ -32,23 +33,9 @@ class Town:
 
 def _project(app, county, estates, name) -> Project:
     with app.app_context():
-        project = Project(
-            county_id=county.id,
-            name=name,
-            category="basic",
-            plan_year=2027,
-            status="consulting",
-            estates=[db.session.get(Estate, e.id) for e in estates],
-        )
-        db.session.add(project)
+        made = factory.project(county, [db.session.get(Estate, e.id) for e in estates], name)
         db.session.commit()
-        db.session.refresh(project)
-        project_id = project.id
-        db.session.expunge_all()
-    with app.app_context():
-        project = db.session.get(Project, project_id)
-        db.session.expunge(project)
-        return project
+        return factory.detached(made)
 
 
 def build_town(app, make) -> Town:
@@ -110,18 +97,15 @@ def build_town(app, make) -> Town:
 def staff_with_grants(app, grants: dict) -> dict:
     """Staff accounts (no usable password: tests use tokens), one grant each."""
     with app.app_context():
-        made = {}
-        for key, (role, scope_id) in grants.items():
-            staff = Staff(username=f"notice-{key}", password_hash="x", display_name=key)
-            db.session.add(staff)
-            db.session.flush()
-            if role:
-                db.session.add(RoleGrant(staff_id=staff.id, role=role, scope_id=scope_id))
-            made[key] = staff
+        made = {
+            key: factory.staff(
+                f"notice-{key}", *([(role, scope_id)] if role else []), display_name=key
+            )
+            for key, (role, scope_id) in grants.items()
+        }
         db.session.commit()
         for staff in made.values():
-            db.session.refresh(staff)
-            db.session.expunge(staff)
+            factory.detached(staff)
         return made
 
 

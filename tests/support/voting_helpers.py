@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
-
-from sqlalchemy import insert
 
 from api.core import db
 from api.jobs import make_worker
-from participation.models import (
-    Building,
-    Community,
-    County,
-    Estate,
-    Household,
-    HouseholdClaim,
-    Plan,
-    PlanItem,
-    Project,
-    Resident,
-    RoleGrant,
-    Staff,
-)
+from devtools import factory
+from participation.models import Resident, Staff
 from voting.models import Consultation
 
 
@@ -44,100 +29,20 @@ def build_scene(app, households: int = 10, area: str = "80.00", areas=None) -> S
     member; a project on the estate with one plan version; a clerk and an owner. Bulk inserts,
     so thousands of households are quick."""
     with app.app_context():
-        county = County(name="测试县")
-        db.session.add(county)
-        db.session.flush()
-        community = Community(county_id=county.id, name="测试社区")
-        db.session.add(community)
-        db.session.flush()
-        estate = Estate(community_id=community.id, name="测试小区")
-        db.session.add(estate)
-        db.session.flush()
-        building = Building(estate_id=estate.id, name="1栋")
-        db.session.add(building)
-        db.session.flush()
-        rows = [
-            {
-                "estate_id": estate.id,
-                "building_id": building.id,
-                "unit": "1单元",
-                "room": f"{i + 1:05d}",
-                "floor_area": Decimal(areas[i] if areas else area),
-                "owner_name": f"业主{i}",
-                "owner_phone_last4": "1234",
-            }
-            for i in range(households)
-        ]
-        db.session.execute(insert(Household), rows)
-        household_ids = list(
-            db.session.scalars(
-                db.select(Household.id)
-                .where(Household.estate_id == estate.id)
-                .order_by(Household.room)
-            )
-        )
-        db.session.execute(
-            insert(Resident),
-            [{"openid": f"scene-{h}", "nickname": f"居民{h}"} for h in household_ids],
-        )
-        resident_ids = list(
-            db.session.scalars(
-                db.select(Resident.id).where(Resident.openid.like("scene-%")).order_by(Resident.id)
-            )
-        )
-        db.session.execute(
-            insert(HouseholdClaim),
-            [
-                {
-                    "resident_id": r,
-                    "household_id": h,
-                    "community_id": community.id,
-                    "relation": "owner",
-                    "claimed_name": "x",
-                    "claimed_phone_last4": "1234",
-                    "status": "verified",
-                }
-                for r, h in zip(resident_ids, household_ids, strict=True)
-            ],
-        )
-        owner_account = Staff(username="owner-account", password_hash="x")
-        clerk = Staff(username="clerk-account", password_hash="x")
-        db.session.add_all([owner_account, clerk])
-        db.session.flush()
-        project = Project(
-            county_id=county.id,
-            name="测试项目",
-            category="basic",
-            plan_year=2027,
-            status="consulting",
-            estates=[estate],
-        )
-        db.session.add(project)
-        db.session.flush()
-        plan = Plan(
-            project_id=project.id,
-            version=1,
-            created_by_id=owner_account.id,
-            items=[
-                PlanItem(
-                    position=1,
-                    category="lighting",
-                    description="路灯",
-                    estimated_cost=Decimal("1000"),
-                )
-            ],
-        )
-        db.session.add(plan)
-        db.session.add_all(
-            [
-                RoleGrant(staff_id=clerk.id, role="committee", scope_id=community.id),
-                RoleGrant(staff_id=owner_account.id, role="owner", scope_id=project.id),
-            ]
-        )
+        county = factory.county("测试县")
+        community = factory.community(county, "测试社区")
+        estate = factory.estate(community, "测试小区")
+        building = factory.building(estate)
+        household_ids = factory.households(estate, building, households, area=area, areas=areas)
+        resident_ids = factory.members(household_ids, community)
+        owner_account = factory.staff("owner-account")
+        clerk = factory.staff("clerk-account")
+        project = factory.project(county, [estate], "测试项目")
+        plan = factory.plan(project, owner_account)
+        factory.grant(clerk, "committee", community)
+        factory.grant(owner_account, "owner", project)
         db.session.commit()
-        for obj in (clerk, owner_account):
-            db.session.refresh(obj)
-            db.session.expunge(obj)
+        factory.detached(clerk, owner_account)
         return Scene(
             county.id,
             community.id,

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
 from types import SimpleNamespace
 
 from api.core import db
-from participation.models import Estate, Plan, PlanItem, Project, RoleGrant, Staff
+from devtools import factory
+from participation.models import Estate, Plan, Project
 from tests.support.voting_helpers import Scene, build_scene, resident, run_jobs
 from voting.models import Ballot, BallotChange, Consultation
 
@@ -65,42 +65,26 @@ def build_world(app, make, households: int = 4) -> World:
     outsider = make.member(other_household)
     pending = make.member(SimpleNamespace(id=scene.household_ids[1]), status="pending")
     with app.app_context():
-        # Staff rows made here directly: make.staff hashes a password, which is slow on purpose.
-        other_owner = _staff("owner-other", None, None)
-        other_clerk = _staff("clerk-other", "committee", other_community.id)
-        county_officer = _staff("county-officer", "county", scene.county_id)
-        prefecture = _staff("prefecture", "prefecture", None)
-        other_project = Project(
-            county_id=scene.county_id,
-            name="另一项目",
+        title = "工作人员"
+        other_owner = factory.staff("owner-other", display_name=title)
+        other_clerk = factory.staff(
+            "clerk-other", ("committee", other_community), display_name=title
+        )
+        county_officer = factory.staff(
+            "county-officer", ("county", scene.county_id), display_name=title
+        )
+        prefecture = factory.staff("prefecture", ("prefecture", None), display_name=title)
+        other_project = factory.project(
+            scene.county_id,
+            [db.session.get(Estate, scene.estate_id)],
+            "另一项目",
             category="improvement",
-            plan_year=2027,
-            status="consulting",
-            estates=[db.session.get(Estate, scene.estate_id)],
         )
-        db.session.add(other_project)
-        db.session.flush()
-        db.session.add(
-            Plan(
-                project_id=other_project.id,
-                version=1,
-                created_by_id=other_owner.id,
-                items=[
-                    PlanItem(
-                        position=1,
-                        category="greening",
-                        description="绿化",
-                        estimated_cost=Decimal("500"),
-                    )
-                ],
-            )
-        )
-        db.session.add(RoleGrant(staff_id=other_owner.id, role="owner", scope_id=other_project.id))
+        factory.plan(other_project, other_owner, items=[("greening", "绿化", "500")])
+        factory.grant(other_owner, "owner", other_project)
         db.session.commit()
         w.other_project_id = other_project.id
-        for staff in (other_owner, other_clerk, county_officer, prefecture):
-            db.session.refresh(staff)
-            db.session.expunge(staff)
+        factory.detached(other_owner, other_clerk, county_officer, prefecture)
     w.other_community_id = other_community.id
     w.other_estate_id = other_estate.id
     w.other_household_id = other_household.id
@@ -121,16 +105,6 @@ def build_world(app, make, households: int = 4) -> World:
     }
     w.members = [make.headers(resident(app, r)) for r in scene.resident_ids]
     return w
-
-
-def _staff(username: str, role: str | None, scope_id: int | None) -> Staff:
-    staff = Staff(username=username, password_hash="x", display_name="工作人员")
-    db.session.add(staff)
-    db.session.flush()
-    if role:
-        db.session.add(RoleGrant(staff_id=staff.id, role=role, scope_id=scope_id))
-        db.session.flush()
-    return staff
 
 
 # --- consultations in a given state -----------------------------------------------------------
