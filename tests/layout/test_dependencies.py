@@ -144,7 +144,7 @@ def test_no_domain_imports_a_blueprint_module():
 
 
 def test_voting_and_feedback_use_only_participations_public_modules():
-    """Other domains may use participation's models and queries (and its schemas' shapes),
-    never its services or policy, which are participation's own."""
+    """Other domains may use participation's models, queries and policy's scope predicates,
+    never its services, which are participation's own writes."""
     others = [path for domain in ("voting", "feedback", "notices") for path in _modules(domain)]
     assert _violations(others, ("participation.service",)) == []
