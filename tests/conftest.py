@@ -3,6 +3,9 @@
 - `TEST_DATABASE_URL` (default: SQLite in a temp dir) and `TEST_REDIS_URL` (default: none, jobs
   in-process) choose the services. Tests marked `services` need both PostgreSQL and Redis; they
   are skipped with a reason when absent, and fail instead when `REQUIRE_SERVICES=1`.
+- Each test runs in a transaction rolled back at its end; a test that needs real commits is
+  marked `commits` (every `services` test does too). A module builds a world once with
+  `module_make`. tests/support/database.py tells how.
 - WeChat is a pytest-httpserver on 127.0.0.1 speaking WeChat's wire format; an autouse fixture
   fails any test that tries to reach anything but the loopback.
 """
@@ -18,8 +21,10 @@ from sqlalchemy import text
 
 from api.app import create_app
 from api.core import db
+from api.extensions import limiter
 from devtools.factory import Maker
 from tests.support import fake_wechat
+from tests.support.database import TestDatabase
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -32,6 +37,14 @@ def services_available() -> tuple[bool, str]:
     if not REDIS_URL:
         return False, "TEST_REDIS_URL is not set"
     return True, ""
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "commits: commits for real (another connection, thread, process or worker sees the "
+        "test's rows): its tables are emptied rather than rolled back",
+    )
 
 
 def pytest_collection_modifyitems(config, items):
@@ -107,31 +120,53 @@ def _drop_alembic_version():
     db.session.commit()
 
 
-def _clean_database():
-    tables = list(reversed(db.metadata.sorted_tables))
-    if db.engine.dialect.name == "postgresql":
-        names = ", ".join(t.name for t in tables)
-        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    else:
-        for table in tables:
-            db.session.execute(table.delete())
-    db.session.commit()
+@pytest.fixture(scope="session")
+def database(app):
+    """The clean slate of the session app's database (tests/support/database.py)."""
+    database = TestDatabase(app)
+    database.install()
+    yield database
+    database.uninstall()
+
+
+def _commits(item) -> bool:
+    return item.get_closest_marker("commits") is not None or "services" in item.keywords
 
 
 @pytest.fixture(autouse=True)
-def _clean_slate(app):
-    """Each test starts with empty tables, an empty Redis and fresh rate limits."""
-    with app.app_context():
-        _clean_database()
-        redis = app.extensions["redis"]
-        if redis is not None:
-            redis.flushdb()
-    from api.extensions import limiter
-
+def _clean_slate(request, app, database):
+    """Each test starts with empty tables (its writes rolled back at its end, or the tables
+    emptied first for a test that commits), an empty Redis and fresh rate limits."""
+    database.begin_test(_commits(request.node))
+    redis = app.extensions["redis"]
+    if redis is not None:
+        redis.flushdb()
     limiter.reset()
     yield
     with app.app_context():
         db.session.remove()
+    strays = database.end_test()
+    if strays:
+        pytest.fail("\n\n".join(strays), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def module_transaction(database):
+    """A transaction for the module's world, built once: rolled back when the module ends, and
+    each test of the module rolls back to it (tests/support/database.py)."""
+    database.begin_module()
+    yield
+    database.end_module()
+
+
+@pytest.fixture(scope="module")
+def module_make(app, database, module_transaction):
+    """A `Maker` for the module's world (see `module_transaction`). The tests' `make` numbers
+    on from where this one stopped, as it would after building the world itself."""
+    maker = Maker(app)
+    database.module_maker = maker
+    yield maker
+    database.module_maker = None
 
 
 @pytest.fixture
@@ -164,9 +199,10 @@ def redis(app) -> Redis:
 
 
 @pytest.fixture
-def make(app):
+def make(app, database):
     """Registry rows one at a time, committed (see devtools/factory.py `Maker`)."""
-    return Maker(app)
+    world = database.module_maker
+    return Maker(app, start=world._n if world is not None else 0)
 
 
 def count_rows(app, model) -> int:

@@ -169,8 +169,9 @@ WRITES = [
 BY_NAME = {write.name: write for write in WRITES}
 
 
-@pytest.fixture
-def world(app) -> World:
+@pytest.fixture(scope="module")
+def world(app, module_transaction) -> World:
+    """The world, built once for the module; each test rolls back to it."""
     return build_world(app)
 
 

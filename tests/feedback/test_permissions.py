@@ -305,9 +305,15 @@ CASES = [
 ]
 
 
+@pytest.fixture(scope="module")
+def world(app, module_transaction) -> World:
+    """The world, built once for the module; each test rolls back to it."""
+    return build_world(app)
+
+
 @pytest.mark.parametrize(("endpoint", "actor"), CASES)
-def test_permission_matrix(app, client, wechat, endpoint, actor):
-    w = build_world(app)
+def test_permission_matrix(app, client, wechat, world, endpoint, actor):
+    w = world
     request = endpoint.request(w)
     path = request.pop("path")
     before = snapshot(app)
@@ -357,9 +363,9 @@ def test_the_matrix_lists_every_endpoint_of_issue_4(app):
     assert listed - registered == set(), "rows for endpoints that do not exist"
 
 
-def test_an_unaccepted_supervisor_becomes_one_when_accepted(app, client):
+def test_an_unaccepted_supervisor_becomes_one_when_accepted(app, client, world):
     """The same resident the matrix refuses (403 `not_supervisor`) may file once accepted."""
-    w = build_world(app)
+    w = world
     path = f"/api/v1/projects/{w.construction}/inspections"
     body = {"aspects": ["schedule"], "findings": "进度正常", "severity": "none"}
     before = snapshot(app)
@@ -377,8 +383,8 @@ def test_an_unaccepted_supervisor_becomes_one_when_accepted(app, client):
     assert filed.json["has_problem"] is False and filed.json["ticket"] is None
 
 
-def test_a_declined_or_withdrawn_supervisor_may_no_longer_inspect(app, client):
-    w = build_world(app)
+def test_a_declined_or_withdrawn_supervisor_may_no_longer_inspect(app, client, world):
+    w = world
     withdrawn = client.post(
         f"/api/v1/supervisors/{w.signup_accepted}/withdraw", headers=w.headers["supervisor"]
     )
@@ -392,8 +398,8 @@ def test_a_declined_or_withdrawn_supervisor_may_no_longer_inspect(app, client):
     refused(app, before, reply, 403, "not_supervisor")
 
 
-def test_an_owner_sees_tickets_of_their_project_only(app, client):
-    w = build_world(app)
+def test_an_owner_sees_tickets_of_their_project_only(app, client, world):
+    w = world
     mine = client.get(f"/api/v1/projects/{w.construction}/tickets", headers=w.headers["owner"]).json
     assert {t["id"] for t in mine["items"]} == {w.ticket_answered, w.ticket_open}
     assert_error_shape(

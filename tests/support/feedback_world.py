@@ -40,6 +40,7 @@ from feedback.models import (
     Upload,
 )
 from feedback.models.tickets import add_working_days
+from tests.support.database import every_row
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -359,14 +360,7 @@ def upload_files(app) -> list[str]:
 
 def snapshot(app) -> dict:
     """Every row of every table, and every file in the upload folder."""
-    with app.app_context():
-        try:
-            rows = {
-                table.name: sorted(repr(tuple(row)) for row in db.session.execute(table.select()))
-                for table in db.metadata.sorted_tables
-            }
-        finally:
-            db.session.remove()
+    rows = every_row(app)
     rows["<upload files>"] = upload_files(app)
     return rows
 

@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from api.core import db
 from devtools import factory
 from participation.models import Estate, Plan, Project
+from tests.support.database import every_row
 from tests.support.voting_helpers import Scene, build_scene, resident, run_jobs
 from voting.models import Ballot, BallotChange, Consultation
 
@@ -198,14 +199,7 @@ def row_counts(app) -> dict[str, int]:
 
 def snapshot(app) -> dict:
     """Every row of every table: a refused write must leave them all as they were."""
-    with app.app_context():
-        try:
-            return {
-                table.name: sorted(repr(tuple(row)) for row in db.session.execute(table.select()))
-                for table in db.metadata.sorted_tables
-            }
-        finally:
-            db.session.remove()
+    return every_row(app)
 
 
 def diff(before: dict, after: dict) -> dict:

@@ -1233,9 +1233,15 @@ def test_case_ids_are_unique():
     assert len(ids) == len(set(ids))
 
 
+@pytest.fixture(scope="module")
+def world(app, module_make) -> World:
+    """The world, built once for the module; each test rolls back to it."""
+    return build_world(app, module_make)
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.id}")
-def test_bad_input_is_refused_in_the_error_shape_and_writes_nothing(app, client, make, case):
-    ctx = Ctx(app, client, make, build_world(app, make))
+def test_bad_input_is_refused_in_the_error_shape_and_writes_nothing(app, client, make, world, case):
+    ctx = Ctx(app, client, make, world)
     if case.prepare is not None:
         case.prepare(ctx)
     path = case.path(ctx)
@@ -1261,10 +1267,10 @@ def test_bad_input_is_refused_in_the_error_shape_and_writes_nothing(app, client,
     assert after == before, f"a refused write wrote: {diff(before, after)}"
 
 
-def test_the_same_ballots_are_accepted_once_the_input_is_right(app, client, make):
+def test_the_same_ballots_are_accepted_once_the_input_is_right(app, client, make, world):
     """The refusals above are about the input, not the world: a good ballot, paper ballot and
     consultation in the same world go through (and are written)."""
-    ctx = Ctx(app, client, make, build_world(app, make))
+    ctx = Ctx(app, client, make, world)
     opened(ctx)
     counts = row_counts(app)
     good = client.put(ballot(ctx), json=SATISFIED, headers=ctx.w.members[0])

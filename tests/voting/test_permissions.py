@@ -222,10 +222,16 @@ def test_matrix_rows_are_complete():
         assert set(endpoint.codes) <= set(ACTORS), endpoint.id
 
 
+@pytest.fixture(scope="module")
+def world(app, module_make) -> World:
+    """The world, built once for the module; each test rolls back to it."""
+    return build_world(app, module_make)
+
+
 @pytest.mark.parametrize("actor", ACTORS)
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.id)
-def test_permission_matrix(app, client, make, endpoint: Endpoint, actor: str):
-    w = build_world(app, make)
+def test_permission_matrix(app, client, make, world, endpoint: Endpoint, actor: str):
+    w = world
     consultation_id = consultation_in(app, client, w, endpoint.state)
     path = endpoint.path(w, consultation_id)
     expected = endpoint.answers[actor]
@@ -349,8 +355,8 @@ def _aggregate(weights: dict) -> None:
 
 
 @pytest.mark.parametrize("actor", ["clerk", "owner", "county_officer", "prefecture"])
-def test_staff_replies_never_show_a_households_choice(app, client, make, actor):
-    w = build_world(app, make)
+def test_staff_replies_never_show_a_households_choice(app, client, make, world, actor):
+    w = world
     cid = consultation_in(app, client, w, "voted")
     headers = w.headers[actor]
     receipts = set()
@@ -413,8 +419,8 @@ def _drop_labels(reply):
     return cleaned
 
 
-def test_a_paper_ballot_receipt_does_not_echo_the_choice(app, client, make):
-    w = build_world(app, make)
+def test_a_paper_ballot_receipt_does_not_echo_the_choice(app, client, make, world):
+    w = world
     cid = consultation_in(app, client, w, "open")
     for actor in ("clerk", "county_officer", "prefecture"):
         reply = client.post(
@@ -433,8 +439,8 @@ def test_a_paper_ballot_receipt_does_not_echo_the_choice(app, client, make):
         assert_no_choice(reply.get_json(), f"paper ballot receipt ({actor})")
 
 
-def test_residents_see_the_tally_only_once_the_consultation_is_closed(app, client, make):
-    w = build_world(app, make)
+def test_residents_see_the_tally_only_once_the_consultation_is_closed(app, client, make, world):
+    w = world
     cid = consultation_in(app, client, w, "voted")
     early = client.get(f"/api/v1/consultations/{cid}/tally", headers=w.headers["resident_member"])
     assert_error_shape(early, 403, "results_not_published")
@@ -444,10 +450,10 @@ def test_residents_see_the_tally_only_once_the_consultation_is_closed(app, clien
     )
 
 
-def test_a_resident_cannot_read_another_households_ballot(app, client, make):
+def test_a_resident_cannot_read_another_households_ballot(app, client, make, world):
     """GET /ballot answers the caller's own household; a neighbour who has not voted gets
     404 even though another household of the estate has."""
-    w = build_world(app, make)
+    w = world
     cid = consultation_in(app, client, w, "voted")
     neighbour = client.get(f"/api/v1/consultations/{cid}/ballot", headers=w.members[3])
     assert_error_shape(neighbour, 404, "ballot_not_found")

@@ -1,0 +1,219 @@
+"""The session app's database in tests: every test starts from empty tables, as cheaply as the
+test allows (Indico's pattern).
+
+- By default a test runs inside one transaction of one connection, rolled back when it ends.
+  Every SQLAlchemy session the app opens in the test's thread (one per app context) joins that
+  transaction through a SAVEPOINT (`join_transaction_mode="create_savepoint"`): its `commit()`
+  releases the savepoint and fires the session's commit hooks (jobs run, stored files stay) as a
+  real commit does, and its rollback undoes only its own work. On SQLite the connection runs
+  with pysqlite's own transaction handling off and an explicit BEGIN, without which savepoints
+  do not nest.
+- A test that needs real commits (another connection, thread or process, an RQ worker on
+  Redis, a second engine on the same database) is marked `commits`, as every `services` test
+  is: its tables are emptied before it, as they always were, and again before the next test
+  that relies on them.
+- A module may build its world once, in an outer transaction rolled back when the module ends
+  (`begin_module`); each of its tests then runs in a savepoint rolled back to that world.
+
+A connection the app checks out of the pool while a test runs in a rolled-back transaction
+would not see the test's rows (and on SQLite could wait for its lock): it is reported as a
+failure naming the marker to add.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+
+from sqlalchemy import event, text
+
+from api.core import db
+
+COMMITS_HINT = (
+    "mark the test @pytest.mark.commits: it runs in a transaction rolled back at its end, which "
+    "another connection, thread or process cannot see"
+)
+
+
+class TestDatabase:
+    """The clean slate of the session app's database (see the module docstring)."""
+
+    def __init__(self, app):
+        self.app = app
+        with app.app_context():
+            self.engine = db.engine
+        self.dialect = self.engine.dialect.name
+        self.dirty = True  # rows may have been committed: empty the tables before relying on it
+        self.connection = None  # the connection the test's sessions join, while one runs
+        self.thread = None
+        self.module = None  # the module world's outer transaction
+        self.test = None  # the test's transaction (or savepoint, inside a module world)
+        self.module_maker = None  # the `Maker` of the module's world, while one is held
+        self.strays: list[str] = []
+        self._sequences: list[dict] = []
+        self._sqlite_isolation = None
+        self._connecting = False
+        self._saved_factory = None
+
+    # --- wiring ------------------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Make the app's sessions join the test's connection while a test holds one."""
+        factory = db.session.session_factory
+        self._saved_factory = (factory.class_, dict(factory.kw))
+        database = self
+
+        class JoiningSession(factory.class_):
+            def get_bind(self, *args, **kwargs):
+                return database.bind_for(super().get_bind(*args, **kwargs))
+
+        factory.class_ = JoiningSession
+        factory.kw["join_transaction_mode"] = "create_savepoint"
+        event.listen(self.engine, "checkout", self._checked_out)
+
+    def uninstall(self) -> None:
+        event.remove(self.engine, "checkout", self._checked_out)
+        factory = db.session.session_factory
+        factory.class_, factory.kw = self._saved_factory
+
+    def bind_for(self, bind):
+        """The test's connection for this engine in the test's thread; otherwise `bind`."""
+        if (
+            self.connection is not None
+            and bind is self.engine
+            and threading.get_ident() == self.thread
+        ):
+            return self.connection
+        return bind
+
+    def _checked_out(self, dbapi_connection, record, proxy) -> None:
+        if self.connection is None or self._connecting:
+            return
+        where = "".join(traceback.format_stack(limit=12)[:-2])
+        self.strays.append(
+            f"a second connection to the test database, in thread "
+            f"{threading.current_thread().name}; {COMMITS_HINT}.\n{where}"
+        )
+
+    # --- the clean slate ---------------------------------------------------------------------
+
+    def empty(self) -> None:
+        """Delete every row of every table (PostgreSQL: and restart the ids), committed."""
+        with self.app.app_context():
+            tables = list(reversed(db.metadata.sorted_tables))
+            if self.dialect == "postgresql":
+                names = ", ".join(t.name for t in tables)
+                db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    db.session.execute(table.delete())
+            db.session.commit()
+            db.session.remove()
+        self.dirty = False
+
+    def begin_test(self, commits: bool) -> None:
+        if commits:
+            if self.module is not None:
+                raise RuntimeError(
+                    "a test marked commits cannot run while its module's world is held in a "
+                    "transaction: move it to a module without a module-scoped world"
+                )
+            self.empty()
+            self.dirty = True
+            return
+        if self.module is not None:
+            self.test = self.connection.begin_nested()
+            self._sequences.append(self._read_sequences())
+            return
+        if self.dirty:
+            self.empty()
+        self.test = self._connect()
+
+    def end_test(self) -> list[str]:
+        """Undo the test's writes; the stray connections it opened (each a failure)."""
+        strays, self.strays = self.strays, []
+        if strays:
+            self.dirty = True  # a stray connection may have committed
+        if self.test is None:
+            return strays
+        if self.module is not None:
+            self.test.rollback()
+            self._restore_sequences(self._sequences.pop())
+        else:
+            self._disconnect(self.test)
+        self.test = None
+        return strays
+
+    def begin_module(self) -> None:
+        """An outer transaction for a module's world (tests then run in savepoints)."""
+        if self.dirty:
+            self.empty()
+        self.module = self._connect()
+
+    def end_module(self) -> None:
+        self._disconnect(self.module)
+        self.module = None
+
+    # --- the connection ----------------------------------------------------------------------
+
+    def _connect(self):
+        self._connecting = True
+        try:
+            connection = self.engine.connect()
+        finally:
+            self._connecting = False
+        if self.dialect == "sqlite":
+            # pysqlite begins transactions itself, and not before a SAVEPOINT: take over.
+            raw = connection.connection.dbapi_connection
+            self._sqlite_isolation = raw.isolation_level
+            raw.isolation_level = None
+        transaction = connection.begin()
+        if self.dialect == "sqlite":
+            connection.exec_driver_sql("BEGIN")
+        self.connection, self.thread = connection, threading.get_ident()
+        self._sequences.append(self._read_sequences())
+        return transaction
+
+    def _disconnect(self, transaction) -> None:
+        connection = self.connection
+        self.connection, self.thread = None, None
+        transaction.rollback()
+        if self.dialect == "sqlite":
+            connection.connection.dbapi_connection.isolation_level = self._sqlite_isolation
+        self._restore_sequences(self._sequences.pop(), connection)
+        connection.close()
+
+    def _read_sequences(self) -> dict:
+        """PostgreSQL's sequences are not rolled back: their values, to put them back."""
+        if self.dialect != "postgresql":
+            return {}
+        rows = self.connection.exec_driver_sql(
+            "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema()"
+        )
+        return dict(rows.all())
+
+    def _restore_sequences(self, values: dict, connection=None) -> None:
+        if not values:
+            return
+        calls = ", ".join(
+            f"setval('{name}', {last}, true)" if last is not None else f"setval('{name}', 1, false)"
+            for name, last in values.items()
+        )
+        (connection or self.connection).exec_driver_sql(f"SELECT {calls}")
+
+
+def every_row(app) -> dict[str, list[str]]:
+    """Every row of every table, as the database holds it (one `repr` per row, sorted), so
+    that a test can tell that a request wrote nothing. Read through the driver: the ORM would
+    take five times as long, and a permission matrix asks hundreds of times."""
+    with app.app_context():
+        try:
+            cursor = db.session.connection().connection.dbapi_connection.cursor()
+            rows = {}
+            for table in db.metadata.sorted_tables:
+                cursor.execute(f'SELECT * FROM "{table.name}"')
+                rows[table.name] = sorted(repr(tuple(row)) for row in cursor.fetchall())
+            cursor.close()
+            return rows
+        finally:
+            db.session.remove()
