@@ -23,7 +23,7 @@ from api.core import db
 from api.core.fields import mask_name
 from participation.models import Household, HouseholdClaim, Resident, Staff
 from tests.conftest import count_rows
-from tests.registry.test_permissions import (
+from tests.support.registry_world import (
     PASSWORD,
     World,
     assert_error_shape,
@@ -36,8 +36,9 @@ MiB = 1024 * 1024
 HEADER = ["楼栋", "单元", "房号", "业主姓名", "手机后四位", "建筑面积"]
 
 
-@pytest.fixture
-def world(app) -> World:
+@pytest.fixture(scope="module")
+def world(app, module_transaction) -> World:
+    """The world, built once for the module; each test rolls back to it."""
     return build_world(app)
 
 
@@ -56,7 +57,7 @@ def refused(app, before, reply, status, code=None) -> dict:
 @dataclass(frozen=True)
 class Write:
     name: str
-    actor: str  # who may make this write (see tests.registry.test_permissions.ACTORS)
+    actor: str  # who may make this write (see tests/support/registry_world.py ACTORS)
     path: Callable[[World], str]
     body: Callable[[World], dict]  # a body that would be accepted
     wrong: tuple  # (field, value of a wrong type or shape)

@@ -10,211 +10,29 @@ added without a row here, so a new endpoint cannot forget its check.
 
 from __future__ import annotations
 
-import csv
 import io
-import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 
 import pytest
 
-from api import auth
 from api.core import db
-from participation.models import (
-    Building,
-    Community,
-    County,
-    Estate,
-    Household,
-    HouseholdClaim,
-    Resident,
-    RoleGrant,
-    Staff,
+from participation.models import HouseholdClaim, Staff
+from tests.support.registry_world import (
+    ACTORS,
+    PASSWORD,
+    World,
+    assert_error_shape,
+    build_world,
+    roster_csv,
+    snapshot,
 )
 
-PASSWORD = "correct-horse-1"
-_PASSWORD_HASH = auth.hash_password(PASSWORD)  # once: hashing is deliberately slow
 
-ACTORS = (
-    "anonymous",
-    "resident_other_estate",  # a verified member of a household in another county's estate
-    "resident_unverified",  # holds only a pending claim in the world's estate
-    "resident_member",  # a verified member of a household in the world's estate
-    "clerk_other_community",  # committee clerk of the other community
-    "owner",  # a project owner: no say over places, rosters, claims or staff
-    "clerk",  # committee clerk of the world's community
-    "county_officer",  # officer of the world's county
-    "prefecture",
-)
-
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-# --- helpers shared with test_bad_input -----------------------------------------------------
-
-
-def assert_error_shape(reply, status: int | None = None) -> dict:
-    """The reply is the one JSON error shape with a stable code and a Chinese message."""
-    if status is not None:
-        assert reply.status_code == status, reply.get_data(as_text=True)[:500]
-    assert reply.mimetype == "application/json", reply.get_data(as_text=True)[:200]
-    text = reply.get_data(as_text=True)
-    assert "<html" not in text.lower() and "<!doctype" not in text.lower()
-    body = reply.get_json()
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    error = body["error"]
-    assert set(error) == {"code", "message", "details"}, error
-    assert isinstance(error["code"], str) and re.fullmatch(r"[a-z][a-z0-9_]*", error["code"])
-    assert isinstance(error["message"], str) and CJK.search(error["message"]), error
-    assert isinstance(error["details"], dict)
-    return error
-
-
-def snapshot(app) -> dict:
-    """Every row of every table, so a refused call can be shown to have written nothing."""
-    with app.app_context():
-        try:
-            return {
-                table.name: sorted(repr(tuple(row)) for row in db.session.execute(table.select()))
-                for table in db.metadata.sorted_tables
-            }
-        finally:
-            db.session.remove()
-
-
-def roster_csv(
-    rows, header=("楼栋", "单元", "房号", "业主姓名", "手机后四位", "建筑面积")
-) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
-
-
-@dataclass
-class World:
-    """Two counties, each with a community and an estate, and one caller of every kind."""
-
-    county: int = 0
-    community: int = 0
-    estate: int = 0
-    household: int = 0  # 1栋 1单元 101, 张三 1234: resident_member's, resident_unverified claims it
-    free_household: int = 0  # 1栋 1单元 102, 李四 5678: nobody's yet
-    pending_claim: int = 0  # resident_unverified's claim on `household`
-    other_county: int = 0
-    other_community: int = 0
-    other_estate: int = 0
-    other_household: int = 0
-    target_staff: int = 0  # a staff account without grants, to be granted a role
-    callers: dict = field(default_factory=dict)  # actor -> Resident | Staff | None
-    headers: dict = field(default_factory=dict)  # actor -> request headers
-
-
-def _household(estate_id, room, name, phone, building="1栋", unit="1单元"):
-    b = db.session.query(Building).filter_by(estate_id=estate_id, name=building).first()
-    if b is None:
-        b = Building(estate_id=estate_id, name=building)
-        db.session.add(b)
-        db.session.flush()
-    h = Household(
-        estate_id=estate_id,
-        building_id=b.id,
-        unit=unit,
-        room=room,
-        floor_area=Decimal("88.50"),
-        owner_name=name,
-        owner_phone_last4=phone,
-    )
-    db.session.add(h)
-    db.session.flush()
-    return h
-
-
-def _claim(resident, household, community_id, status):
-    claim = HouseholdClaim(
-        resident_id=resident.id,
-        household_id=household.id,
-        community_id=community_id,
-        relation="owner",
-        claimed_name=household.owner_name if status == "verified" else "张叁",
-        claimed_phone_last4=household.owner_phone_last4,
-        status=status,
-    )
-    db.session.add(claim)
-    db.session.flush()
-    return claim
-
-
-def _staff(username, role=None, scope_id=None):
-    staff = Staff(username=username, password_hash=_PASSWORD_HASH, display_name="工作人员")
-    db.session.add(staff)
-    db.session.flush()
-    if role:
-        db.session.add(RoleGrant(staff_id=staff.id, role=role, scope_id=scope_id))
-        db.session.flush()
-    return staff
-
-
-def build_world(app) -> World:
-    w = World()
-    with app.app_context():
-        county, other_county = County(name="甲县"), County(name="乙县")
-        db.session.add_all([county, other_county])
-        db.session.flush()
-        community = Community(county_id=county.id, name="甲社区")
-        other_community = Community(county_id=other_county.id, name="乙社区")
-        db.session.add_all([community, other_community])
-        db.session.flush()
-        estate = Estate(community_id=community.id, name="甲小区")
-        other_estate = Estate(community_id=other_community.id, name="乙小区")
-        db.session.add_all([estate, other_estate])
-        db.session.flush()
-        household = _household(estate.id, "101", "张三", "1234")
-        free = _household(estate.id, "102", "李四", "5678")
-        other_household = _household(other_estate.id, "101", "王五", "4321")
-
-        member, unverified, outsider = (
-            Resident(openid="openid-member", nickname="成员"),
-            Resident(openid="openid-unverified", nickname="待审"),
-            Resident(openid="openid-outsider", nickname="外人"),
-        )
-        db.session.add_all([member, unverified, outsider])
-        db.session.flush()
-        _claim(member, household, community.id, "verified")
-        pending = _claim(unverified, household, community.id, "pending")
-        _claim(outsider, other_household, other_community.id, "verified")
-
-        callers = {
-            "anonymous": None,
-            "resident_other_estate": outsider,
-            "resident_unverified": unverified,
-            "resident_member": member,
-            "clerk_other_community": _staff("clerk-b", "committee", other_community.id),
-            "owner": _staff("owner-1", "owner", 1),
-            "clerk": _staff("clerk-a", "committee", community.id),
-            "county_officer": _staff("county-a", "county", county.id),
-            "prefecture": _staff("prefecture", "prefecture"),
-        }
-        target = _staff("target")
-        db.session.commit()
-
-        w.county, w.community, w.estate = county.id, community.id, estate.id
-        w.household, w.free_household, w.pending_claim = household.id, free.id, pending.id
-        w.other_county, w.other_community = other_county.id, other_community.id
-        w.other_estate, w.other_household = other_estate.id, other_household.id
-        w.target_staff = target.id
-        with app.test_request_context():
-            for actor, who in callers.items():
-                if who is None:
-                    w.headers[actor] = {}
-                    continue
-                kind = auth.RESIDENT if isinstance(who, Resident) else auth.STAFF
-                w.headers[actor] = {"Authorization": f"Bearer {auth.issue_token(kind, who.id)}"}
-        w.callers = {actor: (who.id if who else None) for actor, who in callers.items()}
-        db.session.remove()
-    return w
+@pytest.fixture(scope="module")
+def world(app, module_transaction) -> World:
+    """The world, built once for the module; each test rolls back to it."""
+    return build_world(app)
 
 
 # --- the matrix -----------------------------------------------------------------------------
@@ -385,8 +203,8 @@ CASES = [
 
 
 @pytest.mark.parametrize(("endpoint", "actor"), CASES)
-def test_permission_matrix(app, client, wechat, endpoint, actor):
-    w = build_world(app)
+def test_permission_matrix(app, client, wechat, world, endpoint, actor):
+    w = world
     wechat.codes["matrix-code"] = "openid-matrix-new"
     request = endpoint.request(w)
     path = request.pop("path")
@@ -464,8 +282,8 @@ def test_matrix_lists_every_registry_endpoint(app):
     assert not stale, f"matrix rows for endpoints that no longer exist: {sorted(stale)}"
 
 
-def test_a_token_that_is_forged_or_for_a_deleted_caller_is_refused(app, client, make):
-    w = build_world(app)
+def test_a_token_that_is_forged_or_for_a_deleted_caller_is_refused(app, client, make, world):
+    w = world
     forged = {"Authorization": w.headers["prefecture"]["Authorization"][:-3] + "xyz"}
     error = assert_error_shape(client.get("/api/v1/staff", headers=forged), 401)
     assert error["code"] == "token_invalid"
@@ -481,8 +299,8 @@ def test_a_token_that_is_forged_or_for_a_deleted_caller_is_refused(app, client, 
     assert_error_shape(client.get("/api/v1/me", headers=not_bearer), 401)
 
 
-def test_a_clerk_sees_only_the_claims_of_their_own_community(app, client):
-    w = build_world(app)
+def test_a_clerk_sees_only_the_claims_of_their_own_community(app, client, world):
+    w = world
     with app.app_context():
         # A claim in the other community that its own clerk may see and this clerk may not.
         db.session.add(
@@ -510,8 +328,8 @@ def test_a_clerk_sees_only_the_claims_of_their_own_community(app, client):
     assert_error_shape(theirs, 403)
 
 
-def test_a_resident_sees_only_their_own_claims(app, client):
-    w = build_world(app)
+def test_a_resident_sees_only_their_own_claims(app, client, world):
+    w = world
     reply = client.get("/api/v1/me/households", headers=w.headers["resident_unverified"])
     assert reply.status_code == 200
     assert [(c["household_id"], c["status"]) for c in reply.json] == [(w.household, "pending")]
