@@ -10,7 +10,13 @@ from api.core import db
 from feedback import jobs
 from feedback.models import Comment, CommentDecision, CommentReport
 from tests.conftest import count_rows
-from tests.support.feedback_world import assert_error_shape, build_world, refused, snapshot
+from tests.support.feedback_world import (
+    World,
+    assert_error_shape,
+    build_world,
+    refused,
+    snapshot,
+)
 
 
 def _post(client, w, body, actor="resident_member", plan=False, **extra):
@@ -37,8 +43,14 @@ def _ids(items) -> list[int]:
     return [c["id"] for c in items]
 
 
-def test_a_comment_that_passes_is_shown_to_everyone(app, client, wechat):
-    w = build_world(app)
+@pytest.fixture(scope="module")
+def world(app, module_transaction) -> World:
+    """The world, built once for the module; each test rolls back to it."""
+    return build_world(app)
+
+
+def test_a_comment_that_passes_is_shown_to_everyone(app, world, client, wechat):
+    w = world
     reply = _post(client, w, "希望加装电梯")
     assert reply.status_code == 201, reply.json
     comment = reply.json
@@ -60,9 +72,9 @@ def test_a_comment_that_passes_is_shown_to_everyone(app, client, wechat):
     ],
 )
 def test_risky_content_is_refused_with_a_clear_message_and_nothing_stored(
-    app, client, wechat, text, setup
+    app, world, client, wechat, text, setup
 ):
-    w = build_world(app)
+    w = world
     setup(wechat)
     before = snapshot(app)
     error = refused(app, before, _post(client, w, text), 422, "content_risky")
@@ -71,8 +83,8 @@ def test_risky_content_is_refused_with_a_clear_message_and_nothing_stored(
     error = refused(app, before, _post(client, w, text, plan=True), 422, "content_risky")
 
 
-def test_content_for_review_waits_for_a_clerk(app, client, wechat):
-    w = build_world(app)
+def test_content_for_review_waits_for_a_clerk(app, world, client, wechat):
+    w = world
     wechat.suggest_for["拆迁"] = "review"
     comment = _post(client, w, "听说要拆迁？").json
     assert comment["status"] == "pending_review"
@@ -92,8 +104,8 @@ def test_content_for_review_waits_for_a_clerk(app, client, wechat):
     assert comment["id"] in _ids(_listed(client, w, "supervisor"))
 
 
-def test_wechat_down_keeps_the_comment_waiting_unseen_then_checks_it(app, client, wechat):
-    w = build_world(app)
+def test_wechat_down_keeps_the_comment_waiting_unseen_then_checks_it(app, world, client, wechat):
+    w = world
     wechat.down = True
     reply = _post(client, w, "什么时候完工？")
     assert reply.status_code == 201, reply.json
@@ -145,8 +157,10 @@ def test_wechat_down_keeps_the_comment_waiting_unseen_then_checks_it(app, client
     assert comment["id"] in _ids(_listed(client, w, "supervisor"))
 
 
-def test_a_comment_rechecked_as_risky_is_kept_for_the_record_but_never_shown(app, client, wechat):
-    w = build_world(app)
+def test_a_comment_rechecked_as_risky_is_kept_for_the_record_but_never_shown(
+    app, world, client, wechat
+):
+    w = world
     wechat.down = True
     comment = _post(client, w, "含有违禁词的评论").json
     wechat.down = False
@@ -158,8 +172,8 @@ def test_a_comment_rechecked_as_risky_is_kept_for_the_record_but_never_shown(app
     assert staff_view[comment["id"]]["status"] == "refused"
 
 
-def test_three_reports_hide_a_comment_until_a_clerk_decides(app, client, wechat, make):
-    w = build_world(app)
+def test_three_reports_hide_a_comment_until_a_clerk_decides(app, world, client, wechat, make):
+    w = world
     path = f"/api/v1/comments/{w.comment}/report"
     for actor in ("resident_member", "supervisor"):
         reply = client.post(path, json={"reason": "不实"}, headers=w.headers[actor])
@@ -211,8 +225,8 @@ def test_three_reports_hide_a_comment_until_a_clerk_decides(app, client, wechat,
     assert actions == ["reported", "restore", "hide"]
 
 
-def test_the_author_cannot_report_their_own_comment(app, client, wechat):
-    w = build_world(app)
+def test_the_author_cannot_report_their_own_comment(app, world, client, wechat):
+    w = world
     mine = _post(client, w, "我的评论").json
     before = snapshot(app)
     reply = client.post(
@@ -221,8 +235,8 @@ def test_the_author_cannot_report_their_own_comment(app, client, wechat):
     refused(app, before, reply, 409, "own_comment")
 
 
-def test_one_like_per_resident(app, client):
-    w = build_world(app)
+def test_one_like_per_resident(app, world, client):
+    w = world
     like = f"/api/v1/comments/{w.comment}/like"
     first = client.put(like, headers=w.headers["resident_member"]).json
     again = client.put(like, headers=w.headers["resident_member"]).json
@@ -242,8 +256,8 @@ def test_one_like_per_resident(app, client):
         assert count_rows(app, CommentReport) == 0
 
 
-def test_a_reply_names_a_visible_comment_of_the_same_target(app, client, wechat):
-    w = build_world(app)
+def test_a_reply_names_a_visible_comment_of_the_same_target(app, world, client, wechat):
+    w = world
     on_plan = _post(client, w, "方案很好", plan=True).json
     before = snapshot(app)
     for parent in (w.hidden_comment, on_plan["id"], 999999):
@@ -260,8 +274,8 @@ def test_a_reply_names_a_visible_comment_of_the_same_target(app, client, wechat)
     ("body", "field"),
     [("", "body"), ("   ", "body"), ("长" * 1001, "body"), (None, "body"), (["x"], "body")],
 )
-def test_a_bad_comment_is_422_and_costs_no_wechat_call(app, client, wechat, body, field):
-    w = build_world(app)
+def test_a_bad_comment_is_422_and_costs_no_wechat_call(app, world, client, wechat, body, field):
+    w = world
     before = snapshot(app)
     reply = client.post(
         f"/api/v1/projects/{w.construction}/comments",

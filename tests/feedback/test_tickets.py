@@ -21,6 +21,7 @@ from tests.support.feedback_world import (
     PDF,
     PNG,
     WEBP,
+    World,
     assert_error_shape,
     build_world,
     multipart,
@@ -37,6 +38,12 @@ SHANGHAI = timedelta(hours=8)
 def _local(*args) -> datetime:
     """A time on the prefecture's clock, as an aware UTC datetime."""
     return (datetime(*args) - SHANGHAI).replace(tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def world(app, module_transaction) -> World:
+    """The world, built once for the module; each test rolls back to it."""
+    return build_world(app)
 
 
 # --- the answer clock -------------------------------------------------------------------------
@@ -83,9 +90,9 @@ def _upload(client, w, data, actor="supervisor", project=None, **kwargs):
     ],
 )
 def test_an_image_is_stored_by_project_and_served_to_who_may_see_it(
-    app, client, data, filename, content_type, stored_as
+    app, world, client, data, filename, content_type, stored_as
 ):
-    w = build_world(app)
+    w = world
     reply = _upload(client, w, data, filename=filename, content_type=content_type)
     assert reply.status_code == 201, reply.json
     body = reply.json
@@ -118,17 +125,17 @@ BAD_FILES = {
 
 
 @pytest.mark.parametrize("name", BAD_FILES)
-def test_a_bad_file_is_refused_and_nothing_is_written_or_left_on_disk(app, client, name):
+def test_a_bad_file_is_refused_and_nothing_is_written_or_left_on_disk(app, world, client, name):
     data, filename, content_type, status, code = BAD_FILES[name]
-    w = build_world(app)
+    w = world
     before = snapshot(app)
     reply = _upload(client, w, data, filename=filename, content_type=content_type)
     refused(app, before, reply, status, code)
 
 
-def test_a_file_just_over_10_MiB_inside_a_body_the_limit_lets_through_is_413(app, client):
+def test_a_file_just_over_10_MiB_inside_a_body_the_limit_lets_through_is_413(app, world, client):
     """The body limit counts the multipart envelope; the stored file itself is checked too."""
-    w = build_world(app)
+    w = world
     app.config["UPLOAD_MAX_CONTENT_LENGTH"] = 10 * MiB + 4096
     try:
         before = snapshot(app)
@@ -139,8 +146,8 @@ def test_a_file_just_over_10_MiB_inside_a_body_the_limit_lets_through_is_413(app
         app.config["UPLOAD_MAX_CONTENT_LENGTH"] = 10 * MiB
 
 
-def test_an_upload_without_a_file_is_422(app, client):
-    w = build_world(app)
+def test_an_upload_without_a_file_is_422(app, world, client):
+    w = world
     before = snapshot(app)
     path = f"/api/v1/projects/{w.construction}/uploads"
     for kwargs in (
@@ -151,8 +158,8 @@ def test_an_upload_without_a_file_is_422(app, client):
         assert "file" in refused(app, before, reply, 422)["details"]["fields"]
 
 
-def test_the_file_is_removed_when_the_commit_fails(app, client, monkeypatch):
-    w = build_world(app)
+def test_the_file_is_removed_when_the_commit_fails(app, world, client, monkeypatch):
+    w = world
     before = snapshot(app)
 
     def commit_fails():
@@ -173,8 +180,8 @@ def _ticket(app, ticket_id) -> Ticket:
         return ticket
 
 
-def test_the_ticket_flow_end_to_end(app, client):
-    w = build_world(app)
+def test_the_ticket_flow_end_to_end(app, world, client):
+    w = world
     sup, owner = w.headers["supervisor"], w.headers["owner"]
     photo = _upload(client, w, JPEG).json
     inspection = client.post(
@@ -247,8 +254,8 @@ def test_the_ticket_flow_end_to_end(app, client):
     )
 
 
-def test_ticket_events_cannot_be_changed(app):
-    w = build_world(app)
+def test_ticket_events_cannot_be_changed(app, world):
+    w = world
     with app.app_context():
         event = db.session.scalar(select(TicketEvent).where(TicketEvent.ticket_id == w.ticket_open))
         event.body = "改写历史"
@@ -257,8 +264,8 @@ def test_ticket_events_cannot_be_changed(app):
         db.session.rollback()
 
 
-def test_an_inspection_without_a_problem_opens_no_ticket(app, client):
-    w = build_world(app)
+def test_an_inspection_without_a_problem_opens_no_ticket(app, world, client):
+    w = world
     reply = client.post(
         f"/api/v1/projects/{w.construction}/inspections",
         json={"aspects": ["schedule"], "findings": "按计划推进", "severity": "none"},
@@ -270,8 +277,8 @@ def test_an_inspection_without_a_problem_opens_no_ticket(app, client):
         assert db.session.query(Ticket).count() == 2  # the world's two
 
 
-def test_a_resident_problem_report_follows_the_same_flow(app, client):
-    w = build_world(app)
+def test_a_resident_problem_report_follows_the_same_flow(app, world, client):
+    w = world
     member = w.headers["resident_member"]
     photo = _upload(client, w, PNG, actor="resident_member").json
     reply = client.post(
@@ -297,8 +304,8 @@ def test_a_resident_problem_report_follows_the_same_flow(app, client):
     refused(app, before, early, 409, "project_not_started")
 
 
-def test_photos_must_be_the_reporters_own_for_this_project(app, client):
-    w = build_world(app)
+def test_photos_must_be_the_reporters_own_for_this_project(app, world, client):
+    w = world
     theirs = w.upload  # the supervisor's photo
     other_project = _upload(client, w, JPEG, actor="resident_member", project=w.completed).json
     before = snapshot(app)
@@ -312,8 +319,8 @@ def test_photos_must_be_the_reporters_own_for_this_project(app, client):
         assert error["details"]["photo_ids"] == photo_ids
 
 
-def test_inspections_only_while_the_works_are_on(app, client):
-    w = build_world(app)
+def test_inspections_only_while_the_works_are_on(app, world, client):
+    w = world
     set_columns(app, Project, w.construction, status="completed")
     before = snapshot(app)
     reply = client.post(
@@ -324,8 +331,10 @@ def test_inspections_only_while_the_works_are_on(app, client):
     refused(app, before, reply, 409, "project_not_under_construction")
 
 
-def test_an_unanswered_ticket_past_its_due_time_is_flagged_and_a_late_answer_marked(app, client):
-    w = build_world(app)
+def test_an_unanswered_ticket_past_its_due_time_is_flagged_and_a_late_answer_marked(
+    app, world, client
+):
+    w = world
     owner = w.headers["owner"]
     now = datetime.now(UTC)
     set_columns(app, Ticket, w.ticket_open, due_at=now - timedelta(minutes=1))
@@ -348,10 +357,10 @@ def test_an_unanswered_ticket_past_its_due_time_is_flagged_and_a_late_answer_mar
     assert answered["events"][-1]["late"] is True
 
 
-def test_the_due_time_follows_the_working_week(app, client, monkeypatch):
+def test_the_due_time_follows_the_working_week(app, world, client, monkeypatch):
     """A problem reported on a Friday afternoon is due on Wednesday afternoon; answered on
     Wednesday morning it is on time, on Thursday it is late."""
-    w = build_world(app)
+    w = world
     friday = _local(2026, 6, 5, 15, 0)
     monkeypatch.setattr(ticket_service, "utcnow", lambda: friday)
     reply = client.post(
@@ -383,8 +392,8 @@ def test_the_due_time_follows_the_working_week(app, client, monkeypatch):
     assert late["events"][-1]["late"] is True
 
 
-def test_a_clerk_sees_tickets_but_only_the_owner_answers(app, client):
-    w = build_world(app)
+def test_a_clerk_sees_tickets_but_only_the_owner_answers(app, world, client):
+    w = world
     assert (
         client.get(f"/api/v1/tickets/{w.ticket_open}", headers=w.headers["clerk"]).status_code
         == 200

@@ -29,9 +29,10 @@ from tests.support.voting_helpers import run_jobs
 ALL = (0, 2**31 - 1)
 
 
-@pytest.fixture
-def town(app, make):
-    return build_town(app, make)
+@pytest.fixture(scope="module")
+def town(app, module_make):
+    """The town, built once for the module; each test rolls back to it."""
+    return build_town(app, module_make)
 
 
 def _publish(app, client, make, town, **body):

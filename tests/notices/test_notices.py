@@ -24,9 +24,10 @@ from tests.support.notices_helpers import (
 from tests.support.voting_helpers import run_jobs
 
 
-@pytest.fixture
-def town(app, make):
-    return build_town(app, make)
+@pytest.fixture(scope="module")
+def town(app, module_make):
+    """The town, built once for the module; each test rolls back to it."""
+    return build_town(app, module_make)
 
 
 def _ids(*objects) -> set[int]:

@@ -22,9 +22,10 @@ STAFF = ("clerk", "other_clerk", "owner", "other_owner", "county", "other_county
 STAFF += ("nobody",)
 
 
-@pytest.fixture
-def town(app, make):
-    town = build_town(app, make)
+@pytest.fixture(scope="module")
+def town(app, module_make):
+    """The town, built once for the module; each test rolls back to it."""
+    town = build_town(app, module_make)
     with app.app_context():  # a project reaching both communities
         project = Project(
             county_id=town.county.id,

@@ -22,6 +22,7 @@ failure naming the marker to add.
 
 from __future__ import annotations
 
+import functools
 import threading
 import traceback
 
@@ -210,10 +211,15 @@ def every_row(app) -> dict[str, list[str]]:
         try:
             cursor = db.session.connection().connection.dbapi_connection.cursor()
             rows = {}
-            for table in db.metadata.sorted_tables:
-                cursor.execute(f'SELECT * FROM "{table.name}"')
-                rows[table.name] = sorted(repr(tuple(row)) for row in cursor.fetchall())
+            for name in _table_names():
+                cursor.execute(f'SELECT * FROM "{name}"')
+                rows[name] = sorted(repr(tuple(row)) for row in cursor.fetchall())
             cursor.close()
             return rows
         finally:
             db.session.remove()
+
+
+@functools.cache
+def _table_names() -> tuple[str, ...]:
+    return tuple(table.name for table in db.metadata.sorted_tables)  # sorted anew at each call
