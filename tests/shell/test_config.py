@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -152,35 +153,48 @@ ENTRY_POINTS = {
     "import wsgi": [sys.executable, "-c", "import wsgi"],
     "flask routes": [sys.executable, "-m", "flask", "--app", "wsgi", "routes"],
 }
+BAD_SETTINGS = {
+    "database": {"DATABASE_URL": "mysql://user@localhost/renovation"},
+    "database-port": {"DATABASE_URL": "postgresql+psycopg://user@localhost:notaport/renovation"},
+    "production-secret": {"APP_ENV": "production"},
+    "redis": {"REDIS_URL": "redis://localhost:notaport/0"},
+}
+
+
+@pytest.fixture(scope="module")
+def starts(tmp_path_factory) -> dict:
+    """Every entry point started with each bad setting, and `flask routes` with good ones: each
+    interpreter takes seconds to load the app, so they run side by side, once per module."""
+    runs = {
+        (entry, name): (ENTRY_POINTS[entry], settings)
+        for entry in ENTRY_POINTS
+        for name, settings in BAD_SETTINGS.items()
+    }
+    runs["good"] = (ENTRY_POINTS["flask routes"], {})
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        started = {}
+        for key, (args, settings) in runs.items():
+            tmp_path = tmp_path_factory.mktemp("start")
+            settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", **settings}
+            started[key] = pool.submit(_run, args, tmp_path, **settings)
+        return {key: future.result() for key, future in started.items()}
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
-@pytest.mark.parametrize(
-    "settings",
-    [
-        {"DATABASE_URL": "mysql://user@localhost/renovation"},
-        {"DATABASE_URL": "postgresql+psycopg://user@localhost:notaport/renovation"},
-        {"APP_ENV": "production"},
-        {"REDIS_URL": "redis://localhost:notaport/0"},
-    ],
-    ids=["database", "database-port", "production-secret", "redis"],
-)
-def test_bad_setting_stops_the_start_with_one_line(tmp_path, entry, settings):
-    settings.setdefault("DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
-    done = _run(ENTRY_POINTS[entry], tmp_path, **settings)
+@pytest.mark.parametrize("name", BAD_SETTINGS)
+def test_bad_setting_stops_the_start_with_one_line(starts, entry, name):
+    done = starts[(entry, name)]
 
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith("configuration error: ")
-    setting = next(iter(settings))
+    setting = next(iter(BAD_SETTINGS[name]))
     assert setting.replace("APP_ENV", "SECRET_KEY") in lines[0]
 
 
-def test_good_settings_start(tmp_path):
-    done = _run(
-        ENTRY_POINTS["flask routes"], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}"
-    )
+def test_good_settings_start(starts):
+    done = starts["good"]
     assert done.returncode == 0, done.stderr
     assert "/api/v1/auth/wechat-login" in done.stdout
