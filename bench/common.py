@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -184,38 +183,18 @@ def bulk_households(estate_id: int, building_id: int, count: int, tag: str) -> N
 
 def build_scene(app, households: int, residents: bool = True, name: str = "基准") -> Scene:
     """A county, community, estate with `households` households (each with one verified
-    resident if `residents`), a project on it with a plan, and a clerk. Bulk SQL."""
+    resident if `residents`), a project on it with a plan, and a clerk. The registry rows come
+    from devtools/factory.py; households, residents and claims from bulk SQL."""
     from api.core import db
-    from participation.models import (
-        Building,
-        Community,
-        County,
-        Estate,
-        Household,
-        HouseholdClaim,
-        Plan,
-        PlanItem,
-        Project,
-        Resident,
-        RoleGrant,
-        Staff,
-    )
+    from devtools import factory
+    from participation.models import County, Household, HouseholdClaim, Resident
 
     with app.app_context():
         county = db.session.scalar(select(County).where(County.name == "基准县"))
-        if county is None:
-            county = County(name="基准县")
-            db.session.add(county)
-            db.session.flush()
-        community = Community(county_id=county.id, name=f"{name}社区")
-        db.session.add(community)
-        db.session.flush()
-        estate = Estate(community_id=community.id, name=f"{name}小区")
-        db.session.add(estate)
-        db.session.flush()
-        building = Building(estate_id=estate.id, name="1栋")
-        db.session.add(building)
-        db.session.flush()
+        county = county or factory.county("基准县")
+        community = factory.community(county, f"{name}社区")
+        estate = factory.estate(community, f"{name}小区")
+        building = factory.building(estate)
         bulk_households(estate.id, building.id, households, tag=f"e{estate.id}-")
         household_ids: list[int] = []
         resident_ids: list[int] = []
@@ -260,34 +239,9 @@ def build_scene(app, households: int, residents: bool = True, name: str = "基�
                 )
             )
             assert db.session.get(Resident, resident_ids[0]) is not None
-        clerk = Staff(username=f"bench-clerk-{community.id}", password_hash="-")
-        db.session.add(clerk)
-        db.session.flush()
-        db.session.add(RoleGrant(staff_id=clerk.id, role="committee", scope_id=community.id))
-        project = Project(
-            county_id=county.id,
-            name=f"{name}改造项目",
-            category="basic",
-            plan_year=2027,
-            status="consulting",
-            estates=[estate],
-        )
-        db.session.add(project)
-        db.session.flush()
-        plan = Plan(
-            project_id=project.id,
-            version=1,
-            created_by_id=clerk.id,
-            items=[
-                PlanItem(
-                    position=1,
-                    category="lighting",
-                    description="路灯",
-                    estimated_cost=Decimal("1000"),
-                )
-            ],
-        )
-        db.session.add(plan)
+        clerk = factory.staff(f"bench-clerk-{community.id}", ("committee", community), hashed="-")
+        project = factory.project(county, [estate], f"{name}改造项目")
+        plan = factory.plan(project, clerk)
         db.session.commit()
         return Scene(
             county.id,
