@@ -24,7 +24,7 @@ from api.core import db
 from api.extensions import limiter
 from devtools.factory import Maker
 from tests.support import fake_wechat
-from tests.support.database import TestDatabase
+from tests.support.database import CleanSlate
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -123,7 +123,7 @@ def _drop_alembic_version():
 @pytest.fixture(scope="session")
 def database(app):
     """The clean slate of the session app's database (tests/support/database.py)."""
-    database = TestDatabase(app)
+    database = CleanSlate(app)
     database.install()
     yield database
     database.uninstall()
@@ -182,7 +182,7 @@ def client(app):
 
 @pytest.fixture
 def wechat(wechat_server):
-    """The fake WeChat (see tests/support/fake_wechat.py), fresh for the test."""
+    """The fake WeChat (devtools/fake_wechat.py `FakeWeChat`), fresh for the test."""
     wechat_server.clear()
     yield fake_wechat.install(wechat_server)
     wechat_server.clear()

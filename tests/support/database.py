@@ -36,7 +36,7 @@ COMMITS_HINT = (
 )
 
 
-class TestDatabase:
+class CleanSlate:
     """The clean slate of the session app's database (see the module docstring)."""
 
     def __init__(self, app):
@@ -137,12 +137,12 @@ class TestDatabase:
             self.dirty = True  # a stray connection may have committed
         if self.test is None:
             return strays
+        test, self.test = self.test, None
         if self.module is not None:
-            self.test.rollback()
+            test.rollback()
             self._restore_sequences(self._sequences.pop())
         else:
-            self._disconnect(self.test)
-        self.test = None
+            self._disconnect(test)
         return strays
 
     def begin_module(self) -> None:
@@ -178,11 +178,18 @@ class TestDatabase:
     def _disconnect(self, transaction) -> None:
         connection = self.connection
         self.connection, self.thread = None, None
-        transaction.rollback()
-        if self.dialect == "sqlite":
-            connection.connection.dbapi_connection.isolation_level = self._sqlite_isolation
-        self._restore_sequences(self._sequences.pop(), connection)
-        connection.close()
+        sequences = self._sequences.pop()
+        try:
+            transaction.rollback()
+            if self.dialect == "sqlite":
+                connection.connection.dbapi_connection.isolation_level = self._sqlite_isolation
+            self._restore_sequences(sequences, connection)
+        except BaseException:
+            self.dirty = True  # whatever the test left behind is not known to be gone
+            connection.invalidate()
+            raise
+        finally:
+            connection.close()
 
     def _read_sequences(self) -> dict:
         """PostgreSQL's sequences are not rolled back: their values, to put them back."""
