@@ -7,9 +7,10 @@ domain policies (`participation.policy`, ...), never here.
 
 from __future__ import annotations
 
+import secrets
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import current_app, g, has_app_context, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,12 +29,53 @@ def issue_token(kind: str, subject_id: int) -> str:
     return _serializer().dumps({"k": kind, "id": subject_id})
 
 
+# werkzeug's default (scrypt). Tests set PASSWORD_HASH_METHOD through `create_app(config=...)`
+# to the factory's cheap work factor (devtools/factory.py HASH_METHOD); it is no setting.
+DEFAULT_HASH_METHOD = "scrypt"
+
+
+def _hash_method() -> str:
+    if has_app_context():
+        return current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD)
+    return DEFAULT_HASH_METHOD
+
+
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=_hash_method())
+
+
+def _stand_in_hash() -> str:
+    """A hash of a random password, made as every stored hash is (one per app and method):
+    checked when a sign-in names no account, so that it costs what a wrong password costs."""
+    cache = current_app.extensions.setdefault("stand_in_hashes", {})
+    method = _hash_method()
+    if method not in cache:
+        cache[method] = generate_password_hash(secrets.token_urlsafe(24), method=method)
+    return cache[method]
 
 
 def password_matches(stored_hash: str, password: str) -> bool:
+    """`password` is the one `stored_hash` was made from. Never raises on what a caller
+    sends: a password that cannot be UTF-8 (a lone surrogate such as "\\ud800") matches
+    nothing, after the same work as a wrong password."""
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        check_password_hash(stored_hash, "")
+        return False
     return check_password_hash(stored_hash, password)
+
+
+def staff_credentials_valid(staff: Staff | None, password: str) -> bool:
+    """`staff` exists, is active, and `password` is theirs.
+
+    Every call checks exactly one password hash: an unknown username is checked against a
+    stand-in hash and a deactivated account against its own, so neither the answer nor the
+    time it takes tells which usernames exist.
+    """
+    stored = staff.password_hash if staff is not None else _stand_in_hash()
+    matches = password_matches(stored, password)
+    return staff is not None and staff.active and matches
 
 
 def _token_claims() -> tuple[str, int]:

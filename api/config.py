@@ -42,6 +42,10 @@ SETTINGS = {
     ),
     "WECHAT_TIMEOUT_SECONDS": ("3", "timeout of one WeChat call, so a login answers within 5 s"),
     "STAFF_LOGIN_LIMIT": ("5 per minute", "failed staff logins allowed per username and address"),
+    "STAFF_LOGIN_ADDRESS_LIMIT": (
+        "30 per hour",
+        "failed staff logins allowed per address over all usernames (password spraying)",
+    ),
     "UPLOAD_DIR": ("<instance>/uploads", "where uploaded files are stored"),
     "WECHAT_SEND_RATE_PER_SECOND": (
         "20",
@@ -172,14 +176,14 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
             raise ConfigError(f"{name} must be a positive number, not {raw!r}")
         return value
 
-    staff_login_limit = get("STAFF_LOGIN_LIMIT")
-    try:
-        parse_many(str(staff_login_limit))
-    except ValueError:
-        # Flask-Limiter would log the bad limit and then not limit at all.
-        raise ConfigError(
-            f"STAFF_LOGIN_LIMIT is not a rate limit like '5 per minute': {staff_login_limit!r}"
-        ) from None
+    def rate_limit(name):
+        raw = get(name)
+        try:
+            parse_many(str(raw))
+        except ValueError:
+            # Flask-Limiter would log the bad limit and then not limit at all.
+            raise ConfigError(f"{name} is not a rate limit like '5 per minute': {raw!r}") from None
+        return raw
 
     notices = _notice_settings(get, number)
 
@@ -194,7 +198,8 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "WECHAT_SECRET": wechat_secret,
         "WECHAT_API_BASE": wechat_base,
         "WECHAT_TIMEOUT_SECONDS": number("WECHAT_TIMEOUT_SECONDS", float),
-        "STAFF_LOGIN_LIMIT": staff_login_limit,
+        "STAFF_LOGIN_LIMIT": rate_limit("STAFF_LOGIN_LIMIT"),
+        "STAFF_LOGIN_ADDRESS_LIMIT": rate_limit("STAFF_LOGIN_ADDRESS_LIMIT"),
         "UPLOAD_DIR": get("UPLOAD_DIR"),
         # JSON bodies are small; uploads raise this per request (see api.http.allow_upload).
         "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -22,7 +22,7 @@ from sqlalchemy import text
 from api.app import create_app
 from api.core import db
 from api.extensions import limiter
-from devtools.factory import Maker
+from devtools.factory import HASH_METHOD, Maker
 from tests.support import fake_wechat
 from tests.support.database import CleanSlate
 
@@ -100,6 +100,8 @@ def app(tmp_path_factory, wechat_server):
             "DATABASE_URL": database_url,
             "REDIS_URL": REDIS_URL or "",
             "SECRET_KEY": "test-secret-key-0123456789",
+            # The factory's cheap scrypt, also for the stand-in hash of unknown usernames.
+            "PASSWORD_HASH_METHOD": HASH_METHOD,
             "WECHAT_API_BASE": wechat_server.url_for("/"),
             "WECHAT_TIMEOUT_SECONDS": "1",
             "UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),

@@ -28,8 +28,14 @@ def _staff_login_key():
     return f"{request.remote_addr}|{str(username).strip()[:64]}"
 
 
+def _staff_login_address_key():
+    return request.remote_addr or ""
+
+
 def _login_failed(response) -> bool:
-    return response.status_code == 401
+    # A wrong username or password; and any answer the server failed to give, so that no
+    # input that breaks the sign-in can be repeated without limit.
+    return response.status_code == 401 or response.status_code >= 500
 
 
 @blp.post("/auth/wechat-login")
@@ -53,18 +59,20 @@ def wechat_login(args):
     key_func=_staff_login_key,
     deduct_when=_login_failed,
 )
+@limiter.limit(
+    lambda: current_app.config["STAFF_LOGIN_ADDRESS_LIMIT"],
+    key_func=_staff_login_address_key,
+    deduct_when=_login_failed,
+)
 @blp.arguments(StaffLoginArgs)
 @blp.response(200, StaffLoginSchema)
 @blp.errors(401, 429)
 @blp.doc(security=[])
 def staff_login(args):
-    """Sign a staff member in; repeated failures for one username are rate limited (429)."""
+    """Sign a staff member in. Failures are rate limited (429): per username and address
+    (STAFF_LOGIN_LIMIT), and per address over all usernames (STAFF_LOGIN_ADDRESS_LIMIT)."""
     staff = queries.staff_by_username(args["username"])
-    if (
-        staff is None
-        or not staff.active
-        or not auth.password_matches(staff.password_hash, args["password"])
-    ):
+    if not auth.staff_credentials_valid(staff, args["password"]):
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
     return {"token": auth.issue_token(auth.STAFF, staff.id), "user": staff}
 

@@ -122,6 +122,7 @@ def test_bad_redis_url_is_a_config_error_naming_it(tmp_path, value):
         ("WECHAT_API_BASE", "ftp://api.weixin.qq.com/"),
         ("WECHAT_API_BASE", "http://"),
         ("STAFF_LOGIN_LIMIT", "five a minute"),
+        ("STAFF_LOGIN_ADDRESS_LIMIT", "thirty an hour"),
     ],
 )
 def test_other_bad_settings_are_config_errors_naming_them(tmp_path, name, value):

@@ -1,4 +1,6 @@
-"""Staff login: repeated wrong passwords for one username are rate limited (429 `rate_limited`)."""
+"""Staff login: failed attempts are rate limited (429 `rate_limited`): per username and address,
+and per address over all usernames, so that one password sprayed over many usernames is limited
+too; and an answer the server failed to give counts like a wrong password."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ def _login(client, username, password):
     return client.post(LOGIN, json={"username": username, "password": password})
 
 
-def _allowed(app) -> int:
-    return parse(app.config["STAFF_LOGIN_LIMIT"]).amount
+def _allowed(app, setting="STAFF_LOGIN_LIMIT") -> int:
+    return parse(app.config[setting]).amount
 
 
 def _assert_rate_limited(reply):
@@ -116,3 +118,53 @@ def test_limits_are_kept_in_redis(client, app, make, redis):
 
     keys = [k.decode() for k in redis.scan_iter("*limits*")]
     assert any("alice" in key for key in keys), keys
+
+
+def test_one_password_sprayed_over_many_usernames_gets_429(client, app, make):
+    make.staff("prefecture", username="alice")
+    sprayed = "Spring2025!"
+    allowed = _allowed(app, "STAFF_LOGIN_ADDRESS_LIMIT")
+    assert allowed > _allowed(app)  # the per-address limit counts over all usernames
+
+    for n in range(allowed):
+        reply = _login(client, f"user{n:03}", sprayed)
+        assert reply.status_code == 401, (n, reply.json)
+
+    _assert_rate_limited(_login(client, "user-next", sprayed))
+    # From this address even a right password waits until the window passes …
+    _assert_rate_limited(_login(client, "alice", GOOD))
+    # … while the same account signs in from another address.
+    elsewhere = client.post(
+        LOGIN,
+        json={"username": "alice", "password": GOOD},
+        environ_overrides={"REMOTE_ADDR": "10.1.2.3"},
+    )
+    assert elsewhere.status_code == 200, elsewhere.json
+    assert elsewhere.json["token"]
+
+
+def test_the_address_limit_comes_from_its_setting(tmp_path):
+    app = fresh_app(tmp_path, STAFF_LOGIN_ADDRESS_LIMIT="3 per hour")
+    try:
+        client = app.test_client()
+        for name in ("ann", "ben", "cat"):
+            assert _login(client, name, "wrong").status_code == 401
+        _assert_rate_limited(_login(client, "dan", "wrong"))
+    finally:
+        dispose(app)
+
+
+def test_a_sign_in_that_fails_with_a_500_counts_like_a_wrong_password(
+    client, app, make, monkeypatch
+):
+    # Whatever input might break the sign-in one day, it cannot be repeated without limit.
+    def broken(username):
+        raise RuntimeError("a bug in the sign-in")
+
+    monkeypatch.setattr("participation.queries.staff_by_username", broken)
+    for _ in range(_allowed(app)):
+        reply = _login(client, "alice", "anything")
+        assert reply.status_code == 500
+        assert reply.json["error"]["code"] == "internal_error"
+
+    _assert_rate_limited(_login(client, "alice", "anything"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from api.app import create_app
 from api.core import db
+from devtools.factory import HASH_METHOD
 
 
 def fresh_app(tmp_path, **settings):
@@ -16,6 +17,7 @@ def fresh_app(tmp_path, **settings):
         "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}",
         "REDIS_URL": "",
         "SECRET_KEY": "fresh-app-secret-0123456789",
+        "PASSWORD_HASH_METHOD": HASH_METHOD,
         "WECHAT_API_BASE": "http://127.0.0.1:9/",
         "WECHAT_TIMEOUT_SECONDS": "1",
         "UPLOAD_DIR": str(tmp_path / "uploads"),
