@@ -4,6 +4,11 @@ Columns: 楼栋, 单元, 房号, 业主姓名, 手机后四位, 建筑面积. A 
 bad row nothing is written (unless the caller asks to skip bad rows), and every bad row is reported
 with its number and reason. Re-importing the same file changes nothing; a changed row updates its
 household; households missing from the file are left alone (ballots and claims refer to them).
+
+A file cannot make the import work for long whatever it claims: an xlsx is read by its rows, not
+by the size its sheet states; only the first `MAX_COLUMNS` columns are read; reading stops at
+`BLANK_RUN` blank rows in a row (nothing after them is read) and refuses a workbook that unpacks
+to more than `MAX_UNPACKED_BYTES` (a zip bomb) or a roster of more than `MAX_ROWS` rows.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import io
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
@@ -31,7 +36,15 @@ HEADERS = {
 }
 REQUIRED = ("building", "room", "owner_name", "owner_phone_last4", "floor_area")
 MAX_ROWS = 50_000
-MAX_AREA = Decimal("100000")
+MAX_AREA = Decimal("100000")  # square metres, exclusive
+AREA_PLACES = Decimal("0.01")
+# The headers must stand within the first 100 columns; a sheet may claim 16,384.
+MAX_COLUMNS = 100
+# This many blank rows in a row end the roster: a sheet may claim (or hold) a million of them.
+BLANK_RUN = 1000
+# A 50,000-row roster unpacks to about 16 MB (openpyxl's inline strings; Excel's are smaller).
+MAX_UNPACKED_BYTES = 40 * 1024 * 1024
+EXCEL_MAX_ROW = 1_048_576
 
 
 class RosterError(InvalidInput):
@@ -72,7 +85,23 @@ class ImportResult:
 # --- reading ------------------------------------------------------------------------------
 
 
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a workbook whose parts unpack to more than `MAX_UNPACKED_BYTES`. zipfile reads a
+    part no further than the size its header states, so the stated sizes bound the work."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise RosterError("无法读取该 Excel 文件", code="file_unreadable") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise RosterError(
+            f"Excel 文件解压后超过{MAX_UNPACKED_BYTES // (1024 * 1024)}MB，请删去多余内容或分批导入",
+            code="roster_too_large",
+        )
+
+
 def _read_xlsx(data: bytes):
+    _check_unpacked_size(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged workbook
@@ -81,7 +110,14 @@ def _read_xlsx(data: bytes):
         ) from exc
     try:
         sheet = workbook.worksheets[0]
-        yield from sheet.iter_rows(values_only=True)
+        # The sheet's stated dimension (it may say A1:XFD1048576 of a 5 KB file) is not
+        # trusted: rows are read as they come, each at most MAX_COLUMNS wide, and rows that
+        # are missing cost nothing.
+        sheet.reset_dimensions()
+        for number, row in enumerate(sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True), 1):
+            if number > EXCEL_MAX_ROW:
+                break
+            yield row
     except Exception as exc:  # a damaged sheet shows only when its rows are read
         raise RosterError(
             "无法读取该 Excel 文件，请另存为 .xlsx 后重试", code="file_unreadable"
@@ -104,7 +140,8 @@ def _read_csv(data: bytes):
     if "\x00" in text:
         raise RosterError("文件不是 CSV 或 Excel 表格", code="file_type_unsupported")
     try:
-        yield from csv.reader(io.StringIO(text))
+        for row in csv.reader(io.StringIO(text)):
+            yield row[:MAX_COLUMNS]
     except csv.Error as exc:  # e.g. a cell over the csv module's field size limit
         raise RosterError("无法读取该 CSV 文件，请检查内容后重试", code="file_unreadable") from exc
 
@@ -118,8 +155,9 @@ def count_lines(data: bytes) -> int | None:
     if data[:4] != b"PK\x03\x04":
         return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     try:
+        _check_unpacked_size(data)
         workbook = load_workbook(io.BytesIO(data), read_only=True)
-    except Exception:  # the import itself reports a damaged workbook
+    except Exception:  # the import itself reports a damaged or oversized workbook
         return None
     try:
         return workbook.worksheets[0].max_row
@@ -186,17 +224,35 @@ def _check_row(number: int, cells: dict) -> tuple[RosterRow | None, list[str]]:
         errors.append("业主姓名超过100个字")
     if not (len(phone) == 4 and phone.isascii() and phone.isdigit()):
         errors.append("手机后四位应为4位数字")
-    area = None
-    try:
-        area = Decimal(raw_area)
-        if not area.is_finite() or area <= 0 or area >= MAX_AREA:
-            raise InvalidOperation
-        area = area.quantize(Decimal("0.01"))
-    except InvalidOperation:
-        errors.append("建筑面积应为大于0的数字（平方米）")
+    area, area_error = _area(raw_area)
+    if area_error:
+        errors.append(area_error)
     if errors:
         return None, errors
     return RosterRow(number, building, unit, room, name, phone, area), []
+
+
+def _area(raw: str) -> tuple[Decimal | None, str | None]:
+    """The floor area in square metres as stored (two places), or the reason it is refused.
+    The bounds are checked on the stored value: 0.001 would be stored as 0.00, 99999.999 as
+    100000.00."""
+    try:
+        area = Decimal(raw)
+    except InvalidOperation:
+        area = None
+    if area is None or not area.is_finite() or area <= 0:
+        return None, "建筑面积应为大于0的数字（平方米）"
+    if area < MAX_AREA:  # quantize only a number of sane size
+        area = area.quantize(AREA_PLACES, rounding=ROUND_HALF_EVEN)
+    if area >= MAX_AREA:
+        return None, f"建筑面积应小于{MAX_AREA}平方米"
+    if area <= 0:
+        return None, f"建筑面积应至少为{AREA_PLACES}平方米"
+    return area, None
+
+
+def _blank(cells) -> bool:
+    return not any(_cell_text(c) for c in cells)
 
 
 def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
@@ -205,8 +261,10 @@ def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
     header = None
     header_number = 0
     for header_number, cells in enumerate(table, start=1):  # noqa: B007 (used below)
-        if any(_cell_text(c) for c in cells):
+        if not _blank(cells):
             header = [_cell_text(c) for c in cells]
+            break
+        if header_number >= BLANK_RUN:
             break
     if header is None:
         raise RosterError("文件中没有数据", code="file_empty")
@@ -225,14 +283,22 @@ def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
 
     parsed = ParsedRoster()
     seen: dict[tuple, int] = {}
+    blank_run = unreported = 0
     for number, cells in enumerate(table, start=header_number + 1):
-        if progress:
-            progress(1)
-        if not any(_cell_text(c) for c in cells):
+        unreported += 1
+        if progress and unreported >= 1000:
+            progress(unreported)
+            unreported = 0
+        # Only the roster's own columns count: a row is blank when they are.
+        values = {key: cells[i] if i < len(cells) else None for key, i in columns.items()}
+        if _blank(values.values()):
+            blank_run += 1
+            if blank_run >= BLANK_RUN:
+                break
             continue
+        blank_run = 0
         if len(parsed.rows) + len(parsed.bad) >= MAX_ROWS:
             raise RosterError(f"一次最多导入{MAX_ROWS}行", code="roster_too_large")
-        values = {key: cells[i] if i < len(cells) else None for key, i in columns.items()}
         row, errors = _check_row(number, values)
         if row is not None and row.key in seen:
             errors = [f"与第{seen[row.key]}行房号重复"]
@@ -242,6 +308,8 @@ def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
             continue
         seen[row.key] = number
         parsed.rows.append(row)
+    if progress and unreported:
+        progress(unreported)
     return parsed
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import time
+import zipfile
 from decimal import Decimal
 
 import pytest
@@ -387,4 +390,199 @@ def test_cli_reports_missing_headers(app, make, tmp_path):
     result = run_import(app, estate.id, path)
     assert result.exit_code == 1
     assert "表头缺少：业主姓名、手机后四位、建筑面积" in result.stderr
+    assert count_rows(app, Household) == 0
+
+
+# --- files that claim more than they hold (issue 9, item 3) ---------------------------------
+
+
+def corner_xlsx(rows=None, corner="XFD1048576") -> bytes:
+    """A 5 KB workbook whose sheet says it is A1:XFD1048576: `rows` under the header (None: no
+    header either) and one cell in the far corner."""
+    workbook = Workbook()
+    sheet = workbook.active
+    if rows is not None:
+        sheet.append(HEADER)
+        for row in rows:
+            sheet.append(row)
+    sheet[corner] = "x"
+    out = io.BytesIO()
+    workbook.save(out)
+    data = replace_in_sheet(
+        out.getvalue(), rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"'
+    )
+    assert len(data) < 6000
+    return data
+
+
+def replace_in_sheet(data: bytes, pattern: bytes, replacement: bytes) -> bytes:
+    """The workbook `data` with `pattern` replaced (once) in its first sheet's XML."""
+    name = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(io.BytesIO(data)) as source:
+        parts = {info.filename: source.read(info.filename) for info in source.infolist()}
+    parts[name], replaced = re.subn(pattern, replacement, parts[name], count=1)
+    assert replaced == 1
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for filename, content in parts.items():
+            target.writestr(filename, content)
+    return out.getvalue()
+
+
+def padded_xlsx(rows, padding: int) -> bytes:
+    """A roster whose sheet XML carries `padding` bytes of blanks: a few KB packed, many MB
+    unpacked (a zip bomb)."""
+    return replace_in_sheet(xlsx_bytes(rows), rb"</sheetData>", b" " * padding + b"</sheetData>")
+
+
+def timed(call):
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_a_sheet_claiming_a_million_empty_rows_is_refused_at_once(client, make, app, tmp_path):
+    """One cell in the far corner, nothing else: 422 within a second or two, not a worker tied
+    up for 47 minutes walking a million rows of 16,384 cells. (< 10 s: a guard, not a bench.)"""
+    estate = make.estate()
+    data = corner_xlsx()
+
+    reply, took = timed(lambda: upload(client, make, estate, data, "roster.xlsx"))
+
+    assert took < 10
+    assert reply.status_code == 422
+    assert reply.json["error"]["code"] == "file_empty"
+    assert reply.json["error"]["message"] == "文件中没有数据"
+    assert count_rows(app, Household) == 0
+
+    path = tmp_path / "corner.xlsx"
+    path.write_bytes(data)
+    result, took = timed(lambda: run_import(app, estate.id, path))
+    assert took < 10
+    assert result.exit_code == 1
+    assert "error: 文件中没有数据" in result.stderr
+    assert "Traceback" not in result.output
+    assert count_rows(app, Household) == 0
+
+
+@pytest.mark.parametrize("corner", ["XFD1048576", "F1048576"])
+def test_a_roster_with_a_far_corner_cell_imports_its_rows_at_once(
+    client, make, app, tmp_path, corner
+):
+    """The rows before the corner import; the cell, past a thousand blank rows (or past the
+    first 100 columns), is not read."""
+    estate = make.estate()
+    data = corner_xlsx(ROWS, corner)
+
+    reply, took = timed(lambda: upload(client, make, estate, data, "roster.xlsx"))
+
+    assert took < 10
+    assert reply.status_code == 200, reply.json
+    assert reply.json == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0}
+
+    path = tmp_path / "corner.xlsx"
+    path.write_bytes(data)
+    result, took = timed(lambda: run_import(app, estate.id, path))
+    assert took < 10
+    assert result.exit_code == 0, result.output
+    assert "rows 3: created 0, updated 0, unchanged 3, skipped 0" in result.stdout
+    assert count_rows(app, Household) == 3
+
+
+def test_a_workbook_that_unpacks_past_the_limit_is_refused(client, make, app, tmp_path):
+    estate = make.estate()
+    data = padded_xlsx(ROWS, roster.MAX_UNPACKED_BYTES)
+    assert len(data) < 200_000
+
+    reply, took = timed(lambda: upload(client, make, estate, data, "roster.xlsx"))
+
+    assert took < 10
+    assert reply.status_code == 422
+    assert reply.json["error"]["code"] == "roster_too_large"
+    assert reply.json["error"]["message"] == "Excel 文件解压后超过40MB，请删去多余内容或分批导入"
+    assert count_rows(app, Household) == 0
+
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(data)
+    result = run_import(app, estate.id, path)
+    assert result.exit_code == 1
+    assert "error: Excel 文件解压后超过40MB" in result.stderr
+    assert count_rows(app, Household) == 0
+
+
+def test_a_thousand_blank_rows_end_the_roster(client, make, app):
+    estate = make.estate()
+    blanks = [[""] * 6] * (roster.BLANK_RUN - 1)
+    after_blanks = ["3栋", "", "301", "王芳", "5555", "70"]
+    data = csv_bytes([ROWS[0], *blanks, ROWS[1], *blanks, [""] * 6, after_blanks], "utf-8-sig")
+
+    reply = upload(client, make, estate, data, "roster.csv")
+
+    assert reply.status_code == 200, reply.json
+    assert reply.json == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0}
+    assert {room for (_, _, room) in roster_of(app, estate)} == {"101", "102"}
+
+
+# --- floor areas (issue 9, item 11) -----------------------------------------------------------
+
+
+AREA_ROWS = [
+    ["1栋", "1单元", "101", "张伟", "1234", "0.001"],  # row 2: rounds to 0.00
+    ["1栋", "1单元", "102", "李娜", "1234", "0.005"],  # row 3: rounds (half to even) to 0.00
+    ["1栋", "1单元", "103", "王五", "1234", "99999.999"],  # row 4: rounds to 100000.00
+    ["1栋", "1单元", "104", "赵六", "1234", "100000"],  # row 5: the cap
+    ["1栋", "1单元", "105", "孙七", "1234", "0.006"],  # row 6: 0.01, good
+    ["1栋", "1单元", "106", "周八", "1234", "99999.994"],  # row 7: 99999.99, good
+]
+AREA_ERRORS = [
+    {"row": 2, "errors": ["建筑面积应至少为0.01平方米"]},
+    {"row": 3, "errors": ["建筑面积应至少为0.01平方米"]},
+    {"row": 4, "errors": ["建筑面积应小于100000平方米"]},
+    {"row": 5, "errors": ["建筑面积应小于100000平方米"]},
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_floor_area_that_rounds_out_of_bounds_is_a_bad_row(client, make, app, fmt):
+    """0.001 was stored as 0.00 and refused by the database (a 409 naming nothing); 99999.999
+    was stored as 100000.00, past the cap. Both are rows the answer names."""
+    filename, build = FORMATS[fmt]
+    estate = make.estate()
+
+    reply = upload(client, make, estate, build(AREA_ROWS), filename)
+
+    assert reply.status_code == 422
+    error = reply.json["error"]
+    assert error["code"] == "roster_invalid"
+    assert error["message"] == "花名册有4行有误，未导入任何数据"
+    assert error["details"]["bad_rows"] == AREA_ERRORS
+    assert count_rows(app, Household) == 0
+    assert count_rows(app, Building) == 0
+
+
+def test_floor_areas_at_the_bounds_import_as_stored(client, make, app):
+    estate = make.estate()
+    reply = upload(client, make, estate, xlsx_bytes(AREA_ROWS[4:]), "roster.xlsx")
+    assert reply.status_code == 200, reply.json
+    areas = {room: h["area"] for (_, _, room), h in roster_of(app, estate).items()}
+    assert areas == {"105": Decimal("0.01"), "106": Decimal("99999.99")}
+
+
+def test_cli_reports_a_floor_area_that_rounds_out_of_bounds_one_line_a_row(app, make, tmp_path):
+    estate = make.estate()
+    path = tmp_path / "roster.csv"
+    path.write_bytes(csv_bytes(AREA_ROWS, "gbk"))
+
+    result = run_import(app, estate.id, path)
+
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert result.stderr.splitlines() == [
+        "error: 花名册有4行有误，未导入任何数据",
+        "  row 2: 建筑面积应至少为0.01平方米",
+        "  row 3: 建筑面积应至少为0.01平方米",
+        "  row 4: 建筑面积应小于100000平方米",
+        "  row 5: 建筑面积应小于100000平方米",
+    ]
+    assert "created" not in result.stdout
     assert count_rows(app, Household) == 0
