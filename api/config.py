@@ -32,7 +32,10 @@ SETTINGS = {
         "SQLAlchemy URL: sqlite:///… or postgresql+psycopg://…",
     ),
     "REDIS_URL": ("", "Redis for the RQ queues and rate limits; unset: jobs run in-process"),
-    "SECRET_KEY": (DEV_SECRET, "signs bearer tokens; required in production"),
+    "SECRET_KEY": (
+        DEV_SECRET,
+        "signs bearer tokens; required in production and with any database but SQLite",
+    ),
     "TOKEN_TTL_SECONDS": ("604800", "how long a bearer token stays valid (default 7 days)"),
     "WECHAT_APPID": ("wx-demo-appid", "the mini-program's AppID"),
     "WECHAT_SECRET": ("demo-secret", "the mini-program's AppSecret"),
@@ -147,9 +150,17 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
             raise ConfigError(f"REDIS_URL names a database that is not a number: {db_path!r}")
 
     secret = get("SECRET_KEY")
-    if production and (secret in (None, DEV_SECRET) or len(secret) < 16):
+    weak_secret = secret in (None, DEV_SECRET) or len(secret) < 16
+    if production and weak_secret:
         raise ConfigError(
             "SECRET_KEY must be set to a random string of 16+ characters in production"
+        )
+    if weak_secret and url.get_backend_name() != "sqlite":
+        # A real database without APP_ENV=production is still a real service: tokens signed with
+        # the public development key could be forged by anyone.
+        raise ConfigError(
+            "SECRET_KEY must be set to a random string of 16+ characters when DATABASE_URL is "
+            "not SQLite (the development key is public)"
         )
 
     wechat_base = get("WECHAT_API_BASE")

@@ -12,17 +12,38 @@ import uuid
 
 from flask import Flask
 from redis import Redis
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.retry import Retry
 from rq import Queue, SimpleWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
 from api.core import PendingJob, db
+from api.core.trace import request_id_bound
 
 log = logging.getLogger(__name__)
 
 QUEUES = ("tallies", "notices", "default")
 DEDUPE_TTL_SECONDS = 60  # a lost job's marker expires; the reconciler covers the gap
+
+
+def redis_options(timeout: float) -> dict:
+    """The options of every Redis client the app builds (RQ's queues, the tally markers,
+    WeChat's token storage, the rate limiter's storage): connecting and each answer wait at
+    most `timeout` seconds and a timeout is not tried again, so a hung Redis costs a call that
+    long and no more. A refused or dropped connection (Redis restarting) is tried once more."""
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    }
+
+
+def connect_redis(url: str, timeout: float) -> Redis:
+    """A Redis client on `url` with `redis_options(timeout)`."""
+    return Redis.from_url(url, **redis_options(timeout))
 
 
 class RQRunner:
@@ -40,6 +61,8 @@ class RQRunner:
         """Enqueue; a Redis failure is logged, not raised: the commit it follows stands, and
         the reconciler recomputes whatever the lost job would have."""
         options = dict(job.options)
+        if job.request_id:
+            options["meta"] = {**options.get("meta", {}), "request_id": job.request_id}
         options["job_id"] = job.job_id or (
             f"{job.func.__name__}-{uuid.uuid4().hex[:16]}" if job.dedupe_key else None
         )
@@ -84,11 +107,17 @@ class InlineRunner:
     redis = None
 
     def submit(self, job: PendingJob):
-        try:
-            job.func(*job.args)
-        except Exception:
-            db.session.rollback()
-            log.exception("in-process job %s failed", getattr(job.func, "__name__", job.func))
+        name = getattr(job.func, "__name__", job.func)
+        with request_id_bound(job.request_id):
+            started = time.perf_counter()
+            try:
+                job.func(*job.args)
+            except Exception:
+                db.session.rollback()
+                log.exception("in-process job %s failed", name)
+            else:
+                took = (time.perf_counter() - started) * 1000
+                log.info("in-process job %s done in %.0f ms", name, took)
         return None
 
     def release(self, key: str, settle_seconds: float = 0.0) -> None:
@@ -111,7 +140,9 @@ class AppWorker(SimpleWorker):
 
     def perform_job(self, job, queue, *args, **kwargs):
         # RQ 3 passes an `execution` as well; pass through whatever this RQ version gives.
-        with self.app.app_context():
+        # The job's log lines (its own and RQ's "Job OK" or traceback) carry the id of the
+        # request that enqueued it.
+        with self.app.app_context(), request_id_bound(job.meta.get("request_id")):
             try:
                 return super().perform_job(job, queue, *args, **kwargs)
             finally:
@@ -122,9 +153,12 @@ def make_worker(app: Flask, queues=QUEUES, name: str | None = None) -> AppWorker
     runner = app.extensions["jobs"]
     if runner.inline:
         raise RuntimeError("REDIS_URL is not set: jobs run in-process and need no worker")
+    # The worker's own client: RQ lengthens its answer timeout to outlast the blocking pop,
+    # which must not lengthen the app's (the jobs it runs still use the app's short one).
+    connection = connect_redis(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT_SECONDS"])
     return AppWorker(
-        [Queue(q, connection=runner.redis) for q in queues],
-        connection=runner.redis,
+        [Queue(q, connection=connection) for q in queues],
+        connection=connection,
         app=app,
         name=name,
     )

@@ -41,8 +41,10 @@ class WeChatRejected(Exception):
 
 @dataclass(frozen=True)
 class WeChatSession:
+    """Who signed in. WeChat's session_key is left out: the service never uses it, so it is
+    neither returned nor kept."""
+
     openid: str
-    session_key: str
     unionid: str | None
 
 
@@ -114,7 +116,7 @@ class WeChat:
         return result
 
     def code_to_session(self, code: str) -> WeChatSession:
-        """Exchange a `wx.login` code for the user's openid and session key.
+        """Exchange a `wx.login` code for the user's openid (and unionid, if any).
 
         Raises 401 `wechat_code_invalid` for a code WeChat rejects, 503 `wechat_unavailable`
         when WeChat cannot be reached in time.
@@ -143,7 +145,7 @@ class WeChat:
             raise WeChatUnavailable() from None
         if not result.get("openid") or not result.get("session_key"):
             raise WeChatUnavailable()
-        return WeChatSession(result["openid"], result["session_key"], result.get("unionid"))
+        return WeChatSession(result["openid"], result.get("unionid"))
 
     # --- content security and subscription messages (these need the access token) ---------
 

@@ -11,6 +11,7 @@ It imports no domain and no Flask request state, and does nothing when imported.
 - `numbers`: `rounded`, fractions to stored decimals
 - `fields`: schema fields (`Text`, `text`, `id_field`) and masks of personal data
 - `labels`: the Chinese labels of the enumerations people read
+- `trace`: the id of the request being served, which the jobs it asks for carry
 """
 
 from api.core.clock import LOCAL, local_text, local_today, utcnow

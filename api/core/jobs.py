@@ -15,6 +15,7 @@ from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 
 from api.core.db import db
+from api.core.trace import current_request_id
 
 
 @dataclass
@@ -25,6 +26,7 @@ class PendingJob:
     job_id: str | None = None
     options: dict = field(default_factory=dict)
     dedupe_key: str | None = None
+    request_id: str | None = None  # the request that asked for it, for its log lines
 
 
 _PENDING = "pending_jobs"
@@ -48,9 +50,12 @@ def enqueue_after_commit(
     With `dedupe_key`, a job is enqueued only if none with that key is still *queued*: the
     key is set with SET NX when enqueuing, and the job must call `release_dedupe(key)` when it
     starts, before it reads anything, so that a commit during its run asks for one more run.
+
+    The job carries the current request id (`api.core.trace`): its log lines name the request
+    that asked for it, and so do those of the jobs it asks for in turn.
     """
     db.session.info.setdefault(_PENDING, []).append(
-        PendingJob(func, args, queue, job_id, options, dedupe_key)
+        PendingJob(func, args, queue, job_id, options, dedupe_key, current_request_id())
     )
 
 

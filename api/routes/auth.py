@@ -46,9 +46,7 @@ def _login_failed(response) -> bool:
 def wechat_login(args):
     """Exchange a `wx.login` code for a bearer token (the resident is created on first login)."""
     session = current_app.extensions["wechat"].code_to_session(args["code"])
-    resident = service.sign_in_resident(
-        session.openid, session.session_key, session.unionid, args.get("nickname")
-    )
+    resident = service.sign_in_resident(session.openid, session.unionid, args.get("nickname"))
     commit()
     return {"token": auth.issue_token(auth.RESIDENT, resident.id), "user": _resident_user(resident)}
 

@@ -101,8 +101,8 @@ class Resident(db.Model):
     openid: Mapped[str] = mapped_column(String(64), unique=True)
     unionid: Mapped[str | None] = mapped_column(String(64))
     nickname: Mapped[str | None] = mapped_column(String(100))
-    # WeChat's session_key stays on the server: it is never dumped by any schema.
-    session_key: Mapped[str | None] = mapped_column(String(128))
+    # WeChat's session_key is not kept: nothing here decrypts WeChat's signed data, and a key
+    # that is not stored cannot leak.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

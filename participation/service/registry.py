@@ -53,13 +53,12 @@ def create_estate(community: Community, name: str, address: str | None) -> Estat
 # --- residents and their households --------------------------------------------------------
 
 
-def sign_in_resident(openid: str, session_key: str, unionid: str | None, nickname: str | None):
-    """The resident with this openid, created on first sign-in; session_key kept server-side."""
+def sign_in_resident(openid: str, unionid: str | None, nickname: str | None):
+    """The resident with this openid, created on first sign-in."""
     resident = db.session.scalar(select(Resident).where(Resident.openid == openid))
     if resident is None:
         resident = Resident(openid=openid)
         db.session.add(resident)
-    resident.session_key = session_key
     resident.unionid = unionid or resident.unionid
     if nickname:
         resident.nickname = nickname

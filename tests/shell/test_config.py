@@ -48,7 +48,11 @@ def test_bad_database_url_is_a_config_error_naming_it(tmp_path, value):
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgresql+psycopg2", "postgresql+psycopg"])
 def test_postgresql_url_uses_the_psycopg_driver(tmp_path, scheme):
-    config = _load(tmp_path, DATABASE_URL=f"{scheme}://user@db.internal:5432/renovation")
+    config = _load(
+        tmp_path,
+        DATABASE_URL=f"{scheme}://user@db.internal:5432/renovation",
+        SECRET_KEY=STRONG_SECRET,
+    )
     engine = create_engine(config["SQLALCHEMY_DATABASE_URI"])  # connects to nothing yet
     assert engine.dialect.driver == "psycopg"
     assert engine.url.database == "renovation"
@@ -78,6 +82,28 @@ def test_production_with_a_weak_or_the_dev_secret_key_is_a_config_error(tmp_path
             WECHAT_APPID="wx123",
             WECHAT_SECRET="s" * 32,
         )
+
+
+POSTGRESQL = "postgresql+psycopg://renovation@db.internal:5432/renovation"
+
+
+@pytest.mark.parametrize("app_env", [None, "development", "test"])
+@pytest.mark.parametrize("secret", [None, "dev-only-secret-do-not-use-in-production", "short"])
+def test_a_real_database_refuses_the_development_key_whatever_app_env_says(
+    tmp_path, app_env, secret
+):
+    # DATABASE_URL set and APP_ENV forgotten: tokens must not be signed with the public key.
+    settings = {"DATABASE_URL": POSTGRESQL, "APP_ENV": app_env, "SECRET_KEY": secret}
+    with pytest.raises(ConfigError, match=r"^SECRET_KEY .*DATABASE_URL is not SQLite"):
+        _load(tmp_path, **{k: v for k, v in settings.items() if v is not None})
+
+
+def test_a_real_database_with_its_own_key_starts_and_sqlite_keeps_the_development_key(tmp_path):
+    assert _load(tmp_path, DATABASE_URL=POSTGRESQL, SECRET_KEY=STRONG_SECRET)["SECRET_KEY"] == (
+        STRONG_SECRET
+    )
+    embedded = _load(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}")
+    assert embedded["SECRET_KEY"] == "dev-only-secret-do-not-use-in-production"
 
 
 def test_production_with_the_demo_wechat_credentials_is_a_config_error(tmp_path):
@@ -158,6 +184,7 @@ BAD_SETTINGS = {
     "database": {"DATABASE_URL": "mysql://user@localhost/renovation"},
     "database-port": {"DATABASE_URL": "postgresql+psycopg://user@localhost:notaport/renovation"},
     "production-secret": {"APP_ENV": "production"},
+    "postgresql-secret": {"DATABASE_URL": "postgresql+psycopg://renovation@127.0.0.1:9/renovation"},
     "redis": {"REDIS_URL": "redis://localhost:notaport/0"},
 }
 

@@ -213,7 +213,14 @@ def test_failing_rq_job_is_recorded_as_failed(app, redis):
 
 def _flask(args, env_overrides, timeout=60):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "FLASK_"))}
-    env.update({"APP_ENV": "development", "PYTHONDONTWRITEBYTECODE": "1"}, **env_overrides)
+    env.update(
+        {
+            "APP_ENV": "development",
+            "SECRET_KEY": "test-secret-key-0123456789",  # PostgreSQL refuses the development key
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
+        **env_overrides,
+    )
     return subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", *args],
         cwd=ROOT,

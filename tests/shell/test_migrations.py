@@ -30,7 +30,12 @@ def _flask_db(database_url: str, *args: str):
         if not k.startswith(("TEST_", "FLASK_")) and k not in ("REDIS_URL",)
     }
     env.update(
-        {"APP_ENV": "development", "DATABASE_URL": database_url, "PYTHONDONTWRITEBYTECODE": "1"}
+        {
+            "APP_ENV": "development",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key-0123456789",  # PostgreSQL refuses the development key
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
     )
     done = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "wsgi", "db", *args],

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from api.core import db
 from api.wechat import WeChat, WeChatUnavailable
@@ -51,8 +51,13 @@ def test_good_code_gives_a_token_and_creates_the_resident(client, app, wechat):
         resident = db.session.scalar(select(Resident).where(Resident.openid == "openid-good"))
         assert resident is not None
         assert reply.json["user"]["id"] == resident.id
-        # kept on the server, where it belongs
-        assert resident.session_key == "fake-session-key=="
+        # WeChat's session_key is used for nothing, so it is kept nowhere (issue 9, item 14).
+        columns = [
+            column["name"] for column in inspect(db.session.connection()).get_columns("residents")
+        ]
+        assert "session_key" not in columns
+        stored = db.session.execute(select(Resident.__table__)).mappings().one()
+        assert "fake-session-key==" not in repr(dict(stored))
 
     me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {reply.json['token']}"})
     assert me.status_code == 200
