@@ -12,6 +12,7 @@ from sqlalchemy import case, distinct, exists, func, or_, select
 from api.core import InvalidInput, db, get_or_404
 from notices.models import (
     CATEGORIES,
+    DELIVERY_STATUSES,
     Delivery,
     Notice,
     NoticeRead,
@@ -195,6 +196,15 @@ def delivery_counts(notice_id: int) -> dict[str, int]:
     counts["cancelled"] = 0
     counts.update({status: int(n) for status, n in rows})
     counts["total"] = sum(counts.values())
+    return counts
+
+
+def deliveries_by_status() -> dict[str, int]:
+    """Deliveries of all notices by status, every status present (0 when none): one indexed
+    GROUP BY, cheap enough for each scrape of the metrics."""
+    rows = db.session.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+    counts = dict.fromkeys(DELIVERY_STATUSES, 0)
+    counts.update({status: int(n) for status, n in rows})
     return counts
 
 

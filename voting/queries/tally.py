@@ -19,6 +19,7 @@ The rules (docs/gate.md says them for people):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -220,6 +221,17 @@ def stale_consultation_ids() -> list[int]:
     those a project's satisfaction gate still waits on: a final tally that somehow missed a
     ballot makes the gate refuse construction as `tally_pending`, and only a recount lifts it.
     """
+    return list(db.session.scalars(_stale(Consultation.id)))
+
+
+def stale_tallies() -> list[tuple[int, datetime]]:
+    """(consultation id, when its tally was last computed) of each stale tally
+    (`stale_consultation_ids`); a tally never computed counts from the opening."""
+    since = func.coalesce(Tally.computed_at, Consultation.opened_at, Consultation.created_at)
+    return [(row[0], row[1]) for row in db.session.execute(_stale(Consultation.id, since))]
+
+
+def _stale(*columns):
     changes = (
         select(func.coalesce(func.sum(Ballot.revision), 0))
         .where(Ballot.consultation_id == Consultation.id)
@@ -229,23 +241,21 @@ def stale_consultation_ids() -> list[int]:
         Project.gate_consultation_id.is_not(None),
         Project.status.in_(PROJECT_STATUSES[: PROJECT_STATUSES.index("construction")]),
     )
-    return list(
-        db.session.scalars(
-            select(Consultation.id)
-            .join(Tally, Tally.consultation_id == Consultation.id)
-            .where(
-                or_(
-                    Consultation.status == "open",
-                    Tally.final.is_(False),
-                    Tally.computed_at.is_(None),
-                    Consultation.id.in_(awaiting_gate),
-                ),
-                or_(
-                    Tally.computed_at.is_(None),
-                    Tally.final != (Consultation.status == "closed"),
-                    Tally.changes_seen != changes,
-                ),
-            )
-            .order_by(Consultation.id)
+    return (
+        select(*columns)
+        .join(Tally, Tally.consultation_id == Consultation.id)
+        .where(
+            or_(
+                Consultation.status == "open",
+                Tally.final.is_(False),
+                Tally.computed_at.is_(None),
+                Consultation.id.in_(awaiting_gate),
+            ),
+            or_(
+                Tally.computed_at.is_(None),
+                Tally.final != (Consultation.status == "closed"),
+                Tally.changes_seen != changes,
+            ),
         )
+        .order_by(Consultation.id)
     )
