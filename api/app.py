@@ -5,7 +5,6 @@ Importing this module builds nothing."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -21,7 +20,8 @@ from api.core.jobs import install_session_hooks
 from api.extensions import limiter, migrate
 from api.http import ErrorSchema, enforce_body_limit, install_error_handlers
 from api.jobs import InlineRunner, RQRunner
-from api.routes import register_blueprints
+from api.logs import configure as configure_logging
+from api.routes import ops, register_blueprints
 from api.wechat import WeChat
 from feedback import policy as feedback_policy
 from feedback.service import ratings, uploads
@@ -73,7 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
     )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
 
     install_session_hooks()
     db.init_app(app)
@@ -93,6 +93,7 @@ def create_app(config: dict | None = None) -> Flask:
         },
     )
     register_blueprints(api)
+    ops.register(app)  # /healthz, /readyz, /metrics (not in the OpenAPI document); request ids
     install_error_handlers(app)
     app.before_request(enforce_body_limit)
 

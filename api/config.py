@@ -71,6 +71,16 @@ SETTINGS = {
         "10,60,300,900",
         "waits before each retry of a message WeChat failed to take; then it is failed",
     ),
+    "LOG_FORMAT": ("text", "`text` or `json` (one object per line, with the request id)"),
+    "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
+    "METRICS_TOKEN": (
+        "",
+        "bearer token Prometheus sends to read /metrics; unset: loopback only, 404 in production",
+    ),
+    "PROMETHEUS_MULTIPROC_DIR": (
+        "",
+        "an empty folder where every gunicorn worker keeps its request counters, summed per scrape",
+    ),
 }
 
 
@@ -220,6 +230,7 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "PROPAGATE_EXCEPTIONS": False,
     }
     config.update(notices)
+    config.update(_ops_settings(get, environ))
     config.update(overrides)  # anything else a test or caller sets directly
     return config
 
@@ -279,3 +290,25 @@ def _notice_settings(get, number) -> dict:
         "NOTICE_BATCH_SIZE": batch,
         "NOTICE_RETRY_SECONDS": retry,
     }
+
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _ops_settings(get, environ) -> dict:
+    """Logs and metrics."""
+    log_format = str(get("LOG_FORMAT")).lower()
+    if log_format not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {log_format!r}")
+    log_level = str(get("LOG_LEVEL")).upper()
+    if log_level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {log_level!r}")
+    token = get("METRICS_TOKEN") or ""
+    if token and (len(token) < 16 or not token.isprintable() or " " in token):
+        raise ConfigError("METRICS_TOKEN must be 16+ printable characters without spaces")
+    # prometheus_client reads this one itself, from the environment, when it is imported.
+    multiproc = _env(environ, "PROMETHEUS_MULTIPROC_DIR")
+    if multiproc and not os.path.isdir(multiproc):
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR is not a folder: {multiproc!r}")
+    return {"LOG_FORMAT": log_format, "LOG_LEVEL": log_level, "METRICS_TOKEN": token}

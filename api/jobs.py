@@ -184,3 +184,23 @@ def describe_queues(runner: RQRunner) -> list[str]:
         for job_id in queue.scheduled_job_registry.get_job_ids()[:20]:
             lines.append(f"  scheduled {job_id}")
     return lines
+
+
+def queue_counts(redis: Redis) -> dict[tuple[str, str], int]:
+    """Jobs per (queue, state) in one round trip, read-only: RQ's own `count` cleans the
+    registries first, a write that a scrape should not do."""
+    asked = []
+    pipe = redis.pipeline(transaction=False)
+    for name in QUEUES:
+        queue = Queue(name, connection=redis)
+        pipe.llen(queue.key)
+        asked.append((name, "queued"))
+        for state, registry in (
+            ("started", queue.started_job_registry),
+            ("scheduled", queue.scheduled_job_registry),
+            ("deferred", queue.deferred_job_registry),
+            ("failed", queue.failed_job_registry),
+        ):
+            pipe.zcard(registry.key)
+            asked.append((name, state))
+    return dict(zip(asked, pipe.execute(), strict=True))
