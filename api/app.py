@@ -9,17 +9,17 @@ from pathlib import Path
 
 from flask import Flask
 from flask_smorest import Api
-from redis import Redis
 from werkzeug.routing import IntegerConverter
 
 from api import config as settings
 from api.cli import register_commands
 from api.core import db, listen
+from api.core.db import install_error_scrubbing
 from api.core.fields import ID_MAX
 from api.core.jobs import install_session_hooks
 from api.extensions import limiter, migrate
 from api.http import ErrorSchema, enforce_body_limit, install_error_handlers
-from api.jobs import InlineRunner, RQRunner
+from api.jobs import InlineRunner, RQRunner, connect_redis, redis_options
 from api.logs import configure as configure_logging
 from api.routes import ops, register_blueprints
 from api.wechat import WeChat
@@ -72,15 +72,21 @@ def create_app(config: dict | None = None) -> Flask:
         # Redis may vanish: limits then fall back to this process's memory, not to a 500.
         RATELIMIT_SWALLOW_ERRORS=True,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_STORAGE_OPTIONS=redis_options(app.config["REDIS_TIMEOUT_SECONDS"]),
     )
     configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
 
     install_session_hooks()
+    install_error_scrubbing()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     limiter.init_app(app)
 
-    redis = Redis.from_url(app.config["REDIS_URL"]) if app.config["REDIS_URL"] else None
+    redis = (
+        connect_redis(app.config["REDIS_URL"], app.config["REDIS_TIMEOUT_SECONDS"])
+        if app.config["REDIS_URL"]
+        else None
+    )
     app.extensions["redis"] = redis
     app.extensions["jobs"] = RQRunner(redis) if redis is not None else InlineRunner()
     app.extensions["wechat"] = WeChat.from_config(app.config, redis)

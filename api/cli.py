@@ -3,11 +3,14 @@ import-households, worker, reconcile, notices-sweep, jobs."""
 
 from __future__ import annotations
 
+import re
 import sys
+import traceback
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from sqlalchemy.exc import DBAPIError
 
 from api import auth, demo
 from api.core import DomainError, commit, db
@@ -19,10 +22,37 @@ from participation.service import registry as service
 from participation.service import roster
 from voting import jobs as voting_jobs
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _fail(message: str):
     click.echo(f"error: {message}", err=True)
     sys.exit(1)
+
+
+def _failure_without_data(exc: Exception) -> str:
+    """What went wrong, in words that carry no row of the input: the error's class, the
+    constraint a database names, and where in the code it happened (never the message, which
+    may quote a row's name and phone digits)."""
+    original = getattr(exc, "orig", None) or exc
+    what = type(exc).__name__
+    if type(original).__name__ != what:  # the driver's own kind: CheckViolation, …
+        what += f" ({type(original).__name__})"
+    constraint = getattr(getattr(original, "diag", None), "constraint_name", None)
+    if constraint is None and isinstance(exc, DBAPIError):
+        # SQLite names the constraint, and nothing of the row: "CHECK constraint failed: ck_…"
+        named = re.search(r"constraint failed: ([\w.]+)", str(original))
+        constraint = named.group(1) if named else None
+    if constraint:
+        what += f" on {constraint}"
+    ours = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if Path(frame.filename).is_relative_to(ROOT) and "site-packages" not in frame.filename
+    ]
+    if ours:
+        what += f" at {Path(ours[-1].filename).relative_to(ROOT)}:{ours[-1].lineno}"
+    return what
 
 
 def register_commands(app: Flask) -> None:
@@ -105,6 +135,13 @@ def register_commands(app: Flask) -> None:
             for bad in exc.details.get("bad_rows", []):
                 click.echo(f"  row {bad['row']}: {'; '.join(bad['errors'])}", err=True)
             sys.exit(1)
+        except Exception as exc:
+            # Not a bad row the check caught: one line, and no traceback, whose messages would
+            # quote the roster's rows (owners' names and phone digits) into a terminal or a log.
+            db.session.rollback()
+            _fail(
+                f"the roster was not imported, nothing was written ({_failure_without_data(exc)})"
+            )
         for bad in result.skipped:
             click.echo(f"skipped row {bad['row']}: {'; '.join(bad['errors'])}", err=True)
         click.echo(

@@ -32,6 +32,10 @@ SETTINGS = {
         "SQLAlchemy URL: sqlite:///… or postgresql+psycopg://…",
     ),
     "REDIS_URL": ("", "Redis for the RQ queues and rate limits; unset: jobs run in-process"),
+    "REDIS_TIMEOUT_SECONDS": (
+        "0.5",
+        "longest wait for Redis to connect or answer one call; a hung Redis costs no more",
+    ),
     "SECRET_KEY": (
         DEV_SECRET,
         "signs bearer tokens; required in production and with any database but SQLite",
@@ -211,8 +215,11 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
     config = {
         "APP_ENV": app_env,
         "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Statement parameters (openids, names, phone digits) never reach an error message,
+        # a log or a failed job's record: only the statement does.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": redis_url,
+        "REDIS_TIMEOUT_SECONDS": number("REDIS_TIMEOUT_SECONDS", float),
         "SECRET_KEY": secret,
         "TOKEN_TTL_SECONDS": number("TOKEN_TTL_SECONDS"),
         "WECHAT_APPID": appid,

@@ -12,8 +12,10 @@ import logging
 from dataclasses import dataclass
 
 import requests
+from redis.exceptions import RedisError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
@@ -46,6 +48,38 @@ class WeChatSession:
 
     openid: str
     unionid: str | None
+
+
+class _TokenStorage(SessionStorage):
+    """The access token kept in Redis, shared by every process, with this process's own copy
+    to fall back on while Redis does not answer: WeChat calls go on (a hung Redis costs each
+    one `REDIS_TIMEOUT_SECONDS`), rather than failing, or fetching a new token every time."""
+
+    def __init__(self, redis):
+        self._shared = RedisStorage(redis, prefix="wechat")
+        self._own = MemoryStorage()
+
+    def get(self, key, default=None):
+        try:
+            value = self._shared.get(key)
+        except RedisError as exc:
+            log.warning("wechat token storage: %s, using this process's copy", type(exc).__name__)
+            return self._own.get(key, default)
+        return default if value is None else value
+
+    def set(self, key, value, ttl=None):
+        self._own.set(key, value, ttl)
+        try:
+            self._shared.set(key, value, ttl)
+        except RedisError as exc:
+            log.warning("wechat token storage: %s, kept in this process", type(exc).__name__)
+
+    def delete(self, key):
+        self._own.delete(key)
+        try:
+            self._shared.delete(key)
+        except RedisError as exc:
+            log.warning("wechat token storage: %s, not deleted", type(exc).__name__)
 
 
 class _Client(WeChatClient):
@@ -89,7 +123,7 @@ class WeChat:
     def from_config(cls, config, redis=None):
         storage = None
         if redis is not None:
-            storage = RedisStorage(redis, prefix="wechat")
+            storage = _TokenStorage(redis)
         return cls(
             config["WECHAT_APPID"],
             config["WECHAT_SECRET"],

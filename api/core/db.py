@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import CheckConstraint, DateTime, MetaData
+from sqlalchemy import CheckConstraint, DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -82,3 +83,33 @@ def get_or_404(model, object_id, code: str = "not_found", message: str = "找不
     if obj is None:
         raise NotFound(message, code=code)
     return obj
+
+
+# --- personal data stays out of error messages -------------------------------------------------
+
+
+def _primary_message_only(context) -> None:
+    """Cut PostgreSQL's error down to its first line.
+
+    Its DETAIL repeats the row or key it refused ("Failing row contains (…, 张三, 1234, …)",
+    "Key (openid)=(o6_x…) already exists"), and the message travels into every log, traceback
+    and failed job's record. The parameters are hidden by the engine (`hide_parameters`); the
+    row is hidden here. What a reader needs to find the cause stays: the exception's class,
+    the statement, and the driver's `diag` (sqlstate, table, column, constraint).
+    """
+    original = context.original_exception
+    primary = getattr(getattr(original, "diag", None), "message_primary", None)
+    if not primary or not original.args or original.args[0] == primary:
+        return
+    original.args = (primary,)
+    wrapped = context.sqlalchemy_exception
+    if wrapped is not None:
+        kind = type(original)
+        wrapped.args = (f"({kind.__module__}.{kind.__name__}) {primary}", *wrapped.args[1:])
+
+
+def install_error_scrubbing() -> None:
+    """Keep the rows PostgreSQL quotes out of database errors, for every engine of the
+    process. Called by `create_app`; installing twice is a no-op."""
+    if not event.contains(Engine, "handle_error", _primary_message_only):
+        event.listen(Engine, "handle_error", _primary_message_only)
