@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core.fields import Text, id_field, text
+from api.core.fields import DateTime, Text, id_field, query_id, text
 from notices.models import CATEGORIES, STAFF_CATEGORIES, STATUSES, TARGET_KINDS
 
 SUBSCRIBE_ANSWERS = ("accept", "reject", "ban", "filter")
@@ -22,6 +22,15 @@ class NoticeArgs(ma.Schema):
     """A new notice for exactly one of: a community, an estate (optionally some of its
     buildings), a project (its estates)."""
 
+    class Meta:
+        description = (
+            "Exactly one of `community_id`, `estate_id`, `project_id` names the target. "
+            "`building_ids` only with `estate_id`, each a building of that estate (422 "
+            "`buildings_not_in_estate`). A `draft` has no `publish_at`. `publish_at` must be in "
+            "the future (422 `publish_at_past`); `expires_at` after `publish_at`, or after now "
+            "when published at once (422 `expires_before_publish`)."
+        )
+
     community_id = id_field()
     estate_id = id_field()
     building_ids = fields.List(
@@ -35,8 +44,8 @@ class NoticeArgs(ma.Schema):
     body = Text(required=True, validate=validate.Length(max=10_000))
     attachments = _attachments()
     pinned = fields.Boolean(load_default=False)
-    expires_at = fields.AwareDateTime(allow_none=True)
-    publish_at = fields.AwareDateTime(
+    expires_at = DateTime(allow_none=True)
+    publish_at = DateTime(
         allow_none=True, metadata={"description": "publish later, at this time (scheduled)"}
     )
     draft = fields.Boolean(load_default=False, metadata={"description": "keep as a draft"})
@@ -57,12 +66,20 @@ class NoticeArgs(ma.Schema):
 class NoticePatchArgs(ma.Schema):
     """Content while a draft or scheduled; pin and expiry at any time before withdrawal."""
 
+    class Meta:
+        description = (
+            "At least one field. `category`, `title`, `body` and `attachments` change only "
+            "while the notice is a draft or scheduled (409 `notice_already_published`); "
+            "`expires_at` must be after now and after the publication time (422 "
+            "`expires_before_publish`)."
+        )
+
     category = fields.String(validate=validate.OneOf(STAFF_CATEGORIES))
     title = text(100)
     body = Text(validate=validate.Length(max=10_000))
     attachments = _attachments()
     pinned = fields.Boolean()
-    expires_at = fields.AwareDateTime(allow_none=True)
+    expires_at = DateTime(allow_none=True)
 
     @ma.validates_schema
     def _something(self, data, **kwargs):
@@ -71,18 +88,14 @@ class NoticePatchArgs(ma.Schema):
 
 
 class PublishArgs(ma.Schema):
-    publish_at = fields.AwareDateTime(
-        allow_none=True, metadata={"description": "omit to publish now"}
-    )
+    class Meta:
+        description = "`publish_at`, when given, must be in the future (422 `publish_at_past`)."
+
+    publish_at = DateTime(allow_none=True, metadata={"description": "omit to publish now"})
 
 
 class WithdrawArgs(ma.Schema):
     reason = text(500, required=True)
-
-
-def _query_id():
-    """An id in a query string (text there, so not strict)."""
-    return fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class NoticeFilter(ma.Schema):
@@ -90,9 +103,9 @@ class NoticeFilter(ma.Schema):
 
     status = fields.String(validate=validate.OneOf(STATUSES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
-    community_id = _query_id()
-    estate_id = _query_id()
-    project_id = _query_id()
+    community_id = query_id()
+    estate_id = query_id()
+    project_id = query_id()
 
 
 class TargetSchema(ma.Schema):
@@ -176,6 +189,13 @@ class ReceiptsSchema(ma.Schema):
 
 class SubscriptionArgs(ma.Schema):
     """What wx.requestSubscribeMessage answered; its `errMsg` key may be passed along."""
+
+    class Meta:
+        description = (
+            "`results` maps template ids to `accept`, `reject`, `ban` or `filter`; an `errMsg` "
+            "key is ignored, and at least one template answer must remain. An unknown template "
+            "id is a 422 `unknown_template`."
+        )
 
     results = fields.Dict(
         required=True,

@@ -6,19 +6,32 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.core import labels
-from api.core.fields import Text, id_field, mask_name, text
+from api.core.fields import DateTime, Text, id_field, mask_name, text
 from voting.models import BASES, CHANNELS, KINDS, RULES
 
 OPINIONS = ("support", "oppose", "neutral")
 
 
 class ConsultationArgs(ma.Schema):
+    class Meta:
+        description = (
+            "`plan_satisfaction` puts a plan version to residents: `plan_id` must be one of "
+            "this project's plans (default: the current plan; 422 `plan_required`), and "
+            "`threshold` may not be below 0.9 (422 `threshold_below_policy`). Another kind may "
+            "name a plan of this project (422 `plan_not_in_project`). `closes_at` must be after "
+            "`opens_at` and after now (422 `closes_before_opens`). `rule` only for "
+            "`owners_decision` (default `majority`; else 422 `rule_not_applicable`), whose "
+            "`quorum` may not be below 2/3 (422 `quorum_below_law`). `options` only for "
+            "`needs_survey` (default: every plan item category; else 422 "
+            "`options_not_applicable`)."
+        )
+
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     plan_id = id_field(allow_none=True)
     title = text(200)
     description = Text(validate=validate.Length(max=5000), allow_none=True)
-    opens_at = fields.AwareDateTime(allow_none=True)
-    closes_at = fields.AwareDateTime(allow_none=True)
+    opens_at = DateTime(allow_none=True)
+    closes_at = DateTime(allow_none=True)
     threshold = fields.Float(
         validate=validate.Range(min=0, max=1, min_inclusive=False), allow_nan=False
     )
@@ -34,6 +47,17 @@ class ItemOpinionArgs(ma.Schema):
 
 
 class BallotArgs(ma.Schema):
+    class Meta:
+        description = (
+            "A `needs_survey` ballot gives `items`, some of the consultation's options (422 "
+            "`items_required`, `invalid_choice`), and no `choice`; any other kind gives `choice`, "
+            "one of the consultation's `choices` (422 `invalid_choice`), and no `items` (422 "
+            "`items_not_applicable`). `item_opinions` only for `plan_satisfaction` (422 "
+            "`opinions_not_applicable`), keyed by ids of the plan's items (422 "
+            "`unknown_plan_item`). `household_id` is needed when the resident votes for several "
+            "households (422 `household_required`)."
+        )
+
     choice = fields.String(validate=validate.Length(max=20))
     items = fields.List(
         fields.String(validate=validate.Length(max=40)), validate=validate.Length(max=50)
@@ -51,6 +75,13 @@ class BallotArgs(ma.Schema):
 
 
 class PaperBallotArgs(BallotArgs):
+    class Meta:
+        description = (
+            "The ballot rules of BallotArgs, for `household_id`, which must be in the "
+            "consultation's electorate; `assisted_by` is required when `channel` is `assisted` "
+            "(422 `assisted_by_required`)."
+        )
+
     household_id = id_field(required=True)
     channel = fields.String(load_default="paper", validate=validate.OneOf(CHANNELS[1:]))
     evidence_url = fields.Url(required=True, validate=validate.Length(max=500))

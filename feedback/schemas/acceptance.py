@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core.fields import Text, id_field, mask_name, text
+from api.core.fields import Date, Text, id_field, mask_name, text
 from feedback.models.acceptance import PARTY_ROLES, VERDICTS
 
 
@@ -23,7 +23,15 @@ class RepresentativeArgs(ma.Schema):
 
 
 class AcceptanceArgs(ma.Schema):
-    held_on = fields.Date(required=True)
+    class Meta:
+        description = (
+            "`held_on` may not be after today (422 `held_on_in_future`). `parties` has one party "
+            "of each role, design, construction and supervision (422 `parties_invalid`). "
+            "`representatives` are distinct (422 `representatives_repeated`) verified residents "
+            "of the project's estates (422 `representative_not_eligible`)."
+        )
+
+    held_on = Date(required=True)
     parties = fields.List(
         fields.Nested(PartyArgs), required=True, validate=validate.Length(min=1, max=10)
     )

@@ -10,6 +10,12 @@ from feedback.models.comments import COMMENT_STATUSES
 
 
 class CommentArgs(ma.Schema):
+    class Meta:
+        description = (
+            "`parent_id`, when given, is a visible comment on the same project and plan (422 "
+            "`parent_invalid`)."
+        )
+
     body = text(1000, required=True)
     parent_id = id_field(allow_none=True, metadata={"description": "the comment replied to"})
 

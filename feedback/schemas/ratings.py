@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.core import utcnow
-from api.core.fields import Text, id_field
+from api.core.fields import Text, id_field, query_id
 from feedback.models.ratings import DIMENSIONS
 from feedback.policy import window_open
 
@@ -28,7 +28,7 @@ class RatingArgs(ma.Schema):
 
 
 class MyRatingQuery(ma.Schema):
-    household_id = id_field(
+    household_id = query_id(
         metadata={"description": "needed only by members of several covered households"}
     )
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.core import local_today
-from api.core.fields import Text, id_field, text
+from api.core.fields import Date, Text, id_field, text
 from participation.models import (
     CATEGORIES,
     FUNDING_SOURCES,
@@ -29,6 +29,12 @@ class FundingArgs(ma.Schema):
 
 
 class ProjectArgs(ma.Schema):
+    class Meta:
+        description = (
+            "`estate_ids` must all exist (404 `estate_not_found`) and lie in one county (422 "
+            "`estates_in_several_counties`)."
+        )
+
     name = text(200, required=True)
     description = Text(validate=validate.Length(max=5000), allow_none=True)
     estate_ids = fields.List(id_field(), required=True, validate=validate.Length(min=1, max=50))
@@ -48,7 +54,7 @@ class ProjectPatchArgs(ma.Schema):
     supervisor_cap = fields.Integer(strict=True, validate=validate.Range(0, 1000))
     milestones = fields.Dict(
         keys=fields.String(validate=validate.OneOf(tuple(MILESTONES))),
-        values=fields.Date(allow_none=True),
+        values=Date(allow_none=True),
         metadata={"description": "actual dates: {kind: 'YYYY-MM-DD' | null}"},
     )
 

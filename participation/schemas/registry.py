@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core.fields import Text, id_field, mask_name, mask_phone_last4, text
+from api.core.fields import Text, id_field, mask_name, mask_phone_last4, query_id, text
 from participation.models import RELATIONS, ROLES
 
 # --- places -------------------------------------------------------------------------------
@@ -27,11 +27,11 @@ class EstateArgs(ma.Schema):
 
 
 class CommunityFilter(ma.Schema):
-    county_id = id_field()
+    county_id = query_id()
 
 
 class EstateFilter(ma.Schema):
-    community_id = id_field()
+    community_id = query_id()
 
 
 class CountySchema(ma.Schema):
@@ -88,7 +88,13 @@ class ImportResultSchema(ma.Schema):
 class ClaimArgs(ma.Schema):
     estate_id = id_field(required=True)
     building = text(50, required=True)
-    unit = Text(validate=validate.Length(max=20), load_default="")
+    # Omitted where the building has no units. The default is a callable so that the document
+    # shows none: "" is not a value one may send (blank text is refused).
+    unit = Text(
+        validate=validate.Length(max=20),
+        load_default=lambda: "",
+        metadata={"description": "omit where the building has no units"},
+    )
     room = text(20, required=True)
     name = text(100, required=True)
     phone_last4 = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$"))
@@ -161,6 +167,13 @@ class StaffLoginArgs(ma.Schema):
 
 
 class GrantArgs(ma.Schema):
+    class Meta:
+        description = (
+            "`scope_id` is required for every role but `prefecture`, which has none: the county "
+            "(`county`), community (`committee`) or project (`owner`) the role covers. An "
+            "unknown scope is a 422 `unknown_scope`; one outside the caller's own grants a 403."
+        )
+
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     scope_id = id_field(allow_none=True, load_default=None)
 
@@ -173,6 +186,13 @@ class GrantArgs(ma.Schema):
 
 
 class StaffArgs(ma.Schema):
+    class Meta:
+        description = (
+            "Each of `grants` follows GrantArgs' rules. Only the prefecture may create an "
+            "account without `grants`; anyone else must give at least one within their own "
+            "remit (422 `grant_required`)."
+        )
+
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
     password = fields.String(required=True, validate=validate.Length(min=8, max=256))
     display_name = text(100, allow_none=True)
