@@ -18,7 +18,14 @@ from api.core.db import install_error_scrubbing
 from api.core.fields import ID_MAX
 from api.core.jobs import install_session_hooks
 from api.extensions import limiter, migrate
-from api.http import ErrorSchema, enforce_body_limit, install_error_handlers
+from api.http import (
+    ErrorSchema,
+    JSONProvider,
+    document_fields,
+    enforce_body_limit,
+    enforce_request_limits,
+    install_error_handlers,
+)
 from api.jobs import InlineRunner, RQRunner, connect_redis, redis_options
 from api.logs import configure as configure_logging
 from api.routes import ops, register_blueprints
@@ -58,7 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.merge_slashes = False
     app.url_map.converters["int"] = _IdConverter
     app.config.update(settings.load(app.instance_path, overrides=config))
-    app.json.ensure_ascii = False  # Chinese stays readable in every reply
+    app.json = JSONProvider(app)  # Chinese stays readable; bodies read by api.http.load_json
     app.config.update(
         API_TITLE="老旧小区改造居民参与 API",
         API_VERSION="v1",
@@ -98,9 +105,11 @@ def create_app(config: dict | None = None) -> Flask:
             "security": [{"bearer": []}],
         },
     )
+    document_fields(api)
     register_blueprints(api)
     ops.register(app)  # /healthz, /readyz, /metrics (not in the OpenAPI document); request ids
     install_error_handlers(app)
+    app.before_request(enforce_request_limits)
     app.before_request(enforce_body_limit)
 
     register_commands(app)

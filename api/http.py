@@ -1,4 +1,5 @@
-"""The HTTP conventions every blueprint shares: the error shape, body limits, pagination.
+"""The HTTP conventions every blueprint shares: the error shape, how a JSON body is read,
+request limits, pagination.
 
 Every error, whatever raised it, leaves as
 `{"error": {"code": "...", "message": "<Chinese>", "details": {...}}}` and never as HTML.
@@ -6,16 +7,29 @@ Every error, whatever raised it, leaves as
 
 from __future__ import annotations
 
+import json
 import logging
+from decimal import Decimal
 
 import flask_smorest
 import marshmallow as ma
 from flask import Flask, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    RequestHeaderFieldsTooLarge,
+    RequestURITooLarge,
+    UnprocessableEntity,
+    UnsupportedMediaType,
+)
 
 from api.core import DomainError, db
+from api.core.fields import unstorable
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +42,11 @@ HTTP_ERRORS = {
     405: ("method_not_allowed", "不支持此请求方法"),
     409: ("conflict", "当前状态不允许此操作"),
     413: ("payload_too_large", "提交的内容过大"),
-    415: ("unsupported_media_type", "不支持的内容类型"),
+    414: ("uri_too_long", "请求地址过长"),
+    415: ("unsupported_media_type", "请以 JSON 格式提交（Content-Type: application/json）"),
     422: ("invalid", "提交的内容有误"),
     429: ("rate_limited", "操作过于频繁，请稍后再试"),
+    431: ("headers_too_large", "请求头过大"),
     500: ("internal_error", "服务器出错了，请稍后再试"),
     503: ("unavailable", "服务暂时不可用，请稍后再试"),
 }
@@ -85,12 +101,17 @@ def handle_http_exception(exc: HTTPException):
     details = {}
     data = getattr(exc, "data", None) or {}
     messages = data.get("messages")
-    if messages:
+    if isinstance(exc, MalformedJSON):
+        details = {"reason": exc.reason}
+        message = exc.message
+    elif messages:
         if status == 400:
             details = {"reason": "invalid_json"}
             message = "请求内容不是有效的 JSON"
         else:
             details = {"fields": _flatten_messages(messages)}
+    elif "details" in data:
+        details = data["details"]
     headers = {}
     if status == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)
@@ -140,22 +161,188 @@ def allow_upload(view):
 
 
 def enforce_body_limit():
-    """Refuse a declared body over the limit before anything reads it (413)."""
+    """Refuse a body over the limit before a view reads it (413): a declared one by its
+    Content-Length, a chunked one by reading it up to the limit and one byte more."""
     view = current_app.view_functions.get(request.endpoint)
     if view is not None and getattr(view, "_accepts_upload", False):
         request.max_content_length = current_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
         request.max_form_memory_size = current_app.config["UPLOAD_MAX_CONTENT_LENGTH"]
     limit = request.max_content_length
-    if request.content_length is not None and limit is not None and request.content_length > limit:
-        return error_response(413, *HTTP_ERRORS[413], {"limit_bytes": limit})
+    too_large = error_response(413, *HTTP_ERRORS[413], {"limit_bytes": limit})
+    if limit is None:
+        return None
+    if request.content_length is not None:
+        return too_large if request.content_length > limit else None
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        # werkzeug stops reading a chunked body at the limit without a word, which would
+        # leave a cut-off body to parse: read it here (the views then read the cached copy)
+        # and look one byte past the limit.
+        body = request.get_data(cache=True)
+        if len(body) >= limit and request.environ["wsgi.input"].read(1):
+            return too_large
     return None
 
 
-# --- blueprints and pagination -----------------------------------------------------------
+# gunicorn's own limits (scripts/gunicorn.conf.py) are twice these, so that a request over them
+# gets this JSON answer rather than gunicorn's HTML page.
+MAX_REQUEST_TARGET_BYTES = 4096  # path and query string
+MAX_HEADER_FIELDS = 100
+MAX_HEADER_FIELD_BYTES = 8190  # name and value of one header
+
+
+def enforce_request_limits():
+    """Refuse an over-long address (414) and too many or too large headers (431)."""
+    environ = request.environ
+    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.full_path
+    if len(target) > MAX_REQUEST_TARGET_BYTES:
+        raise RequestURITooLarge()
+    if len(request.headers) > MAX_HEADER_FIELDS:
+        raise RequestHeaderFieldsTooLarge()
+    for name, value in request.headers.items():
+        if len(name) + len(value) > MAX_HEADER_FIELD_BYTES:
+            raise RequestHeaderFieldsTooLarge()
+
+
+# --- JSON bodies -------------------------------------------------------------------------
+
+
+class MalformedJSON(BadRequest, ValueError):
+    """A body that is not JSON this API reads (400): why, as a `reason` and in Chinese.
+
+    A ValueError too, so that `request.get_json(silent=True)` answers None for it."""
+
+    def __init__(self, reason: str = "invalid_json", message: str = "请求内容不是有效的 JSON"):
+        super().__init__()
+        self.reason = reason
+        self.message = message
+
+
+def _no_constants(name):
+    raise MalformedJSON()  # NaN and Infinity are not JSON (RFC 8259), though Python reads them
+
+
+def load_json(raw: bytes | str):
+    """`raw` parsed as strict JSON (UTF-8), or `MalformedJSON`: never a RecursionError for
+    deep nesting nor a ValueError for a number of thousands of digits."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
+        return json.loads(text, parse_constant=_no_constants)
+    except RecursionError:
+        raise MalformedJSON("too_deep", "请求内容嵌套过深") from None
+    except MalformedJSON:
+        raise
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise MalformedJSON() from None
+    except ValueError:  # Python's cap on the digits of an integer (4,300)
+        raise MalformedJSON("number_too_long", "请求中的数字位数过多") from None
+
+
+# Deeper than any schema of this API reads: what lies below is refused by the schema (an
+# unknown field or a wrong type) without being stored or echoed, so the walk stops there.
+_WALK_DEPTH = 32
+
+
+def _printable(key: str) -> str:
+    return key.encode("utf-8", "backslashreplace").decode()
+
+
+def _unstorable_strings(value, depth: int = 0) -> dict:
+    """Where `value` (parsed JSON) holds text that cannot be stored, nested as marshmallow
+    nests its errors: `{"name": [why]}`, `{"items": {0: {"note": [why]}}}`. A bad key is shown
+    escaped, so that the reply itself can be encoded."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return {}
+    problems = {}
+    for key, item in items:
+        if isinstance(key, str) and unstorable(key):
+            problems[_printable(key)] = [unstorable(key)]
+        elif isinstance(item, str):
+            if why := unstorable(item):
+                problems[key] = [why]
+        elif depth < _WALK_DEPTH and (inner := _unstorable_strings(item, depth + 1)):
+            problems[key] = inner
+    return problems
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with Chinese left readable, reading bodies as `load_json` does (so that
+    `request.get_json` cannot fail on nesting or long numbers either)."""
+
+    ensure_ascii = False
+
+    def loads(self, s, **kwargs):
+        return load_json(s)
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' parser, reading JSON bodies through `load_json`.
+
+    - a body that is not sent as JSON: 415 (it would otherwise be ignored, and the reply would
+      say that required fields were missing);
+    - NUL or a lone surrogate in any string or key: 422 naming where (nothing could store it);
+    - a query string with a NUL or lone surrogate: 422 likewise.
+    """
+
+    def _raw_load_json(self, req):
+        raw = req.get_data(cache=True)
+        if not raw:
+            return webargs_core.missing
+        if not webargs_core.is_json(req.mimetype):
+            error = UnsupportedMediaType()
+            error.data = {"details": {"content_type": req.mimetype, "expected": "application/json"}}
+            raise error
+        data = load_json(raw)
+        # Only a \u escape can put a NUL or a lone surrogate in parsed JSON: strict UTF-8
+        # refuses an encoded surrogate, and JSON refuses a raw control character.
+        if b"\\u" in raw and (problems := _unstorable_strings(data)):
+            _refuse_fields(problems)
+        return data
+
+    def load_querystring(self, req, schema):
+        problems = {}
+        for key, value in req.args.items(multi=True):
+            if why := unstorable(key) or unstorable(value):
+                problems[_printable(key)] = [why]
+        if problems:
+            _refuse_fields(problems)
+        return super().load_querystring(req, schema)
+
+
+def _refuse_fields(problems: dict):
+    error = UnprocessableEntity()
+    error.data = {"messages": {"json": problems}}
+    raise error
+
+
+# --- blueprints, the OpenAPI document and pagination -------------------------------------
+
+
+def decimal_bounds_as_numbers(self, field, ret, **kwargs) -> dict:
+    """apispec writes a Decimal field's `minimum`/`maximum` as the field serializes them, a
+    Decimal, which JSON then shows as a string ("100000000000.00"): the document would be
+    invalid. Give them as numbers."""
+    return {
+        key: int(value) if value == value.to_integral_value() else float(value)
+        for key, value in ret.items()
+        if key in ("minimum", "maximum") and isinstance(value, Decimal)
+    }
+
+
+def document_fields(api: flask_smorest.Api) -> None:
+    """Teach the OpenAPI document what apispec does not know of our fields (call before the
+    blueprints are registered)."""
+    api.ma_plugin.converter.add_attribute_function(decimal_bounds_as_numbers)
 
 
 class Blueprint(flask_smorest.Blueprint):
-    """flask-smorest's blueprint with our error responses documented per endpoint."""
+    """flask-smorest's blueprint with our error responses documented per endpoint, reading
+    arguments with `ArgumentsParser`."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
 
     def errors(self, *statuses: int):
         """Document the error answers an endpoint may give, in the one error shape."""
