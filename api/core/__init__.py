@@ -9,7 +9,8 @@ It imports no domain and no Flask request state, and does nothing when imported.
 - `periodic`: the scaffold of a job that schedules its next run
 - `events`: `emit` and `listen`, how one domain learns of another's events
 - `numbers`: `rounded`, fractions to stored decimals
-- `fields`: schema fields (`Text`, `text`, `id_field`) and masks of personal data
+- `fields`: schema fields (`Text`, `text`, `id_field`, `query_id`, `Date`, `DateTime`) and
+  masks of personal data
 - `labels`: the Chinese labels of the enumerations people read
 - `trace`: the id of the request being served, which the jobs it asks for carry
 """
