@@ -26,6 +26,14 @@ from participation.policy import (
 )
 from participation.queries import project_household_ids
 
+
+class CommentNotFound(NotFound):
+    """A comment that does not exist, or that the caller may not know of: the same answer."""
+
+    code = "comment_not_found"
+    message = "找不到该评论"
+
+
 # --- staff ------------------------------------------------------------------------------------
 
 
@@ -52,7 +60,7 @@ def require_reviews_signups(staff: Staff, project: Project) -> None:
 def require_moderates_comments(staff: Staff, project: Project) -> None:
     """A clerk of the project moderates its comments (404 out of sight, 403 in sight)."""
     if not sees_project(staff, project):
-        raise NotFound("找不到该评论", code="comment_not_found")
+        raise CommentNotFound()
     require_clerks_project(staff, project)
 
 

@@ -5,6 +5,9 @@ their grants: `prefecture` covers everything, `county` a county's communities, `
 community, `owner` one project (which gives no say over rosters or claims). This module is the
 one place that reads `staff.grants`: other domains' policies and queries ask `scope_ids`,
 `is_prefecture`, `covers_county` and `covers_community` instead of scanning grants themselves.
+
+A project out of a caller's sight is answered exactly as a project that does not exist
+(`ProjectNotFound`), to residents as to staff, so that ids cannot be enumerated.
 """
 
 from __future__ import annotations
@@ -109,6 +112,20 @@ def require_member(resident: Resident, household: Household) -> None:
 # --- projects -------------------------------------------------------------------------------
 
 
+class ProjectNotFound(NotFound):
+    """A project that does not exist, or that the caller may not know of: the same answer."""
+
+    code = "project_not_found"
+    message = "找不到该项目"
+
+
+class PlanNotFound(NotFound):
+    """A plan version that does not exist, or whose project the caller may not know of."""
+
+    code = "plan_not_found"
+    message = "找不到该方案"
+
+
 def project_community_ids(project) -> set[int]:
     """The communities of the estates the project covers."""
     return {estate.community_id for estate in project.estates}
@@ -128,7 +145,7 @@ def sees_project(staff: Staff, project) -> bool:
 
 def require_sees_project(staff: Staff, project) -> None:
     if not sees_project(staff, project):
-        raise NotFound("找不到该项目", code="project_not_found")
+        raise ProjectNotFound()
 
 
 def require_manages_project(staff: Staff, project) -> None:
@@ -154,5 +171,7 @@ def require_staff_sees_estate(staff: Staff, estate: Estate) -> None:
 
 
 def require_resident_sees_project(resident: Resident, project) -> None:
+    """A resident outside the project's estates gets the answer of a missing project (404), not
+    a refusal (403) that would confirm the id exists."""
     if not resident_sees_project(resident, project):
-        raise Forbidden("您不是本项目所涉小区的已认证住户", code="not_resident_of_estate")
+        raise ProjectNotFound()

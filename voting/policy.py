@@ -22,7 +22,7 @@ from voting.jobs import catch_up
 from voting.models import Consultation, Tally
 from voting.queries.ballots import eligibility
 from voting.queries.gate import gate_consultation, is_stale
-from voting.service.ballots import NOT_ELIGIBLE_MESSAGES, NotEligible
+from voting.service.ballots import refuse_ineligible
 
 # --- running a consultation and recording its ballots ----------------------------------------
 
@@ -66,12 +66,12 @@ def require_records_paper_ballot(staff: Staff, project: Project, household_id: i
 
 
 def require_eligible(consultation: Consultation, resident_id: int) -> list[int]:
-    """The households the resident votes for here; refused (403 `not_eligible`, with the
-    reason) if there are none."""
+    """The households the resident votes for here; if there are none, 404 for a resident outside
+    the project's estates (as for a missing consultation), else 403 `not_eligible` with the
+    reason."""
     allowed = eligibility(consultation, resident_id)
     if not allowed["eligible"]:
-        reason = allowed["reason"]
-        raise NotEligible(NOT_ELIGIBLE_MESSAGES[reason], details={"reason": reason})
+        refuse_ineligible(allowed["reason"])
     return allowed["households"]
 
 

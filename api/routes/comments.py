@@ -1,9 +1,9 @@
 """Comments on projects and plan versions: posting, replies, reports, likes, moderation."""
 
 from api import auth
-from api.core import commit, get_or_404
+from api.core import commit, db
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from api.routes.projects import load_project, visible_project
+from api.routes.projects import hidden_as, load_project, visible_project
 from feedback import jobs, policy, queries
 from feedback.models import Comment
 from feedback.schemas.comments import (
@@ -17,7 +17,7 @@ from feedback.schemas.comments import (
 )
 from feedback.service import comments
 from participation.models import Plan, Resident
-from participation.policy import require_resident_sees_project
+from participation.policy import PlanNotFound, require_resident_sees_project
 
 blp = Blueprint("comments", __name__, url_prefix="/api/v1", description="Comments")
 
@@ -27,11 +27,17 @@ class CommentQuery(PageArgs, CommentFilter):
 
 
 def _plan(plan_id: int) -> Plan:
-    return get_or_404(Plan, plan_id, "plan_not_found", "找不到该方案")
+    plan = db.session.get(Plan, plan_id)
+    if plan is None:
+        raise PlanNotFound()
+    return plan
 
 
 def _comment(comment_id: int) -> Comment:
-    return get_or_404(Comment, comment_id, "comment_not_found", "找不到该评论")
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise policy.CommentNotFound()
+    return comment
 
 
 def _dump(shown: list[Comment]) -> list[Comment]:
@@ -97,7 +103,8 @@ def project_comments(args, project_id):
 def comment_on_plan(args, plan_id):
     """Comment on a plan version (or reply), through the same content check."""
     plan = _plan(plan_id)
-    return _post(load_project(plan.project_id), plan, args)
+    with hidden_as(PlanNotFound):
+        return _post(load_project(plan.project_id), plan, args)
 
 
 @blp.get("/plans/<int:plan_id>/comments")
@@ -108,13 +115,18 @@ def comment_on_plan(args, plan_id):
 def plan_comments(args, plan_id):
     """Comments on a plan version, as for a project."""
     plan = _plan(plan_id)
-    return _list(visible_project(plan.project_id), plan, args)
+    with hidden_as(PlanNotFound):
+        project = visible_project(plan.project_id)
+    return _list(project, plan, args)
 
 
 def _resident_comment(comment_id: int):
+    """The comment and the calling resident, a verified resident of one of its project's
+    estates; to anyone else the comment does not exist."""
     comment = _comment(comment_id)
     resident = auth.current_resident()
-    require_resident_sees_project(resident, load_project(comment.project_id))
+    with hidden_as(policy.CommentNotFound):
+        require_resident_sees_project(resident, load_project(comment.project_id))
     return comment, resident
 
 

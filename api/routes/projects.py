@@ -1,5 +1,8 @@
 """Projects, their plans, lifecycle and the satisfaction gate; the county overview."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from api import auth
 from api.core import NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
@@ -24,12 +27,27 @@ blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Project
 
 
 def load_project(project_id: int) -> Project:
-    return get_or_404(Project, project_id, "project_not_found", "找不到该项目")
+    project = db.session.get(Project, project_id)
+    if project is None:
+        raise policy.ProjectNotFound()
+    return project
+
+
+@contextmanager
+def hidden_as(not_found: type[NotFound]) -> Iterator[None]:
+    """Inside, a project out of the caller's sight answers as the id the path names: a
+    consultation, a plan or a comment of a project the caller may not know of is a missing
+    consultation, plan or comment (the same status, code and message), not a missing project
+    that would confirm the id exists."""
+    try:
+        yield
+    except policy.ProjectNotFound:
+        raise not_found() from None
 
 
 def visible_project(project_id: int) -> Project:
-    """The project, if the caller may see it: staff in scope (404 otherwise, so that ids do
-    not leak), or a verified resident of one of its estates (403 otherwise)."""
+    """The project, if the caller may see it: staff in scope, or a verified resident of one of
+    its estates. Anyone else gets the 404 of a missing project, so that ids do not leak."""
     project = load_project(project_id)
     caller = auth.current_caller()
     if isinstance(caller, Resident):

@@ -3,7 +3,7 @@
 from api import auth
 from api.core import Forbidden, NotFound, commit, db
 from api.http import Blueprint, PageArgs
-from api.routes.projects import load_project, visible_project
+from api.routes.projects import hidden_as, load_project, visible_project
 from participation.models import Project, Resident
 from voting import jobs, policy
 from voting.models import Consultation, Tally
@@ -22,27 +22,30 @@ from voting.schemas import (
     TurnoutSchema,
 )
 from voting.service import ballots, consultations
+from voting.service.ballots import ConsultationNotFound
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="Consultations and ballots")
 
 
 def _consultation(consultation_id: int) -> Consultation:
-    return db.session.get(Consultation, consultation_id) or _not_found()
-
-
-def _not_found():
-    raise NotFound("找不到该表决", code="consultation_not_found")
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None:
+        raise ConsultationNotFound()
+    return consultation
 
 
 def visible_consultation(consultation_id: int) -> tuple[Consultation, Project]:
+    """The consultation, if the caller sees its project; to anyone else it does not exist."""
     consultation = _consultation(consultation_id)
-    return consultation, visible_project(consultation.project_id)
+    with hidden_as(ConsultationNotFound):
+        return consultation, visible_project(consultation.project_id)
 
 
 def managed_consultation(consultation_id: int) -> tuple[Consultation, Project]:
     consultation = _consultation(consultation_id)
     project = load_project(consultation.project_id)
-    policy.require_runs_consultations(auth.current_staff(), project)
+    with hidden_as(ConsultationNotFound):
+        policy.require_runs_consultations(auth.current_staff(), project)
     return consultation, project
 
 
@@ -158,7 +161,8 @@ def paper_ballot(args, consultation_id):
     consultation = _consultation(consultation_id)
     project = load_project(consultation.project_id)
     staff = auth.current_staff()
-    policy.require_records_paper_ballot(staff, project, args["household_id"])
+    with hidden_as(ConsultationNotFound):
+        policy.require_records_paper_ballot(staff, project, args["household_id"])
     receipt = ballots.record_paper_ballot(consultation, staff, args)
     jobs.request_tally(consultation.id)
     commit()

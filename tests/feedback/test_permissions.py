@@ -2,7 +2,8 @@
 and comments against every kind of caller (tests/support/feedback_world.py describes them).
 
 Anonymous → 401; a caller out of scope → 403 or 404 (404 where an id must not be confirmed to
-exist); the allowed callers → 2xx, or a 409 where the world's state says so (a resident who has
+exist: residents outside a project's estates and staff outside its scope, issue 9 item 15); the
+allowed callers → 2xx, or a 409 where the world's state says so (a resident who has
 already signed up). A refused call leaves the database and the upload folder as they were.
 `test_the_matrix_lists_every_endpoint_of_issue_4` fails when an endpoint is added to these
 blueprints without a row here.
@@ -43,13 +44,21 @@ def answers(default: int, **overrides: int) -> dict[str, int]:
 
 
 def visible(ok: int = 200) -> dict[str, int]:
-    """Reads of a project: its residents and staff in scope; others 403 (residents) or 404."""
-    return answers(403, **{a: ok for a in RESIDENTS_IN + STAFF_IN}, **{a: 404 for a in STAFF_OUT})
+    """Reads of a project: its residents and staff in scope; to residents outside its estates
+    and staff outside its scope it does not exist (404)."""
+    return answers(
+        403,
+        **{a: ok for a in RESIDENTS_IN + STAFF_IN},
+        **{a: 404 for a in STAFF_OUT + RESIDENTS_OUT},
+    )
 
 
 def residents_of_estate(ok: int, **overrides: int) -> dict[str, int]:
-    """Writes by verified residents of a covered estate; staff 403 (residents only)."""
-    return answers(403, **{**{a: ok for a in RESIDENTS_IN}, **overrides})
+    """Writes by verified residents of a covered estate; to residents outside its estates the
+    project does not exist (404); staff 403 (residents only)."""
+    return answers(
+        403, **{**{a: 404 for a in RESIDENTS_OUT}, **{a: ok for a in RESIDENTS_IN}, **overrides}
+    )
 
 
 def clerks(ok: int = 200) -> dict[str, int]:

@@ -3,7 +3,8 @@ kind of caller.
 
 Each row says what each caller of `tests.support.voting_world.ACTORS` gets: anonymous → 401; a resident
 of another estate, a resident whose claim is still pending, the clerk of another community and
-the owner of another project → 403 or 404 (404 where the project is not theirs to know of); the
+the owner of another project → 404 where the project is not theirs to know of (with the code of
+the id the path names, as for an id that does not exist: issue 9, item 15), else 403; the
 allowed roles → 2xx. A refused call is in the one error shape and leaves every table as it was.
 `test_matrix_lists_every_voting_endpoint` fails when a route under /projects, /consultations or
 /counties/{id}/overview exists without a row here, so a new endpoint cannot forget its check;
@@ -46,12 +47,12 @@ def _answers(**by_actor: int) -> dict[str, int]:
 def visible(ok: int = 200) -> dict[str, int]:
     """Reads of a project and its consultations: its residents and the staff in scope.
 
-    Residents outside the project get 403 (they know the estate they live in); staff outside
-    its scope get 404, so that ids of other projects do not leak."""
+    Residents outside the project's estates and staff outside its scope get 404, as for an id
+    that does not exist, so that ids of other projects do not leak."""
     return _answers(
         anonymous=401,
-        resident_other_estate=403,
-        resident_unverified=403,
+        resident_other_estate=404,
+        resident_unverified=404,
         clerk_other_community=404,
         owner_other_project=404,
         resident_member=ok,
@@ -62,20 +63,30 @@ def visible(ok: int = 200) -> dict[str, int]:
     )
 
 
+RESIDENTS_REFUSED = {
+    "resident_member": 403,
+    "resident_other_estate": 403,
+    "resident_unverified": 403,
+}
+
+
 def managed(ok: int) -> dict[str, int]:
-    """Plans, details, lifecycle: the project's owner, its county, the prefecture."""
-    return {**visible(ok), "resident_member": 403, "clerk": 403}
+    """Plans, details, lifecycle: the project's owner, its county, the prefecture; residents 403
+    (staff only, whatever the id)."""
+    return {**visible(ok), **RESIDENTS_REFUSED, "clerk": 403}
 
 
 def run_by_staff(ok: int) -> dict[str, int]:
     """Consultations: the committees of the covered communities, and those who manage."""
-    return {**visible(ok), "resident_member": 403}
+    return {**visible(ok), **RESIDENTS_REFUSED}
 
 
 def residents_only(ok: int) -> dict[str, int]:
-    """A household's own ballot: its verified members, nobody else (staff included)."""
+    """A household's own ballot: its verified members; residents outside the project's estates
+    404 (the consultation is not theirs to know of); staff 403 (residents only)."""
     staff = {actor: 403 for actor in ACTORS if actor not in ("anonymous",)}
-    return {**staff, "anonymous": 401, "resident_member": ok}
+    outside = {"resident_other_estate": 404, "resident_unverified": 404}
+    return {**staff, **outside, "anonymous": 401, "resident_member": ok}
 
 
 @dataclass
@@ -90,6 +101,11 @@ class Endpoint:
     @property
     def id(self) -> str:
         return f"{self.method} {self.rule.removeprefix('/api/v1')}"
+
+    @property
+    def not_found(self) -> str:
+        """The code of a missing id of the path: the consultation's, else the project's."""
+        return "consultation_not_found" if self.rule.startswith(C) else "project_not_found"
 
     def path(self, w: World, consultation_id: int | None) -> str:
         values = {
@@ -126,7 +142,6 @@ def _paper(w: World) -> dict:
     }
 
 
-_NOT_ELIGIBLE = {"resident_other_estate": "not_eligible", "resident_unverified": "not_eligible"}
 _STAFF_ONLY = {"resident_member": "staff_only", "resident_other_estate": "staff_only"}
 _RESIDENTS_ONLY = {"clerk": "residents_only", "prefecture": "residents_only"}
 
@@ -147,6 +162,9 @@ ENDPOINTS = [
         "none",
         {
             **visible(),
+            # An estate is no secret (residents pick theirs from the list): refused, not hidden.
+            "resident_other_estate": 403,
+            "resident_unverified": 403,
             "clerk_other_community": 403,
             "owner_other_project": 403,
             "owner": 403,  # an owner's grant covers one project, not the estate's list
@@ -195,9 +213,9 @@ ENDPOINTS = [
         "open",
         residents_only(200),
         lambda w: {"choice": "satisfied"},
-        {**_NOT_ELIGIBLE, **_RESIDENTS_ONLY},
+        _RESIDENTS_ONLY,
     ),
-    Endpoint("GET", f"{C}/ballot", "voted", residents_only(200), codes=_NOT_ELIGIBLE),
+    Endpoint("GET", f"{C}/ballot", "voted", residents_only(200), codes=_RESIDENTS_ONLY),
     Endpoint("GET", f"{C}/turnout", "voted", visible()),
     Endpoint(
         "POST",
@@ -250,14 +268,8 @@ def test_permission_matrix(app, client, make, world, endpoint: Endpoint, actor: 
             assert error["code"] == endpoint.codes[actor], error
         elif expected == 401:
             assert error["code"] == "unauthorized", error
-        elif expected == 404:  # the project is not theirs to know of
-            assert error["code"] == "project_not_found", error
-        if error["code"] == "not_eligible":
-            reason = {
-                "resident_other_estate": "other_estate",
-                "resident_unverified": "not_verified",
-            }
-            assert error["details"] == {"reason": reason[actor]}, error
+        elif expected == 404:  # not theirs to know of: answered as a missing id
+            assert error["code"] == endpoint.not_found, error
         after = snapshot(app)
         assert after == before, f"a refused call wrote: {diff(before, after)}"
     else:

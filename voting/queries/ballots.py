@@ -8,9 +8,15 @@ from api.core import db
 from participation.models import Household, HouseholdClaim, project_estates
 from voting.models import Ballot, BallotPick, Consultation, ElectorMember
 
+# Reasons that mean the resident is outside the project's estates: to them the consultation is
+# answered as a missing one (`voting.service.ballots.ConsultationNotFound`), not refused.
+OUT_OF_SIGHT = frozenset({"other_estate", "not_verified"})
+
 
 def eligibility(consultation: Consultation, resident_id: int) -> dict:
-    """Whether the resident may vote here, for which households, and if not, why."""
+    """Whether the resident may vote here, for which households, and if not, why: `other_estate`
+    or `not_verified` (out of sight: no verified household in the project's estates) before
+    `consultation_not_open` and `joined_after_opening`."""
     households = list(
         db.session.scalars(
             select(ElectorMember.household_id)
@@ -23,8 +29,6 @@ def eligibility(consultation: Consultation, resident_id: int) -> dict:
     )
     if households:
         return {"eligible": True, "reason": None, "households": households}
-    if consultation.status == "draft":
-        return {"eligible": False, "reason": "consultation_not_open", "households": []}
     project_estate_ids = select(project_estates.c.estate_id).where(
         project_estates.c.project_id == consultation.project_id
     )
@@ -39,7 +43,8 @@ def eligibility(consultation: Consultation, resident_id: int) -> dict:
         )
     )
     if "verified" in statuses:
-        reason = "joined_after_opening"
+        draft = consultation.status == "draft"
+        reason = "consultation_not_open" if draft else "joined_after_opening"
     elif "pending" in statuses:
         reason = "not_verified"
     else:

@@ -23,7 +23,7 @@ from voting.models import (
     ElectorateEntry,
     ElectorMember,
 )
-from voting.queries.ballots import eligibility
+from voting.queries.ballots import OUT_OF_SIGHT, eligibility
 from voting.service.consultations import advisory_lock, lock
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
@@ -39,18 +39,35 @@ class NotOpenYet(Conflict):
     message = "表决尚未开始"
 
 
+class ConsultationNotFound(NotFound):
+    """A consultation that does not exist, or of a project the caller may not know of (a
+    resident outside its estates, staff out of its scope): the same answer."""
+
+    code = "consultation_not_found"
+    message = "找不到该表决"
+
+
 class NotEligible(DomainError):
     status = 403
     code = "not_eligible"
     message = "您不在本次表决的户籍名单中"
 
 
+# The reasons a resident who sees the consultation may not vote in it; those outside the
+# project's estates (`voting.queries.ballots.OUT_OF_SIGHT`) get `ConsultationNotFound` instead.
 NOT_ELIGIBLE_MESSAGES = {
     "joined_after_opening": "您在表决开始后才完成住户认证，不能参加本次表决",
-    "not_verified": "您的住户认证尚未通过，通过后才能参加表决",
-    "other_estate": "您不是本项目所涉小区的已认证住户",
     "consultation_not_open": "表决尚未开始",
 }
+
+
+def refuse_ineligible(reason: str) -> None:
+    """Raise what a resident who may not vote is told: 404 if they are outside the project's
+    estates (the consultation is not theirs to know of), 403 `not_eligible` with the reason
+    otherwise."""
+    if reason in OUT_OF_SIGHT:
+        raise ConsultationNotFound()
+    raise NotEligible(NOT_ELIGIBLE_MESSAGES[reason], details={"reason": reason})
 
 
 def _check_open(consultation: Consultation, now: datetime) -> None:
@@ -258,13 +275,17 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
         _BALLOT_CONTEXT, {"consultation_id": consultation_id, "resident_id": resident_id}
     ).all()
     if not rows:
-        raise NotFound("找不到该表决", code="consultation_not_found")
+        raise ConsultationNotFound()
     consultation = rows[0][0]
-    _check_open(consultation, utcnow())
     weights = {row[1]: (row[2], row[3]) for row in rows if row[1] is not None}
     if not weights:
         reason = eligibility(consultation, resident_id)["reason"]
-        raise NotEligible(NOT_ELIGIBLE_MESSAGES[reason], details={"reason": reason})
+        # Who asks comes before the consultation's state: to a resident outside the project's
+        # estates, a draft or closed consultation is as missing as one that does not exist.
+        if reason not in OUT_OF_SIGHT:
+            _check_open(consultation, utcnow())
+        refuse_ineligible(reason)
+    _check_open(consultation, utcnow())
     household_id = args.get("household_id")
     if household_id is None:
         if len(weights) > 1:
