@@ -8,21 +8,17 @@ database is the app's own SQLite file, so nothing here touches the session's.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import time
 
 import pytest
-from redis import Redis
 from sqlalchemy import select
 
 from api.core import db
 from devtools.factory import Maker
 from tests.support.fake_wechat import APPID, SECRET
 from tests.support.fresh_app import dispose, fresh_app
+from tests.support.own_redis import OwnRedis
 from tests.support.voting_helpers import build_scene, open_consultation, resident
 from voting import jobs as voting_jobs
 from voting.models import Ballot, Tally
@@ -33,55 +29,11 @@ pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="no
 BOUND_SECONDS = 3  # the issue measured +5 s (/me, login) and +10 s (a ballot)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OwnRedis:
-    """A `redis-server` of this test's own, without persistence, that it may stop and resume."""
-
-    def __init__(self, tmp_path):
-        self.port = _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(tmp_path)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = Redis.from_url(self.url, socket_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except Exception:
-                if time.monotonic() > deadline:
-                    self.kill()
-                    raise
-                time.sleep(0.05)
-        client.close()
-
-    def hang(self):
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def resume(self):
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def kill(self):
-        if self.process.poll() is None:
-            self.resume()
-            self.process.kill()
-        self.process.wait(timeout=10)
-
-
 @pytest.fixture
 def own_redis(tmp_path):
     server = OwnRedis(tmp_path)
     yield server
-    server.kill()
+    server.stop()
 
 
 @pytest.fixture
@@ -184,7 +136,7 @@ def test_a_stopped_redis_costs_a_request_nothing_and_loses_no_ballot(redis_app, 
     app, client = redis_app, redis_app.test_client()
     consultation_id, member, username = _scene(app)
 
-    own_redis.kill()  # connections refused: tried once more at once, never with back-off
+    own_redis.stop()  # connections refused: tried once more at once, never with back-off
     done = _requests(client, consultation_id, member, username)
 
     _assert_answered_in_time(done)
