@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from api import config as settings
 from api.cli import register_commands
-from api.core import db, listen
+from api.core import db, listen, periodic
 from api.core.db import install_error_scrubbing
 from api.core.fields import ID_MAX
 from api.core.jobs import install_session_hooks
@@ -21,7 +21,7 @@ from api.extensions import limiter, migrate
 from api.http import (
     ErrorSchema,
     JSONProvider,
-    document_fields,
+    SpecPlugin,
     enforce_body_limit,
     enforce_request_limits,
     install_error_handlers,
@@ -30,10 +30,13 @@ from api.jobs import InlineRunner, RQRunner, connect_redis, redis_options
 from api.logs import configure as configure_logging
 from api.routes import ops, register_blueprints
 from api.wechat import WeChat
+from feedback import jobs as feedback_jobs
 from feedback import policy as feedback_policy
 from feedback.service import ratings, uploads
+from notices import jobs as notice_jobs
 from notices.service import events as notice_events
 from participation.service import projects as project_service
+from voting import jobs as voting_jobs
 from voting import policy as voting_policy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -103,9 +106,9 @@ def create_app(config: dict | None = None) -> Flask:
         spec_kwargs={
             "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearer": []}],
+            "marshmallow_plugin": SpecPlugin(),
         },
     )
-    document_fields(api)
     register_blueprints(api)
     ops.register(app)  # /healthz, /readyz, /metrics (not in the OpenAPI document); request ids
     install_error_handlers(app)
@@ -118,7 +121,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def wire_domains(app: Flask) -> None:
-    """The domains' rules and listeners, wired once per app; nothing else installs them.
+    """The domains' rules, listeners and periodic jobs, wired once per app; nothing else
+    installs them.
 
     Every caller of `participation.service.projects.transition` runs the guards, so no caller can
     move a project past the 90% gate or into `accepted` without its acceptance record.
@@ -131,3 +135,7 @@ def wire_domains(app: Flask) -> None:
     listen(app, "consultation_closing", notice_events.consultation_closing)
     listen(app, "gate_final", notice_events.gate_final)
     listen(app, "ticket_answered", notice_events.ticket_answered)
+    # What a worker keeps scheduled (api.core.periodic): each asks for its job's next run.
+    periodic.register(app, voting_jobs.schedule_reconcile)
+    periodic.register(app, notice_jobs.schedule_sweep)  # and the daily overdue milestones
+    periodic.register(app, feedback_jobs.schedule_reconcile)

@@ -157,10 +157,11 @@ def register_commands(app: Flask) -> None:
         """Run an RQ worker, with the scheduler, inside this app."""
         if current_app.extensions["jobs"].inline:
             _fail("REDIS_URL is not set: jobs run in-process and no worker is needed")
-        w = make_worker(current_app._get_current_object(), queues or QUEUES, name=name)
-        voting_jobs.schedule_reconcile()
-        notice_jobs.schedule_sweep()
-        feedback_jobs.schedule_reconcile()
+        # The worker schedules the periodic jobs as it starts, and again whenever Redis has
+        # lost them (api.jobs.AppWorker).
+        w = make_worker(
+            current_app._get_current_object(), queues or QUEUES, name=name, keep_periodic=True
+        )
         w.work(burst=burst, with_scheduler=True)
 
     @app.cli.command("reconcile")

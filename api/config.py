@@ -36,6 +36,10 @@ SETTINGS = {
         "0.5",
         "longest wait for Redis to connect or answer one call; a hung Redis costs no more",
     ),
+    "PERIODIC_CHECK_SECONDS": (
+        "30",
+        "how often a worker checks that every periodic job has its next run scheduled",
+    ),
     "SECRET_KEY": (
         DEV_SECRET,
         "signs bearer tokens; required in production and with any database but SQLite",
@@ -220,6 +224,7 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "REDIS_URL": redis_url,
         "REDIS_TIMEOUT_SECONDS": number("REDIS_TIMEOUT_SECONDS", float),
+        "PERIODIC_CHECK_SECONDS": number("PERIODIC_CHECK_SECONDS", float),
         "SECRET_KEY": secret,
         "TOKEN_TTL_SECONDS": number("TOKEN_TTL_SECONDS"),
         "WECHAT_APPID": appid,

@@ -13,6 +13,9 @@ from decimal import Decimal
 
 import flask_smorest
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask import Flask, current_app, jsonify, request
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import func, select
@@ -332,10 +335,26 @@ def decimal_bounds_as_numbers(self, field, ret, **kwargs) -> dict:
     }
 
 
-def document_fields(api: flask_smorest.Api) -> None:
-    """Teach the OpenAPI document what apispec does not know of our fields (call before the
-    blueprints are registered)."""
-    api.ma_plugin.converter.add_attribute_function(decimal_bounds_as_numbers)
+class _Converter(OpenAPIConverter):
+    def schema2jsonschema(self, schema):
+        """apispec drops `additionalProperties: false` from a schema that has a description
+        (`Meta.description`); unknown fields are refused all the same, so say so."""
+        jsonschema = super().schema2jsonschema(schema)
+        unknown = resolve_schema_instance(schema).unknown
+        if unknown != ma.EXCLUDE:
+            jsonschema.setdefault("additionalProperties", unknown == ma.INCLUDE)
+        return jsonschema
+
+
+class SpecPlugin(MarshmallowPlugin):
+    """apispec's marshmallow plugin, taught what it does not know of our schemas (give it to
+    the Api as `spec_kwargs={"marshmallow_plugin": SpecPlugin()}`)."""
+
+    Converter = _Converter
+
+    def init_spec(self, spec):
+        super().init_spec(spec)
+        self.converter.add_attribute_function(decimal_bounds_as_numbers)
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -7,6 +7,7 @@ context, and raise on failure so that RQ records it (and retries where the job a
 from __future__ import annotations
 
 import logging
+import math
 import time
 import uuid
 
@@ -20,7 +21,7 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 
-from api.core import PendingJob, db
+from api.core import PendingJob, db, periodic
 from api.core.trace import request_id_bound
 
 log = logging.getLogger(__name__)
@@ -132,11 +133,59 @@ class AppWorker(SimpleWorker):
 
     SimpleWorker runs jobs in the worker process itself: no fork per job, so the database
     connection pool is never shared across processes, and a job costs no fork.
+
+    With `keep_periodic`, the worker keeps the periodic jobs alive: as it starts, and then every
+    `app.config["PERIODIC_CHECK_SECONDS"]` between jobs (it wakes from waiting for one to do
+    so), it asks for the next run of each (`api.core.periodic.schedule_all`, a no-op for a run
+    already asked for) and restarts RQ's scheduler process if it has died (it dies with its
+    Redis connection). A Redis flushed or restarted without persistence loses every scheduled
+    run; they resume within a check and a period, without restarting the worker.
     """
 
-    def __init__(self, *args, app: Flask, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, app: Flask, keep_periodic: bool = False, **kwargs):
         self.app = app
+        self.keep_periodic = keep_periodic
+        self.periodic_check_seconds = app.config["PERIODIC_CHECK_SECONDS"]
+        self._periodic_checked_at: float | None = None
+        super().__init__(*args, **kwargs)
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """How long one wait for a job lasts: no longer than a periodic check, so that an
+        idle worker still checks."""
+        timeout = super().dequeue_timeout
+        if self.keep_periodic:
+            timeout = min(timeout, math.ceil(self.periodic_check_seconds))
+        return max(1, timeout)
+
+    def _periodic_check_due(self) -> bool:
+        return self.keep_periodic and (
+            self._periodic_checked_at is None
+            or time.monotonic() - self._periodic_checked_at >= self.periodic_check_seconds
+        )
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        return super().should_run_maintenance_tasks or self._periodic_check_due()
+
+    def run_maintenance_tasks(self) -> None:
+        if self._periodic_check_due():
+            self.keep_periodic_jobs()
+        if super().should_run_maintenance_tasks:
+            super().run_maintenance_tasks()
+
+    def keep_periodic_jobs(self) -> None:
+        """Restart a dead scheduler; ask for the next run of every periodic job."""
+        self._periodic_checked_at = time.monotonic()
+        scheduler = self.scheduler
+        process = getattr(scheduler, "_process", None)
+        if scheduler is not None and (process is None or not process.is_alive()):
+            try:
+                scheduler.acquire_locks(auto_start=True)  # as RQ does every 10 minutes
+            except RedisError as exc:
+                log.warning("could not restart the scheduler: %s", type(exc).__name__)
+        with self.app.app_context():
+            periodic.schedule_all()
 
     def perform_job(self, job, queue, *args, **kwargs):
         # RQ 3 passes an `execution` as well; pass through whatever this RQ version gives.
@@ -149,7 +198,11 @@ class AppWorker(SimpleWorker):
                 db.session.remove()
 
 
-def make_worker(app: Flask, queues=QUEUES, name: str | None = None) -> AppWorker:
+def make_worker(
+    app: Flask, queues=QUEUES, name: str | None = None, keep_periodic: bool = False
+) -> AppWorker:
+    """A worker on `queues` of the app's Redis; with `keep_periodic`, it also keeps the
+    periodic jobs scheduled (see `AppWorker`)."""
     runner = app.extensions["jobs"]
     if runner.inline:
         raise RuntimeError("REDIS_URL is not set: jobs run in-process and need no worker")
@@ -161,6 +214,7 @@ def make_worker(app: Flask, queues=QUEUES, name: str | None = None) -> AppWorker
         connection=connection,
         app=app,
         name=name,
+        keep_periodic=keep_periodic,
     )
 
 

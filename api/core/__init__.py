@@ -6,7 +6,8 @@ It imports no domain and no Flask request state, and does nothing when imported.
 - `errors`: `DomainError` and its kinds (`InvalidInput`, `NotFound`, `Forbidden`, …)
 - `clock`: `utcnow`, the local clock (`LOCAL`, `local_today`, `local_text`)
 - `jobs`: `enqueue_after_commit`, `release_dedupe`, `schedule_at`, `commit`
-- `periodic`: the scaffold of a job that schedules its next run
+- `periodic`: the scaffold of a job that schedules its next run, and the registry of them a
+  worker keeps scheduled
 - `events`: `emit` and `listen`, how one domain learns of another's events
 - `numbers`: `rounded`, fractions to stored decimals
 - `fields`: schema fields (`Text`, `text`, `id_field`, `query_id`, `Date`, `DateTime`) and

@@ -1,12 +1,27 @@
 """The scaffold of a periodic job: each run schedules the next through RQ's scheduler, with a
-job id naming its time, so that however many processes ask, one run is queued per period."""
+job id naming its time, so that however many processes ask, one run is queued per period.
+
+A chain of runs lives in Redis only: a Redis flushed, or restarted without persistence, breaks
+it. So each domain registers the function that asks for its next run (`register`, in
+`api.app.wire_domains`), and a worker calls them all (`schedule_all`) as it starts and then every
+`PERIODIC_CHECK_SECONDS`: a run already asked for is not asked for twice (its id names it), a
+lost one is asked for again.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+
+from flask import Flask, current_app
 
 from api.core.clock import utcnow
 from api.core.jobs import schedule_at
+
+log = logging.getLogger(__name__)
+
+_REGISTERED = "periodic_jobs"
 
 
 def next_run_at(now: datetime, every: timedelta, second: int = 0) -> datetime:
@@ -37,3 +52,19 @@ def run_then_schedule(run, schedule):
         return run()
     finally:
         schedule()
+
+
+def register(app: Flask, schedule: Callable[[], object]) -> None:
+    """Make `schedule()` (which asks for a periodic job's next run, idempotently) one of those
+    a worker calls as it starts and then every `PERIODIC_CHECK_SECONDS`."""
+    app.extensions.setdefault(_REGISTERED, []).append(schedule)
+
+
+def schedule_all() -> None:
+    """Ask for the next run of every registered periodic job (in an app context). A failure of
+    one is logged and does not keep the others from being asked for."""
+    for schedule in current_app.extensions.get(_REGISTERED, ()):
+        try:
+            schedule()
+        except Exception:
+            log.exception("could not schedule the periodic job %s", schedule.__qualname__)

@@ -147,6 +147,8 @@ def test_bad_redis_url_is_a_config_error_naming_it(tmp_path, value):
         ("WECHAT_TIMEOUT_SECONDS", "inf"),
         ("REDIS_TIMEOUT_SECONDS", "0"),
         ("REDIS_TIMEOUT_SECONDS", "soon"),
+        ("PERIODIC_CHECK_SECONDS", "0"),
+        ("PERIODIC_CHECK_SECONDS", "a minute"),
         ("WECHAT_API_BASE", "ftp://api.weixin.qq.com/"),
         ("WECHAT_API_BASE", "http://"),
         ("STAFF_LOGIN_LIMIT", "five a minute"),

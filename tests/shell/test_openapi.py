@@ -180,3 +180,17 @@ def test_rules_between_fields_are_described(app, openapi):
         if missing:
             problems.append(f"{name}: the description does not name {missing}")
     assert problems == []
+
+
+def test_schemas_that_refuse_unknown_fields_say_so(app, openapi):
+    """Every body refuses a field it does not know (422), so its schema says
+    `additionalProperties: false`, description or not (apispec leaves it out beside one)."""
+    schemas = openapi["components"]["schemas"]
+    problems = [
+        schema_class.__name__
+        for schema_class in _argument_schemas(app)
+        if schema_class.__name__ in schemas
+        and schema_class().unknown == ma.RAISE
+        and schemas[schema_class.__name__].get("additionalProperties") is not False
+    ]
+    assert problems == []
