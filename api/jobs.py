@@ -147,7 +147,12 @@ class AppWorker(SimpleWorker):
         self.keep_periodic = keep_periodic
         self.periodic_check_seconds = app.config["PERIODIC_CHECK_SECONDS"]
         self._periodic_checked_at: float | None = None
+        self._burst = False
         super().__init__(*args, **kwargs)
+
+    def work(self, burst: bool = False, *args, **kwargs):
+        self._burst = burst
+        return super().work(burst, *args, **kwargs)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -176,10 +181,13 @@ class AppWorker(SimpleWorker):
 
     def keep_periodic_jobs(self) -> None:
         """Restart a dead scheduler; ask for the next run of every periodic job."""
-        self._periodic_checked_at = time.monotonic()
+        # The first check comes as the worker starts, just after work() started the scheduler
+        # (or found another worker's running); a burst worker runs none.
+        first, self._periodic_checked_at = self._periodic_checked_at is None, time.monotonic()
         scheduler = self.scheduler
         process = getattr(scheduler, "_process", None)
-        if scheduler is not None and (process is None or not process.is_alive()):
+        dead = process is None or not process.is_alive()
+        if scheduler is not None and dead and not first and not self._burst:
             try:
                 scheduler.acquire_locks(auto_start=True)  # as RQ does every 10 minutes
             except RedisError as exc:
