@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import threading
 import traceback
+from contextlib import contextmanager
 
 from sqlalchemy import event, text
 
@@ -154,6 +155,19 @@ class CleanSlate:
     def end_module(self) -> None:
         self._disconnect(self.module)
         self.module = None
+
+    @contextmanager
+    def rolled_back(self):
+        """Within a test marked `commits`, whose world is committed for real: a transaction
+        that the app's sessions in this thread join, rolled back at the end, so that each step
+        of the test (the fuzz test's operations) starts from that world."""
+        if self.connection is not None:
+            raise RuntimeError("rolled_back() is for a test that commits, outside any transaction")
+        transaction = self._connect()
+        try:
+            yield
+        finally:
+            self._disconnect(transaction)
 
     # --- the connection ----------------------------------------------------------------------
 
