@@ -68,8 +68,7 @@ def dialect_insert(table):
     """An INSERT on `table` that knows `ON CONFLICT`, for the database of the current session
     (PostgreSQL in production, SQLite in the embedded default): the base of every upsert and
     every insert-if-absent, which are race-free where a read-then-write is not."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert_for_dialect(db.session.get_bind().dialect.name, table)
 
 
 def insert_for_dialect(dialect: str, table):
