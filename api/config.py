@@ -79,6 +79,19 @@ SETTINGS = {
         "10,60,300,900",
         "waits before each retry of a message WeChat failed to take; then it is failed",
     ),
+    "GATE_BASIS": (
+        "ballots",
+        "the satisfaction gate's reading: `ballots` (satisfied ÷ ballots cast, with the quorum) "
+        "or `households` (satisfied ÷ every eligible household); see docs/gate.md",
+    ),
+    "GATE_MIN_OPEN_DAYS": (
+        "7",
+        "days a plan satisfaction consultation stays open at least, unless every household voted",
+    ),
+    "RESULTS_MIN_BALLOTS": (
+        "10",
+        "households that must have voted before staff see a live satisfaction figure",
+    ),
     "LOG_FORMAT": ("text", "`text` or `json` (one object per line, with the request id)"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "METRICS_TOKEN": (
@@ -242,6 +255,7 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "PROPAGATE_EXCEPTIONS": False,
     }
     config.update(notices)
+    config.update(_gate_settings(get))
     config.update(_ops_settings(get, environ))
     config.update(overrides)  # anything else a test or caller sets directly
     return config
@@ -302,6 +316,28 @@ def _notice_settings(get, number) -> dict:
         "NOTICE_BATCH_SIZE": batch,
         "NOTICE_RETRY_SECONDS": retry,
     }
+
+
+GATE_BASES = ("ballots", "households")
+
+
+def _gate_settings(get) -> dict:
+    """The prefecture's reading of the satisfaction gate, the shortest vote, and when staff see
+    a live result."""
+    basis = str(get("GATE_BASIS")).strip().lower()
+    if basis not in GATE_BASES:
+        raise ConfigError(f"GATE_BASIS must be ballots or households, not {basis!r}")
+    values = {}
+    for name, lowest in (("GATE_MIN_OPEN_DAYS", 0), ("RESULTS_MIN_BALLOTS", 1)):
+        raw = get(name)
+        try:
+            value = int(str(raw).strip())
+        except ValueError:
+            value = None
+        if value is None or not lowest <= value <= 366:
+            raise ConfigError(f"{name} must be a whole number from {lowest} to 366, not {raw!r}")
+        values[name] = value
+    return {"GATE_BASIS": basis, **values}
 
 
 LOG_FORMATS = ("text", "json")

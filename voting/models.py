@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core import UTCDateTime, choice_check, db, labels, utcnow
@@ -26,7 +28,18 @@ KINDS = tuple(labels.CONSULTATION_KINDS)
 STATUSES = ("draft", "open", "closed")
 BASES = ("households", "persons", "floor_area")
 RULES = ("majority", "three_quarters")
-CHANNELS = ("wechat", "paper", "assisted")
+CHANNELS = tuple(labels.CHANNELS)
+MATTERS = tuple(labels.MATTERS)
+# The gate's reading (the prefecture's GATE_BASIS, frozen into each consultation when created):
+# satisfied ÷ ballots cast, or satisfied ÷ every eligible household.
+GATE_BASES = ("ballots", "households")
+DELEGATION_STATUSES = tuple(labels.DELEGATION_STATUSES)
+RELATIONS = ("owner", "tenant", "family")
+
+
+def rule_of(matter: str | None) -> str:
+    """The rule art. 278 gives a matter: 3/4 for items 6–8, more than half for the others."""
+    return "three_quarters" if matter in labels.THREE_QUARTER_MATTERS else "majority"
 # The answers of each kind are those people read a label for; a needs survey's ballot records
 # "picked" and carries its items instead.
 CHOICES = {kind: tuple(answers) or ("picked",) for kind, answers in labels.CHOICES.items()}
@@ -46,6 +59,9 @@ class Consultation(db.Model):
         choice_check("kind", KINDS),
         choice_check("status", STATUSES),
         choice_check("basis", BASES),
+        choice_check("gate_basis", GATE_BASES),
+        choice_check("matter", MATTERS),
+        CheckConstraint("(kind = 'owners_decision') = (matter IS NOT NULL)", name="matter_kind"),
         CheckConstraint("threshold_num > 0 AND threshold_num <= threshold_den", name="threshold"),
         CheckConstraint("quorum_num >= 0 AND quorum_num <= quorum_den", name="quorum"),
         Index("ix_consultations_status", "status"),
@@ -67,6 +83,11 @@ class Consultation(db.Model):
     quorum_den: Mapped[int] = mapped_column(Integer, default=3)
     basis: Mapped[str] = mapped_column(String(12), default="households")
     rule: Mapped[str | None] = mapped_column(String(20))
+    # Owners' decisions: the art. 278 matter, which decides `rule` (`rule_of`).
+    matter: Mapped[str | None] = mapped_column(String(30))
+    gate_basis: Mapped[str] = mapped_column(
+        String(10), default="ballots", server_default="ballots"
+    )
     options: Mapped[list] = mapped_column(JSON, default=list)
     # Frozen with the electorate when the consultation opens.
     eligible_households: Mapped[int] = mapped_column(Integer, default=0)
@@ -99,6 +120,10 @@ class ElectorateEntry(db.Model):
     estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id"))
     floor_area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     members: Mapped[int] = mapped_column(Integer)
+    # The owner of record, as a person: the lowest household id in the estate with the same
+    # roster owner name and phone digits. One owner of several units counts once in an owners'
+    # decision's headcount (法释〔2009〕7号 art. 9); no name is copied here.
+    owner_key: Mapped[int | None] = mapped_column(Integer)
 
 
 class ElectorMember(db.Model):
@@ -114,6 +139,8 @@ class ElectorMember(db.Model):
     consultation_id: Mapped[int] = mapped_column(primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), primary_key=True)
     household_id: Mapped[int] = mapped_column(primary_key=True)
+    # The claim's relation at the opening: only owners vote in an owners' decision.
+    relation: Mapped[str] = mapped_column(String(10), default="owner", server_default="owner")
 
 
 class Ballot(db.Model):
@@ -147,6 +174,8 @@ class Ballot(db.Model):
     weight_area: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     weight_persons: Mapped[int] = mapped_column(Integer)
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    # Cast by a delegate of the household's owner (a verified `Delegation`).
+    delegated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -182,9 +211,74 @@ class BallotChange(db.Model):
     channel: Mapped[str] = mapped_column(String(10))
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-    evidence_url: Mapped[str | None] = mapped_column(String(500))
+    evidence_url: Mapped[str | None] = mapped_column(String(500))  # rows before uploads
+    evidence_upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
+    evidence_note: Mapped[str | None] = mapped_column(String(200))
     assisted_by: Mapped[str | None] = mapped_column(String(100))
+    delegated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("false"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delegation(db.Model):
+    """An owner's vote in an owners' decision entrusted to another verified member of the
+    household (委托投票), with a photo of the signed power of attorney (委托书).
+
+    Recorded by the owner, or by the committee for an owner without a phone; it counts once the
+    committee has verified it, and the owner (or the committee) may revoke it until the close.
+    One live (pending or verified) delegation per consultation and household.
+    """
+
+    __tablename__ = "delegations"
+    __table_args__ = (
+        choice_check("status", DELEGATION_STATUSES),
+        ForeignKeyConstraint(
+            ["consultation_id", "household_id"],
+            ["electorate_entries.consultation_id", "electorate_entries.household_id"],
+        ),
+        Index(
+            "uq_delegations_live",
+            "consultation_id",
+            "household_id",
+            unique=True,
+            postgresql_where=sql_text("status IN ('pending', 'verified')"),
+            sqlite_where=sql_text("status IN ('pending', 'verified')"),
+        ),
+        Index("ix_delegations_delegate", "consultation_id", "delegate_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(Integer)
+    household_id: Mapped[int] = mapped_column(Integer)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))  # None: no phone
+    delegate_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    power_of_attorney_upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"))
+    note: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    recorded_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(200))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OpinionReply(db.Model):
+    """An official reply (官方回复) of the committee or the project owner to a resident's comment
+    on a ballot: the ballot's comment (`plan_item_id` None) or its comment on one plan item.
+
+    The comment replied to is copied, since a household may change its ballot later. No
+    household identity is shown with either.
+    """
+
+    __tablename__ = "opinion_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), index=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id"), index=True)
+    plan_item_id: Mapped[int | None] = mapped_column(Integer)
+    comment_text: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Tally(db.Model):

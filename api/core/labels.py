@@ -20,6 +20,32 @@ CHOICES = {
     "owners_decision": {"agree": "同意", "disagree": "不同意", "abstain": "弃权"},
 }
 
+# voting: the matters owners decide together (Civil Code art. 278, items 1–9). The matter decides
+# the rule: items 6–8 need 3/4 of the participating area and owners, the others more than half.
+MATTERS = {
+    "rules_of_procedure": "制定和修改业主大会议事规则",
+    "management_statute": "制定和修改管理规约",
+    "owners_committee": "选举业主委员会或者更换业主委员会成员",
+    "property_management": "选聘和解聘物业服务企业或者其他管理人",
+    "use_maintenance_fund": "使用建筑物及其附属设施的维修资金",
+    "raise_maintenance_fund": "筹集建筑物及其附属设施的维修资金",
+    "rebuild": "改建、重建建筑物及其附属设施",
+    "change_common_use": "改变共有部分的用途或者利用共有部分从事经营活动",
+    "other_major": "有关共有和共同管理权利的其他重大事项",
+}
+THREE_QUARTER_MATTERS = ("raise_maintenance_fund", "rebuild", "change_common_use")
+
+# voting: how a ballot reached the count
+CHANNELS = {"wechat": "微信投票", "paper": "纸质选票", "assisted": "协助投票"}
+
+# voting: a delegation of an owner's vote (委托投票)
+DELEGATION_STATUSES = {
+    "pending": "待核实",
+    "verified": "已核实",
+    "rejected": "未通过核实",
+    "revoked": "已撤销",
+}
+
 # participation: the milestones the policy dates
 MILESTONES = {
     "preparation": "前期准备（可研、设计、施工图）",
@@ -41,4 +67,5 @@ NOTICE_CATEGORIES = {
     "gate_result": "征询结果",
     "milestone_overdue": "进度提醒",
     "ticket_answered": "问题答复",
+    "ballot_replaced": "选票变更提醒",
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core import UTCDateTime, db, utcnow
@@ -18,12 +18,19 @@ MAX_PHOTOS = 9  # what wx.chooseImage lets a resident pick at once
 
 
 class Upload(db.Model):
-    """An uploaded image (上传的图片), stored on local disk by project."""
+    """An uploaded image (上传的图片), stored on local disk by project: a resident's (inspection
+    and problem photos, a power of attorney) or a staff member's (a paper ballot's form)."""
 
     __tablename__ = "uploads"
+    __table_args__ = (
+        CheckConstraint(
+            "(uploader_id IS NULL) <> (staff_uploader_id IS NULL)", name="one_uploader"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
-    uploader_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    staff_uploader_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
     path: Mapped[str] = mapped_column(String(200), unique=True)  # relative to UPLOAD_DIR
     content_type: Mapped[str] = mapped_column(String(30))
     size: Mapped[int] = mapped_column(Integer)

@@ -173,15 +173,21 @@ def open_consultation(consultation: Consultation, now: datetime | None = None) -
         .group_by(HouseholdClaim.household_id)
         .subquery()
     )
+    # One owner of several units in an estate (the roster's same name and phone digits) is one
+    # person in an owners' decision's headcount: the key is the lowest such household id.
+    owner_key = func.min(Household.id).over(
+        partition_by=(Household.estate_id, Household.owner_name, Household.owner_phone_last4)
+    )
     db.session.execute(
         insert(ElectorateEntry).from_select(
-            ["consultation_id", "household_id", "estate_id", "floor_area", "members"],
+            ["consultation_id", "household_id", "estate_id", "floor_area", "members", "owner_key"],
             select(
                 literal(consultation.id),
                 Household.id,
                 Household.estate_id,
                 Household.floor_area,
                 func.coalesce(verified.c.members, 0),
+                owner_key,
             )
             .select_from(Household)
             .outerjoin(verified, verified.c.household_id == Household.id)
@@ -190,8 +196,13 @@ def open_consultation(consultation: Consultation, now: datetime | None = None) -
     )
     db.session.execute(
         insert(ElectorMember).from_select(
-            ["consultation_id", "resident_id", "household_id"],
-            select(literal(consultation.id), HouseholdClaim.resident_id, Household.id)
+            ["consultation_id", "resident_id", "household_id", "relation"],
+            select(
+                literal(consultation.id),
+                HouseholdClaim.resident_id,
+                Household.id,
+                HouseholdClaim.relation,
+            )
             .join(Household, Household.id == HouseholdClaim.household_id)
             .where(HouseholdClaim.status == "verified", Household.estate_id.in_(estate_ids)),
         )
