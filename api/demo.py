@@ -15,12 +15,13 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from api import auth
-from api.core import db
+from api.core import db, utcnow
 from participation import queries
 from participation.models import Community, County, Estate, Household, Project, Resident, Staff
 from participation.service import projects as project_service
@@ -288,7 +289,11 @@ def _project_in_construction(estate: Estate, clerk: Staff, owner: Staff) -> Proj
     consultation = consultations.create_consultation(
         project, clerk, {"kind": "plan_satisfaction", "plan_id": plan.id}
     )
-    consultations.open_consultation(consultation)
+    # The vote ran its minimum period (GATE_MIN_OPEN_DAYS) before the demo's day, so the
+    # committee may close it although a few households never voted.
+    opened_at = utcnow() - consultations.min_open_period() - timedelta(days=1)
+    consultation.created_at = opened_at
+    consultations.open_consultation(consultation, opened_at)
     rng = random.Random(7)
     voters = residents[1:]  # demo-wang has not voted: the demo can show a closed ballot box
     for resident_id in voters[: len(voters) - 3]:

@@ -100,7 +100,7 @@ def test_a_consultation_opened_at_its_time_publishes_its_notice_too(app, client,
 
 def test_the_closing_reminder_goes_once_to_the_households_that_have_not_voted(app, client, make):
     scene = build_scene(app, households=3)
-    closes_at = utcnow() + timedelta(days=3)
+    closes_at = utcnow() + timedelta(days=10)
     consultation_id = open_consultation(client, make, scene, closes_at=closes_at.isoformat())
     _vote(client, make, app, scene.resident_ids[0], consultation_id)
 
@@ -131,18 +131,22 @@ def test_a_lost_reminder_is_sent_by_the_reconciler_and_short_consultations_get_n
     app, client, make
 ):
     scene = build_scene(app, households=2)
-    long_one = open_consultation(
-        client, make, scene, closes_at=(utcnow() + timedelta(days=2)).isoformat()
-    )
+    long_close = utcnow() + timedelta(days=9)
+    long_one = open_consultation(client, make, scene, closes_at=long_close.isoformat())
     other = build_scene_second_project(app, scene)
-    short_one = open_consultation(
-        client, make, other, closes_at=(utcnow() + timedelta(hours=5)).isoformat()
+    short_one = open_consultation(  # a needs survey may be short (a plan's satisfaction not)
+        client,
+        make,
+        other,
+        kind="needs_survey",
+        plan_id=None,
+        closes_at=(utcnow() + timedelta(hours=5)).isoformat(),
     )
 
     with app.app_context():
         assert reminders.remind(short_one, utcnow()) is False
         assert voting_jobs.reconcile(utcnow() + timedelta(hours=1))["reminded"] == []
-        later = utcnow() + timedelta(days=1, minutes=1)
+        later = long_close - timedelta(hours=24) + timedelta(minutes=1)
         assert voting_jobs.reconcile(later)["reminded"] == [long_one]
     assert len(_system_notices(app, "consultation_closing")) == 1
 
@@ -154,15 +158,15 @@ def test_without_a_scheduler_a_due_reminder_goes_out_when_notices_are_listed(app
         pytest.skip("the embedded default only: with Redis the scheduled job sends it")
     scene = build_scene(app, households=2)
     consultation_id = open_consultation(
-        client, make, scene, closes_at=(utcnow() + timedelta(days=3)).isoformat()
+        client, make, scene, closes_at=(utcnow() + timedelta(days=10)).isoformat()
     )
     listed = client.get(
         "/api/v1/notices", headers=make.headers(resident(app, scene.resident_ids[1]))
     )
     assert "consultation_closing" not in {n["category"] for n in listed.json["items"]}
-    with app.app_context():  # two days on: the close is 12 h away
+    with app.app_context():  # nine and a half days on: the close is 12 h away
         consultation = db.session.get(Consultation, consultation_id)
-        consultation.opened_at = utcnow() - timedelta(days=2)
+        consultation.opened_at = utcnow() - timedelta(days=9, hours=12)
         consultation.closes_at = utcnow() + timedelta(hours=12)
         commit()
 

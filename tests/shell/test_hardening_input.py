@@ -387,7 +387,8 @@ def test_far_dates_on_the_writes_of_the_issue(app, client, world):
     """`opens_at` and `publish_at` that overflowed when turned into UTC (a 500 before)."""
     h = world.headers
     before = snapshot(app)
-    soon = (utcnow() + timedelta(days=1)).isoformat()
+    # Past a plan satisfaction consultation's minimum voting period (GATE_MIN_OPEN_DAYS).
+    soon = (utcnow() + timedelta(days=10)).isoformat()
     consultation = {"kind": "plan_satisfaction", "plan_id": world.plan}
     notice = {"estate_id": world.estate, "category": "general", "title": "停水", "body": "明天"}
     cases = [

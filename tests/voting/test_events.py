@@ -43,7 +43,7 @@ def test_an_opening_is_announced_and_schedules_its_close_and_its_reminder(
     emitted = _recording(monkeypatch, jobs)
     scheduled = _recording(monkeypatch, jobs, "schedule_at")
     scene = build_scene(app, households=2)
-    closes_at = (utcnow() + timedelta(days=3)).replace(microsecond=0)
+    closes_at = (utcnow() + timedelta(days=10)).replace(microsecond=0)
     cid = open_consultation(client, make, scene, closes_at=closes_at.isoformat())
 
     [(args, payload)] = [call for call in emitted if call[0] == ("consultation_opened",)]
@@ -65,10 +65,16 @@ def test_an_opening_is_announced_and_schedules_its_close_and_its_reminder(
 
 
 def test_a_short_consultation_schedules_no_reminder(app, client, make, monkeypatch):
+    """A needs survey may be short (a plan's satisfaction consultation may not)."""
     scheduled = _recording(monkeypatch, jobs, "schedule_at")
     scene = build_scene(app, households=2)
     cid = open_consultation(
-        client, make, scene, closes_at=(utcnow() + timedelta(hours=5)).isoformat()
+        client,
+        make,
+        scene,
+        kind="needs_survey",
+        plan_id=None,
+        closes_at=(utcnow() + timedelta(hours=5)).isoformat(),
     )
     assert [kw["job_id"].rsplit("-", 1)[0] for _, kw in scheduled] == [f"close-{cid}"]
 
@@ -78,7 +84,7 @@ def test_the_closing_reminder_names_the_households_that_have_not_voted(
 ):
     emitted = _recording(monkeypatch, reminders)
     scene = build_scene(app, households=3)
-    closes_at = utcnow() + timedelta(days=3)
+    closes_at = utcnow() + timedelta(days=10)
     cid = open_consultation(client, make, scene, closes_at=closes_at.isoformat())
     _vote(client, make, app, scene.resident_ids[0], cid)
 

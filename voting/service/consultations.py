@@ -5,9 +5,10 @@ Functions flush, never commit; the caller commits once and the tally is requeste
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from fractions import Fraction
 
+from flask import current_app
 from sqlalchemy import func, insert, literal, select, text
 
 from api.core import Conflict, InvalidInput, db, labels, utcnow
@@ -20,10 +21,21 @@ from participation.models import (
     Staff,
     project_estates,
 )
-from voting.models import Consultation, ElectorateEntry, ElectorMember, Tally
+from voting.models import (
+    MATTERS,
+    Ballot,
+    Consultation,
+    ElectorateEntry,
+    ElectorMember,
+    Tally,
+    rule_of,
+)
 
 ART_278_QUORUM = Fraction(2, 3)  # Civil Code art. 278: 2/3 of the area and of the owners take part
 POLICY_THRESHOLD = Fraction(9, 10)
+# The participation a plan satisfaction consultation needs at least: a setting may raise it,
+# never lower it (without a floor, one satisfied household of a hundred voting would pass).
+POLICY_QUORUM = Fraction(2, 3)
 
 
 def as_fraction(value: float | str) -> Fraction:
@@ -31,9 +43,67 @@ def as_fraction(value: float | str) -> Fraction:
     return Fraction(str(value)).limit_denominator(1000)
 
 
+def min_open_period() -> timedelta:
+    """The shortest a plan satisfaction consultation stays open (`GATE_MIN_OPEN_DAYS`)."""
+    return timedelta(days=current_app.config["GATE_MIN_OPEN_DAYS"])
+
+
+def earliest_close_at(consultation: Consultation, now: datetime | None = None) -> datetime | None:
+    """When a plan satisfaction consultation may first be closed early (unless every eligible
+    household has voted): its opening plus the minimum period; for a draft, its opening time
+    (or now, if that has passed) plus the minimum. None for the other kinds."""
+    if consultation.kind != "plan_satisfaction":
+        return None
+    now = now or utcnow()
+    start = consultation.opened_at or max(consultation.opens_at or now, now)
+    return start + min_open_period()
+
+
+def _matter_and_rule(kind: str, matter: str | None) -> tuple[str | None, str | None]:
+    """An owners' decision names its art. 278 matter, and the matter decides the rule."""
+    if kind == "owners_decision":
+        if matter is None:
+            raise InvalidInput(
+                "业主共同决定须写明所议事项（《民法典》第二百七十八条所列事项之一），表决规则由事项决定",
+                code="matter_required",
+                details={"matters": list(MATTERS)},
+            )
+        return matter, rule_of(matter)
+    if matter is not None:
+        raise InvalidInput("只有业主共同决定需要写明所议事项", code="matter_not_applicable")
+    return None, None
+
+
+def require_plan_revised(project_id: int, plan: Plan) -> None:
+    """409 `plan_unchanged` unless `plan` is newer than every plan already put to a closed
+    plan satisfaction consultation of the project: a plan is consulted once; after a failed
+    gate it must be revised (a new version) before residents are asked again."""
+    consulted = db.session.execute(
+        select(Consultation.id, Plan.version)
+        .join(Plan, Plan.id == Consultation.plan_id)
+        .where(
+            Consultation.project_id == project_id,
+            Consultation.kind == "plan_satisfaction",
+            Consultation.status == "closed",
+            Plan.version >= plan.version,
+        )
+        .order_by(Plan.version.desc(), Consultation.id.desc())
+        .limit(1)
+    ).first()
+    if consulted is not None:
+        raise Conflict(
+            "该方案版本已征询过居民意见；上次征询未通过的方案须修改后（新的方案版本）才能再次征询",
+            code="plan_unchanged",
+            details={"consultation_id": consulted.id, "plan_version": consulted.version},
+        )
+
+
 def create_consultation(project: Project, staff: Staff, args: dict) -> Consultation:
     """A draft consultation of the project, checked against the policy's floors (a 90%
-    satisfaction threshold, art. 278's 2/3 participation); it opens with `open_consultation`."""
+    satisfaction threshold and a 2/3 participation for the plan's satisfaction, art. 278's 2/3
+    participation, a minimum voting period) and on a plan not yet consulted; an owners' decision
+    takes its rule from its matter. The prefecture's `GATE_BASIS` is frozen into it. It opens
+    with `open_consultation`."""
     kind = args["kind"]
     plan = None
     if kind == "plan_satisfaction":
@@ -51,12 +121,17 @@ def create_consultation(project: Project, staff: Staff, args: dict) -> Consultat
     opens_at, closes_at = args.get("opens_at"), args.get("closes_at")
     if closes_at is not None and closes_at <= max(now, opens_at or now):
         raise InvalidInput("截止时间须晚于开始时间和当前时间", code="closes_before_opens")
-    if kind == "owners_decision":
-        rule = args.get("rule") or "majority"
-    elif args.get("rule"):
-        raise InvalidInput("只有业主共同决定需要表决规则", code="rule_not_applicable")
-    else:
-        rule = None
+    if kind == "plan_satisfaction" and closes_at is not None:
+        earliest = max(now, opens_at or now) + min_open_period()
+        if closes_at < earliest:
+            # The residents are promised a minimum time to vote (and to be visited).
+            raise InvalidInput(
+                f"满意度征询至少须进行{min_open_period().days}天，截止时间不能早于开始后"
+                f"{min_open_period().days}天",
+                code="closes_too_soon",
+                details={"earliest_closes_at": earliest.isoformat()},
+            )
+    matter, rule = _matter_and_rule(kind, args.get("matter"))
     options = args.get("options")
     if kind == "needs_survey":
         options = options or list(PLAN_ITEM_CATEGORIES)
@@ -73,6 +148,12 @@ def create_consultation(project: Project, staff: Staff, args: dict) -> Consultat
             code="threshold_below_policy",
             details={"minimum": "9/10"},
         )
+    if kind == "plan_satisfaction" and quorum < POLICY_QUORUM:
+        raise InvalidInput(
+            "满意度征询须有三分之二以上的住户参与，参与率要求可以提高，不能低于2/3",
+            code="quorum_below_policy",
+            details={"minimum": "2/3"},
+        )
     if kind == "owners_decision" and quorum < ART_278_QUORUM:
         # Civil Code art. 278 fixes the participation: a setting may raise it, never lower it.
         raise InvalidInput(
@@ -80,6 +161,8 @@ def create_consultation(project: Project, staff: Staff, args: dict) -> Consultat
             code="quorum_below_law",
             details={"minimum": "2/3"},
         )
+    if kind == "plan_satisfaction":
+        require_plan_revised(project.id, plan)
     consultation = Consultation(
         project_id=project.id,
         plan_id=plan.id if plan else None,
@@ -95,6 +178,8 @@ def create_consultation(project: Project, staff: Staff, args: dict) -> Consultat
         quorum_den=quorum.denominator,
         basis=args.get("basis") or "households",
         rule=rule,
+        matter=matter,
+        gate_basis=current_app.config["GATE_BASIS"],
         options=options or [],
         created_by_id=staff.id,
         created_at=now,
@@ -139,7 +224,15 @@ def lock(consultation_id: int, *, shared: bool) -> Consultation | None:
 
 
 def open_consultation(consultation: Consultation, now: datetime | None = None) -> Consultation:
-    """Open now: freeze the electorate (households, floor areas, verified members)."""
+    """Open now: freeze the electorate (households, floor areas, verified members).
+
+    A plan satisfaction consultation opens only on a plan not yet consulted (409
+    `plan_unchanged`), and stays open at least the minimum period (`GATE_MIN_OPEN_DAYS`): a
+    draft opened late (by a clerk, or by the scheduler after its opening time) whose `closes_at`
+    is sooner than now plus that period has its `closes_at` pushed to now plus the period, since
+    the promised minimum wins over a stale date. A `closes_at` already past is still refused
+    (409 `closes_at_passed`): the clerk sets a new date.
+    """
     now = now or utcnow()
     if consultation.status != "draft":
         raise Conflict(
@@ -164,6 +257,10 @@ def open_consultation(consultation: Consultation, now: datetime | None = None) -
                 code="consultation_already_open",
                 details={"consultation_id": other},
             )
+        require_plan_revised(project.id, db.session.get(Plan, consultation.plan_id))
+        earliest = now + min_open_period()
+        if consultation.closes_at is not None and consultation.closes_at < earliest:
+            consultation.closes_at = earliest
     estate_ids = select(project_estates.c.estate_id).where(
         project_estates.c.project_id == project.id
     )
@@ -240,12 +337,34 @@ def open_consultation(consultation: Consultation, now: datetime | None = None) -
 
 
 def close_consultation(consultation: Consultation, now: datetime | None = None) -> Consultation:
-    """Close now (or record the close that its close time already made)."""
+    """Close now (or record the close that its close time already made).
+
+    A plan satisfaction consultation is not closed before its opening plus the minimum period
+    (409 `too_early_to_close`, with the earliest close time) unless every eligible household
+    has voted. The close its own `closes_at` makes is never refused: that time is never sooner
+    than the minimum (`create_consultation`, `open_consultation`).
+    """
     now = now or utcnow()
     if consultation.status == "draft":
         raise Conflict("表决尚未开始", code="consultation_not_open")
     if consultation.status == "closed":
         raise Conflict("表决已结束", code="ballot_closed")
+    earliest = earliest_close_at(consultation, now)
+    if earliest is not None and now < earliest and not consultation.is_due_to_close(now):
+        voted = db.session.scalar(
+            select(func.count()).where(Ballot.consultation_id == consultation.id)
+        )
+        if voted < consultation.eligible_households:
+            raise Conflict(
+                f"满意度征询至少须进行{min_open_period().days}天，"
+                "全部住户都已投票的除外；现在还不能结束",
+                code="too_early_to_close",
+                details={
+                    "earliest_close_at": earliest.isoformat(),
+                    "voted": voted,
+                    "eligible": consultation.eligible_households,
+                },
+            )
     consultation.status = "closed"
     due = consultation.closes_at
     consultation.closed_at = due if due is not None and due <= now else now
