@@ -1,93 +1,151 @@
-"""Counting: SQL aggregates over the ballots, the rules that turn them into a result, and which
-tallies are stale.
+"""Counting: SQL aggregates over the ballots, per estate (建筑区划), and which tallies are stale.
 
-The rules (docs/gate.md says them for people):
-- Every counted ballot is one the household cast last before the close; weights are frozen
-  when the consultation opens: 1 per household, its verified members (persons), or its
-  exclusive floor area.
-- Plan satisfaction: satisfaction = satisfied / all ballots (abstentions count as ballots that
-  are not satisfied); participation = ballots / eligible. It passes when satisfaction reaches
-  the threshold (default 9/10) and participation reaches the quorum (default 2/3), compared as
-  exact fractions. No ballots, or no eligible weight: not passed.
-- Owners' decision (Civil Code art. 278): at least the quorum (2/3) of the area AND of the
-  households must take part; `majority` needs more than half of the participating area AND
-  households to agree, `three_quarters` at least 3/4 of both. Abstentions take part, but do not
-  agree.
-- Needs survey: items ranked by the number of households that picked them; it has no gate.
+The rules that turn a count into a result are `voting.queries.rules` (pure, no database);
+docs/gate.md says them for people.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 
 from api.core import db
 from participation.models import STATUSES as PROJECT_STATUSES
-from participation.models import Project
-from voting.models import Ballot, BallotPick, Consultation, Tally
-
-HALF, THREE_QUARTERS = Fraction(1, 2), Fraction(3, 4)
-
-
-@dataclass
-class Weights:
-    households: int = 0
-    persons: int = 0
-    floor_area: Fraction = Fraction(0)
-
-    def by(self, basis: str) -> Fraction:
-        return Fraction(getattr(self, basis))
-
-    def add(self, other: Weights) -> Weights:
-        return Weights(
-            self.households + other.households,
-            self.persons + other.persons,
-            self.floor_area + other.floor_area,
-        )
+from participation.models import Estate, Project
+from voting.models import Ballot, BallotPick, Consultation, ElectorateEntry, Tally
+from voting.queries.rules import Count, EstateCount, Owners, Weights
 
 
-@dataclass
-class Count:
-    """What the ballots of one consultation say, read in one statement (one snapshot)."""
-
-    by_choice: dict[str, Weights] = field(default_factory=dict)
-    changes: int = 0  # sum of ballot revisions: the freshness watermark
-
-    def of(self, choice: str) -> Weights:
-        return self.by_choice.get(choice, Weights())
-
-    @property
-    def voted(self) -> Weights:
-        total = Weights()
-        for weights in self.by_choice.values():
-            total = total.add(weights)
-        return total
+def _area(value) -> Fraction:
+    return Fraction(Decimal(str(value)))
 
 
-def count_ballots(consultation_id: int) -> Count:
-    """Aggregate the ballots with SQL: one row per choice, never a ballot in Python."""
+def count_ballots(consultation_id: int, kind: str = "plan_satisfaction") -> Count:
+    """Aggregate the ballots with SQL, per estate: never a ballot in Python.
+
+    The ballots are read in one statement (one snapshot, so the watermark matches the count):
+    one row per estate and choice, with, for an owners' decision, the owners who took part
+    and agreed. The estates' eligible weights come from the frozen electorate; a needs
+    survey's picks are ranked per estate.
+    """
+    estates = _eligible_by_estate(consultation_id)
+    count = Count()
+    for estate_id, choice, weights, revisions, owners in _ballots_by_estate(
+        consultation_id, owners=kind == "owners_decision"
+    ):
+        estate = estates[estate_id]
+        estate.by_choice[choice] = weights
+        estate.owners = estate.owners.add(owners)
+        count.by_choice[choice] = count.of(choice).add(weights)
+        count.changes += revisions
+    if kind == "needs_survey":
+        count.ranking = _rank_needs(consultation_id, estates)
+    count.estates = list(estates.values())
+    return count
+
+
+def _eligible_by_estate(consultation_id: int) -> dict[int, EstateCount]:
+    """Each estate of the frozen electorate with its eligible weights and owners."""
+    entry = ElectorateEntry
     rows = db.session.execute(
         select(
-            Ballot.choice,
+            entry.estate_id,
+            Estate.name,
             func.count(),
-            func.coalesce(func.sum(Ballot.weight_persons), 0),
-            func.coalesce(func.sum(Ballot.weight_area), 0),
-            func.coalesce(func.sum(Ballot.revision), 0),
+            func.coalesce(func.sum(entry.members), 0),
+            func.coalesce(func.sum(entry.floor_area), 0),
+            func.count(func.distinct(func.coalesce(entry.owner_key, entry.household_id))),
         )
-        .where(Ballot.consultation_id == consultation_id)
-        .group_by(Ballot.choice)
+        .join(Estate, Estate.id == entry.estate_id)
+        .where(entry.consultation_id == consultation_id)
+        .group_by(entry.estate_id, Estate.name)
+        .order_by(entry.estate_id)
     ).all()
-    count = Count()
-    for choice, households, persons, area, revisions in rows:
-        count.by_choice[choice] = Weights(
-            int(households), int(persons), Fraction(Decimal(str(area)))
+    return {
+        estate_id: EstateCount(
+            estate_id,
+            name,
+            Weights(int(households), int(persons), _area(area)),
+            owners=Owners(eligible=int(owners)),
         )
-        count.changes += int(revisions)
-    return count
+        for estate_id, name, households, persons, area, owners in rows
+    }
+
+
+def _ballots_by_estate(consultation_id: int, *, owners: bool):
+    """(estate id, choice, weights, revisions, owners) per estate and choice, in one statement.
+
+    For an owners' decision each ballot is first seen with its owner's other units (window
+    functions over the owner's units in the estate): the owner's first unit (by household id)
+    carries the owner once into the head count, so summing over the choices of an estate gives
+    each owner once; the owner agrees when the least and the greatest choice of their units
+    are both `agree`, and is split when they differ.
+    """
+    entry = ElectorateEntry
+    of_entry = and_(
+        entry.consultation_id == Ballot.consultation_id,
+        entry.household_id == Ballot.household_id,
+    )
+    if owners:
+        owner = func.coalesce(entry.owner_key, entry.household_id)
+        units = {"partition_by": (entry.estate_id, owner)}
+        per_unit = (
+            select(
+                entry.estate_id.label("estate_id"),
+                Ballot.choice.label("choice"),
+                Ballot.weight_persons.label("persons"),
+                Ballot.weight_area.label("area"),
+                Ballot.revision.label("revision"),
+                func.row_number().over(**units, order_by=Ballot.household_id).label("nth"),
+                func.min(Ballot.choice).over(**units).label("least"),
+                func.max(Ballot.choice).over(**units).label("greatest"),
+            )
+            .join(entry, of_entry)
+            .where(Ballot.consultation_id == consultation_id)
+            .subquery()
+        )
+        first = per_unit.c.nth == 1
+        agrees = and_(first, per_unit.c.least == "agree", per_unit.c.greatest == "agree")
+        split = and_(first, per_unit.c.least != per_unit.c.greatest)
+        source, estate_id, choice = per_unit, per_unit.c.estate_id, per_unit.c.choice
+        persons, area, revision = per_unit.c.persons, per_unit.c.area, per_unit.c.revision
+        heads = [
+            func.sum(case((first, 1), else_=0)),
+            func.sum(case((agrees, 1), else_=0)),
+            func.sum(case((split, 1), else_=0)),
+        ]
+        mine = []  # the subquery picked the consultation's ballots
+    else:
+        source = Ballot.__table__.join(entry.__table__, of_entry)
+        estate_id, choice = entry.estate_id, Ballot.choice
+        persons, area, revision = Ballot.weight_persons, Ballot.weight_area, Ballot.revision
+        heads = [literal(0), literal(0), literal(0)]
+        mine = [Ballot.consultation_id == consultation_id]
+    rows = db.session.execute(
+        select(
+            estate_id,
+            choice,
+            func.count(),
+            func.coalesce(func.sum(persons), 0),
+            func.coalesce(func.sum(area), 0),
+            func.coalesce(func.sum(revision), 0),
+            *heads,
+        )
+        .select_from(source)
+        .where(*mine)
+        .group_by(estate_id, choice)
+    ).all()
+    for estate, choice_, households, persons_, area_, revisions, voted, agreeing, split_ in rows:
+        yield (
+            estate,
+            choice_,
+            Weights(int(households), int(persons_), _area(area_)),
+            int(revisions),
+            Owners(voted=int(voted or 0), agreeing=int(agreeing or 0), split=int(split_ or 0)),
+        )
 
 
 def changes_now(consultation_id: int) -> int:
@@ -101,117 +159,36 @@ def changes_now(consultation_id: int) -> int:
     )
 
 
-def rank_needs(consultation_id: int) -> list[dict]:
-    """A needs survey's items, most picked first: `{"item", "households"}` each."""
+def _rank_needs(consultation_id: int, estates: dict[int, EstateCount]) -> list[dict]:
+    """A needs survey's items per estate (into `estates`) and pooled, most picked first:
+    `{"item", "households"}` each, ties by item."""
     rows = db.session.execute(
-        select(BallotPick.item, func.count())
+        select(ElectorateEntry.estate_id, BallotPick.item, func.count())
+        .join(
+            ElectorateEntry,
+            and_(
+                ElectorateEntry.consultation_id == BallotPick.consultation_id,
+                ElectorateEntry.household_id == BallotPick.household_id,
+            ),
+        )
         .where(BallotPick.consultation_id == consultation_id)
-        .group_by(BallotPick.item)
-        .order_by(func.count().desc(), BallotPick.item)
+        .group_by(ElectorateEntry.estate_id, BallotPick.item)
     ).all()
-    return [{"item": item, "households": int(n)} for item, n in rows]
+    pooled: dict[str, int] = {}
+    per_estate: dict[int, dict[str, int]] = {}
+    for estate_id, item, n in rows:
+        pooled[item] = pooled.get(item, 0) + int(n)
+        per_estate.setdefault(estate_id, {})[item] = int(n)
+    for estate_id, items in per_estate.items():
+        estates[estate_id].ranking = _ranked(items)
+    return _ranked(pooled)
 
 
-def _ratio(part: Fraction, whole: Fraction) -> Fraction | None:
-    return None if whole == 0 else part / whole
-
-
-@dataclass
-class Result:
-    passed: bool
-    satisfaction_rate: Fraction | None
-    participation_rate: Fraction | None
-    counted: int
-    eligible: int
-    figures: dict
-
-
-def eligible_weights(consultation: Consultation) -> Weights:
-    """The weights frozen when the consultation opened."""
-    return Weights(
-        consultation.eligible_households,
-        consultation.eligible_persons,
-        Fraction(Decimal(str(consultation.eligible_area))),
-    )
-
-
-def evaluate(consultation: Consultation, count: Count) -> Result:
-    """Apply the consultation's rule to a count (pure: no database)."""
-    eligible = eligible_weights(consultation)
-    voted = count.voted
-    basis = consultation.basis
-    participation = _ratio(voted.by(basis), eligible.by(basis))
-    figures: dict = {
-        "basis": basis,
-        "by_choice": {
-            choice: {
-                "households": w.households,
-                "persons": w.persons,
-                "floor_area": float(w.floor_area),
-            }
-            for choice, w in sorted(count.by_choice.items())
-        },
-        "voted": {
-            "households": voted.households,
-            "persons": voted.persons,
-            "floor_area": float(voted.floor_area),
-        },
-        "eligible": {
-            "households": eligible.households,
-            "persons": eligible.persons,
-            "floor_area": float(eligible.floor_area),
-        },
-    }
-
-    if consultation.kind == "plan_satisfaction":
-        satisfaction = _ratio(count.of("satisfied").by(basis), voted.by(basis))
-        passed = (
-            satisfaction is not None
-            and participation is not None
-            and satisfaction >= consultation.threshold
-            and participation >= consultation.quorum
-        )
-    elif consultation.kind == "owners_decision":
-        area_part = _ratio(voted.floor_area, eligible.floor_area)
-        heads_part = _ratio(Fraction(voted.households), Fraction(eligible.households))
-        agree = count.of("agree")
-        area_yes = _ratio(agree.floor_area, voted.floor_area)
-        heads_yes = _ratio(Fraction(agree.households), Fraction(voted.households))
-        quorum_met = (
-            area_part is not None
-            and heads_part is not None
-            and area_part >= consultation.quorum
-            and heads_part >= consultation.quorum
-        )
-        if area_yes is None or heads_yes is None:
-            agreed = False
-        elif consultation.rule == "three_quarters":
-            agreed = area_yes >= THREE_QUARTERS and heads_yes >= THREE_QUARTERS
-        else:
-            agreed = area_yes > HALF and heads_yes > HALF
-        passed = quorum_met and agreed
-        satisfaction = heads_yes
-        figures["art278"] = {
-            "rule": consultation.rule or "majority",
-            "participation_area": float(area_part) if area_part is not None else None,
-            "participation_households": float(heads_part) if heads_part is not None else None,
-            "agree_area_share": float(area_yes) if area_yes is not None else None,
-            "agree_household_share": float(heads_yes) if heads_yes is not None else None,
-            "quorum_met": quorum_met,
-            "agreed": agreed,
-        }
-    else:  # needs_survey
-        satisfaction, passed = None, False
-        figures["ranking"] = rank_needs(consultation.id)
-
-    return Result(
-        passed=passed,
-        satisfaction_rate=satisfaction,
-        participation_rate=participation,
-        counted=voted.households,
-        eligible=eligible.households,
-        figures=figures,
-    )
+def _ranked(households_by_item: dict[str, int]) -> list[dict]:
+    return [
+        {"item": item, "households": n}
+        for item, n in sorted(households_by_item.items(), key=lambda pair: (-pair[1], pair[0]))
+    ]
 
 
 def stale_consultation_ids() -> list[int]:

@@ -12,13 +12,15 @@ from sqlalchemy import select
 from api.core import db, emit, rounded, utcnow
 from participation.models import Project
 from voting.models import Consultation, Tally
-from voting.queries.tally import count_ballots, evaluate
+from voting.queries.rules import evaluate
+from voting.queries.tally import count_ballots
 
 RATE_PLACES = "0.000001"  # the tally's and the project's rate columns: Numeric(7, 6)
 
 
 def recompute(consultation_id: int) -> Tally | None:
-    """Count the consultation's ballots and write the tally (and the project's gate fields).
+    """Count the consultation's ballots, estate by estate, and write the tally (and the
+    project's gate fields: the pooled rates, and passed only when every estate passes).
 
     Tallies of one consultation are serialised by a row lock on its tally row, so a slower,
     older count never overwrites a newer one. The first final count of a project's gate
@@ -40,7 +42,7 @@ def recompute(consultation_id: int) -> Tally | None:
     # The status is read before the ballots: if it says closed, every ballot is in the count.
     final = consultation.status == "closed"
     became_final = final and not tally.final
-    count = count_ballots(consultation_id)
+    count = count_ballots(consultation_id, consultation.kind)
     result = evaluate(consultation, count)
     now = utcnow()
     tally.computed_at = now
