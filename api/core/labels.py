@@ -46,6 +46,9 @@ DELEGATION_STATUSES = {
     "revoked": "已撤销",
 }
 
+# voting: who gave an official reply to a resident's comment on a ballot (never their name)
+REPLIER_ROLES = {"committee": "社区居委会", "owner": "建设单位"}
+
 # participation: the milestones the policy dates
 MILESTONES = {
     "preparation": "前期准备（可研、设计、施工图）",

@@ -20,7 +20,7 @@ from participation.schemas.projects import (
 )
 from participation.service import projects as project_service
 from voting.jobs import catch_up
-from voting.queries import consultations, gate
+from voting.queries import consultations, gate, visibility
 from voting.schemas import GateSchema
 
 blp = Blueprint("projects", __name__, url_prefix="/api/v1", description="Projects and plans")
@@ -65,11 +65,12 @@ def resident_project(project_id: int) -> tuple[Project, Resident]:
     return project, resident
 
 
-def _with_open_consultations(project: Project) -> Project:
+def _with_open_consultations(project: Project) -> visibility.Shown:
     """The project with the consultations open on it, which its reply lists (voting's read:
-    participation knows nothing of consultations)."""
+    participation knows nothing of consultations), and its gate result as the caller may see
+    it now (`voting.queries.visibility`: hidden from residents until the close)."""
     project.open_consultations = consultations.open_consultations(project.id)
-    return project
+    return visibility.redact_project(project, auth.current_caller())
 
 
 @blp.post("/projects")
@@ -92,7 +93,8 @@ def create_project(args):
 @blp.errors(401, 403, 404)
 def get_project(project_id):
     """The project with status, milestones (overdue flagged), current plan, open
-    consultations and satisfaction fields."""
+    consultations and satisfaction fields (while the gate vote is open, the satisfaction rate
+    is null for residents, and for staff below RESULTS_MIN_BALLOTS: `results_hidden`)."""
     return _with_open_consultations(visible_project(project_id))
 
 
@@ -123,7 +125,9 @@ def estate_projects(args, estate_id):
         policy.require_resident_sees_estate(caller, estate.id)
     else:
         policy.require_staff_sees_estate(caller, estate)
-    return paginate(queries.estate_projects(estate), args)
+    page = paginate(queries.estate_projects(estate), args)
+    page["items"] = visibility.redact_projects(page["items"], caller)
+    return page
 
 
 @blp.post("/projects/<int:project_id>/plans")
@@ -184,12 +188,15 @@ def transition(args, project_id):
 @blp.response(200, GateSchema)
 @blp.errors(401, 403, 404)
 def get_gate(project_id):
-    """Whether the current plan passes the satisfaction gate, with the numbers used."""
+    """Whether the current plan passes the satisfaction gate, with the numbers used. Until the
+    close residents see participation only, and staff see the live result only once
+    RESULTS_MIN_BALLOTS households voted: otherwise counts per choice and rates are withheld
+    and `results_hidden` says why."""
     project = visible_project(project_id)
     consultation = gate.gate_consultation(project)
     if consultation is not None:
         catch_up(consultation)
-    return gate.gate_view(project)
+    return visibility.redact_gate(gate.gate_view(project), auth.current_caller(), consultation)
 
 
 @blp.get("/counties/<int:county_id>/overview")
@@ -199,5 +206,8 @@ def get_gate(project_id):
 def county_overview(county_id):
     """Progress for the annual assessment: projects by status, overdue milestones, satisfaction."""
     county = get_or_404(County, county_id, "county_not_found", "找不到该县市")
-    policy.require_county(auth.current_staff(), county)
-    return queries.county_overview(county, local_today())
+    staff = auth.current_staff()
+    policy.require_county(staff, county)
+    overview = queries.county_overview(county, local_today())
+    overview["projects"] = visibility.redact_projects(overview["projects"], staff)
+    return overview

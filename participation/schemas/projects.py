@@ -114,6 +114,13 @@ class PlanSchema(ma.Schema):
     items = fields.List(fields.Nested(PlanItemSchema))
 
 
+RESULTS_HIDDEN = (
+    "null when the gate result shows; while the gate consultation is open, `until_close` "
+    "(residents) or `too_few_ballots` (staff, fewer than RESULTS_MIN_BALLOTS households voted): "
+    "then `plan_satisfaction_rate` is null and `gate_passed` false; participation shows"
+)
+
+
 class SatisfactionSchema(ma.Schema):
     plan_satisfaction_rate = fields.Float(allow_none=True)
     participation_rate = fields.Float(allow_none=True)
@@ -125,6 +132,7 @@ class SatisfactionSchema(ma.Schema):
     completion_ratings = fields.Integer()
     completion_computed_at = fields.DateTime(allow_none=True)
     rating_closes_at = fields.DateTime(allow_none=True)
+    results_hidden = fields.String(allow_none=True, metadata={"description": RESULTS_HIDDEN})
 
 
 class ProjectSummarySchema(SatisfactionSchema):
@@ -174,6 +182,7 @@ class ProjectProgressSchema(ma.Schema):
     participation_rate = fields.Float(allow_none=True)
     gate_passed = fields.Boolean()
     gate_final = fields.Boolean()
+    results_hidden = fields.String(allow_none=True, metadata={"description": RESULTS_HIDDEN})
 
 
 class CountyOverviewSchema(ma.Schema):
