@@ -80,9 +80,11 @@ def require_own_signup(signup: SupervisorSignup, resident: Resident) -> None:
 
 
 def sees_upload(caller: Resident | Staff, upload: Upload) -> bool:
-    """The resident who uploaded the image, and staff who see its project."""
+    """A resident's image: that resident, and staff who see its project. A staff member's
+    image (a paper ballot's form, which may show a household's choice): staff who see its
+    project only, never a resident."""
     if isinstance(caller, Resident):
-        return upload.uploader_id == caller.id
+        return upload.uploader_id is not None and upload.uploader_id == caller.id
     return sees_project(caller, db.session.get(Project, upload.project_id))
 
 

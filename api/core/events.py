@@ -15,6 +15,10 @@ reads the emitting domain's tables. Listeners are wired per app in `api.app.crea
     gate_final            voting, the first final tally of a project's gate consultation:
                           project_id, consultation_id, title, threshold, quorum, passed,
                           satisfaction_rate, participation_rate
+    ballot_replaced       voting, a clerk's paper or assisted ballot replaced a household's
+                          WeChat ballot (never its choice): consultation_id, project_id, title,
+                          household_id, revision (the new ballot's; listeners act once per
+                          change), channel (`paper` or `assisted`)
     ticket_answered       feedback, an answer recorded: ticket_id, answer_id, project_id,
                           reporter_id, description
 """

@@ -124,15 +124,21 @@ def withdraw_supervisor(signup_id):
 
 @blp.post("/projects/<int:project_id>/uploads")
 @allow_upload
-@auth.resident_required
+@auth.login_required
 @blp.arguments(UploadArgs, location="files")
 @blp.response(201, UploadSchema)
 @blp.errors(401, 403, 404, 413, 422)
 def upload_photo(files, project_id):
-    """Upload one photo (multipart field `file`; JPEG, PNG or WebP up to 10 MiB) for an
-    inspection or a problem report of this project."""
-    project, resident = resident_project(project_id)
-    upload = uploads.store(project, resident, files["file"].stream)
+    """Upload one image (multipart field `file`; JPEG, PNG or WebP up to 10 MiB) of this
+    project: a verified resident of its estates (an inspection's or a problem report's photo, a
+    power of attorney), or staff who see the project (a paper ballot's form, its evidence). A
+    staff member's image is shown to staff who see the project only, never to residents."""
+    if isinstance(auth.current_caller(), Resident):
+        project, uploader = resident_project(project_id)
+    else:
+        uploader = auth.current_staff()
+        project = visible_project(project_id)
+    upload = uploads.store(project, uploader, files["file"].stream)
     commit()
     return upload
 
@@ -152,7 +158,8 @@ def upload_photo(files, project_id):
 )
 @blp.errors(401, 404)
 def get_upload(upload_id):
-    """The image itself: for the resident who uploaded it and staff who see its project."""
+    """The image itself: for the resident who uploaded it and staff who see its project; a
+    staff member's image for staff who see its project only."""
     upload = get_or_404(Upload, upload_id, "upload_not_found", "找不到该图片")
     path = uploads.file_path(upload)
     if not policy.sees_upload(auth.current_caller(), upload) or not path.is_file():

@@ -1,4 +1,5 @@
-"""Photos residents upload for inspection reports and problem reports (现场照片).
+"""Images uploaded to a project: residents' photos for inspection and problem reports (现场照片)
+and a power of attorney; staff's photos of a paper ballot's form.
 
 One image a request, as `wx.uploadFile` sends it. The type is read from the file's first bytes,
 never from its name or the declared content type: JPEG, PNG and WebP only. A file is written
@@ -25,7 +26,7 @@ from sqlalchemy import event, select
 
 from api.core import DomainError, InvalidInput, db, utcnow
 from feedback.models.uploads import MAX_IMAGE_BYTES, Upload
-from participation.models import Project, Resident
+from participation.models import Project, Resident, Staff
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,11 @@ def file_path(upload: Upload) -> Path:
     return upload_root() / upload.path
 
 
-def store(project: Project, resident: Resident, stream, limit: int = MAX_IMAGE_BYTES) -> Upload:
-    """Check and store one image; the Upload row (flushed) and the file (renamed into place).
+def store(
+    project: Project, uploader: Resident | Staff, stream, limit: int = MAX_IMAGE_BYTES
+) -> Upload:
+    """Check and store one image by a resident or a staff member; the Upload row (flushed, with
+    `uploader_id` or `staff_uploader_id` set) and the file (renamed into place).
 
     Refuses an empty file (422 `file_empty`), anything but JPEG/PNG/WebP by its bytes (422
     `file_type_unsupported`) and more than `limit` bytes (413). The file is removed again if the
@@ -91,7 +95,8 @@ def store(project: Project, resident: Resident, stream, limit: int = MAX_IMAGE_B
                 chunk = stream.read(CHUNK)
         upload = Upload(
             project_id=project.id,
-            uploader_id=resident.id,
+            uploader_id=uploader.id if isinstance(uploader, Resident) else None,
+            staff_uploader_id=uploader.id if isinstance(uploader, Staff) else None,
             path=f"{project.id}/{final.name}",
             content_type=content_type,
             size=size,
@@ -108,27 +113,50 @@ def store(project: Project, resident: Resident, stream, limit: int = MAX_IMAGE_B
     return upload
 
 
-def attachable(project: Project, resident: Resident, upload_ids: list[int]) -> list[Upload]:
-    """The uploads named, each of this project and by this resident (422 `upload_invalid`)."""
+def own_uploads(
+    project: Project,
+    caller: Resident | Staff,
+    upload_ids: list[int],
+    *,
+    field: str = "photo_ids",
+    message: str = "照片须是您为本项目上传的图片",
+) -> list[Upload]:
+    """The uploads named, in the order named (duplicates once), each of this project and
+    uploaded by this caller: a resident's own or a staff member's own, never the other kind.
+
+    Anything else (unknown, another project's, someone else's) is 422 `upload_invalid`, with
+    the offending ids under `details[field]`. For what a report, a paper ballot or a power of
+    attorney attaches as its evidence.
+    """
     ids = list(dict.fromkeys(upload_ids))
     if not ids:
         return []
+    mine = (
+        Upload.uploader_id == caller.id
+        if isinstance(caller, Resident)
+        else Upload.staff_uploader_id == caller.id
+    )
     found = db.session.scalars(
-        select(Upload).where(
-            Upload.id.in_(ids),
-            Upload.project_id == project.id,
-            Upload.uploader_id == resident.id,
-        )
+        select(Upload).where(Upload.id.in_(ids), Upload.project_id == project.id, mine)
     ).all()
     missing = sorted(set(ids) - {u.id for u in found})
     if missing:
-        raise InvalidInput(
-            "照片须是您为本项目上传的图片",
-            code="upload_invalid",
-            details={"photo_ids": missing},
-        )
+        raise InvalidInput(message, code="upload_invalid", details={field: missing})
     by_id = {u.id: u for u in found}
     return [by_id[i] for i in ids]
+
+
+def own_upload(
+    project: Project, caller: Resident | Staff, upload_id: int, *, field: str, message: str
+) -> Upload:
+    """One upload of this project by this caller (422 `upload_invalid`, see `own_uploads`)."""
+    return own_uploads(project, caller, [upload_id], field=field, message=message)[0]
+
+
+def attachable(project: Project, resident: Resident, upload_ids: list[int]) -> list[Upload]:
+    """The photos a report attaches: the resident's own uploads of this project (422
+    `upload_invalid`, `details.photo_ids`)."""
+    return own_uploads(project, resident, upload_ids)
 
 
 # --- files follow the transaction -----------------------------------------------------------

@@ -11,6 +11,8 @@ domain's tables.
 - 24 h before it closes (voting's `consultation_closing`): to the households of its electorate
   that have not voted yet, once per consultation;
 - its gate result became final (voting's `gate_final`): to the project's households;
+- a clerk's paper or assisted ballot replaced a household's WeChat ballot (voting's
+  `ballot_replaced`): to that household's members, once per change, never saying the choice;
 - a milestone overdue (`notices.jobs.milestones_overdue`, daily): to the project's households,
   once per milestone;
 - an inspection ticket answered (feedback's `ticket_answered`): to its reporter alone, once per
@@ -30,7 +32,7 @@ from api.core import db, labels, local_text
 from notices import queries
 from notices.models import Notice
 from notices.service import publishing
-from participation.models import Milestone, Project
+from participation.models import Community, Estate, Household, Milestone, Project
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +155,38 @@ def gate_final(
         f"（要求满意度不低于{_percent(threshold)}、参与率不低于"
         f"{_percent(quorum)}）：{verdict}",
         project,
+    )
+
+
+def ballot_replaced(
+    *,
+    consultation_id: int,
+    project_id: int,
+    title: str,
+    household_id: int,
+    revision: int,
+    channel: str,
+) -> Notice | None:
+    """Tell a household's members that the committee recorded a paper or assisted ballot for
+    it, which replaces the ballot cast on WeChat, and whom to ask; never what either chose.
+    Once per change (the ballot's revision), however often it is reported."""
+    project = db.session.get(Project, project_id)
+    community = db.session.scalar(
+        select(Community.name)
+        .join(Estate, Estate.community_id == Community.id)
+        .join(Household, Household.estate_id == Estate.id)
+        .where(Household.id == household_id)
+    )
+    return publish_event(
+        f"ballot-replaced:{consultation_id}:{household_id}:{revision}",
+        "ballot_replaced",
+        f"您家的选票已由居委会代录：{title}",
+        f"{project.name}的「{title}」中，社区居委会为您家录入了选票"
+        f"（{labels.CHANNELS[channel]}，附有凭证），它取代了您家此前在微信中投的票：每户一票，"
+        "以截止前最后一次为准。如与您家的意愿不符，截止前仍可在小程序中重新投票，"
+        f"或向{community or '社区'}居委会询问录入经过。",
+        project,
+        households=select(Household.id.label("id")).where(Household.id == household_id),
     )
 
 

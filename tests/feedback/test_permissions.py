@@ -142,7 +142,9 @@ ENDPOINTS = [
         "POST",
         "/api/v1/projects/<int:project_id>/uploads",
         lambda w: {"path": f"/api/v1/projects/{w.construction}/uploads", **multipart(JPEG)},
-        residents_of_estate(201),
+        # Residents of its estates (report photos) and staff who see the project (a paper
+        # ballot's form); to everyone else the project does not exist.
+        residents_of_estate(201, **{a: 201 for a in STAFF_IN}, **{a: 404 for a in STAFF_OUT}),
     ),
     Endpoint(
         "GET",

@@ -1,23 +1,26 @@
-"""Who took part: the published turnout list (receipts and masked addresses, never a choice),
-and the households of the electorate that have not voted."""
+"""Who took part: the published turnout list (receipts and masked addresses, channels and days,
+never a choice or a time), and the households of the electorate that have not voted (the
+committee's door-to-door list, and the audience of the closing reminder)."""
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, exists, func, select
 
-from api.core import db
-from participation.models import Building, Household
+from api.core import LOCAL, InvalidInput, db
+from participation.models import Building, Estate, Household
 from voting.models import Ballot, Consultation, ElectorateEntry
 from voting.schemas import mask_address
 
 
 def turnout_page(consultation: Consultation, page: int, per_page: int) -> dict:
     """One page of the households that voted, by receipt code, with the counts: what
-    `GET /consultations/{id}/turnout` answers."""
+    `GET /consultations/{id}/turnout` answers. Each row shows the channel, whether a delegate
+    cast it and the local day of the last ballot, never a time or a choice."""
     statement = (
         select(
             Ballot.receipt,
             Ballot.channel,
+            Ballot.delegated,
             Ballot.updated_at,
             Building.name,
             Household.unit,
@@ -39,7 +42,10 @@ def turnout_page(consultation: Consultation, page: int, per_page: int) -> dict:
                 "receipt": r.receipt,
                 "household": mask_address(r.name, r.unit, r.room),
                 "channel": r.channel,
-                "voted_at": r.updated_at,
+                "delegated": r.delegated,
+                # The day only: with a few voters, a time would match a row to the count
+                # that moved when it came in.
+                "voted_on": r.updated_at.astimezone(LOCAL).date(),
             }
             for r in rows
         ],
@@ -59,3 +65,120 @@ def not_voted(consultation_id: int):
     return select(ElectorateEntry.household_id.label("id")).where(
         ElectorateEntry.consultation_id == consultation_id, ~voted
     )
+
+
+# --- whom to visit: the committee's door-to-door list ----------------------------------------
+
+
+def _in_scope(consultation_id: int, communities: set[int] | None):
+    """The WHERE of the electorate's households a caller canvasses: every one (None), or those
+    of the estates of `communities` (a committee of some of a bundled project's communities)."""
+    where = [ElectorateEntry.consultation_id == consultation_id]
+    if communities is not None:
+        where.append(
+            ElectorateEntry.estate_id.in_(
+                select(Estate.id).where(Estate.community_id.in_(sorted(communities)))
+            )
+        )
+    return where
+
+
+def _with_ballot():
+    return and_(
+        Ballot.consultation_id == ElectorateEntry.consultation_id,
+        Ballot.household_id == ElectorateEntry.household_id,
+    )
+
+
+def non_voter_buildings(consultation_id: int, communities: set[int] | None) -> list[dict]:
+    """Per building of the electorate in scope: its eligible households and those that have
+    not voted, in the order of the list (estate, then building)."""
+    rows = db.session.execute(
+        select(
+            Building.id,
+            Building.name,
+            Estate.name.label("estate"),
+            func.count().label("eligible"),
+            func.count(Ballot.id).label("voted"),
+        )
+        .select_from(ElectorateEntry)
+        .join(Household, Household.id == ElectorateEntry.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .join(Estate, Estate.id == Building.estate_id)
+        .outerjoin(Ballot, _with_ballot())
+        .where(*_in_scope(consultation_id, communities))
+        .group_by(Estate.id, Estate.name, Building.id, Building.name)
+        .order_by(Estate.id, func.length(Building.name), Building.name, Building.id)
+    ).all()
+    return [
+        {
+            "building_id": r.id,
+            "name": r.name,
+            "estate": r.estate,
+            "eligible": r.eligible,
+            "not_voted": r.eligible - r.voted,
+        }
+        for r in rows
+    ]
+
+
+def non_voters_page(
+    consultation: Consultation,
+    communities: set[int] | None,
+    building_id: int | None,
+    page: int,
+    per_page: int,
+) -> dict:
+    """One page of the electorate's households (in scope, of one building if given) that have
+    not voted, by estate, building, unit and room (numbers in their natural order: 2 before
+    10), with the counts per building: what `GET /consultations/{id}/non-voters` answers.
+    The owner's name is masked by the schema."""
+    buildings = non_voter_buildings(consultation.id, communities)
+    if building_id is not None and building_id not in {b["building_id"] for b in buildings}:
+        raise InvalidInput(
+            "该楼栋不在您可查看的表决名单中",
+            code="building_not_in_list",
+            details={"building_id": building_id},
+        )
+    where = [*_in_scope(consultation.id, communities), ~exists().where(_with_ballot())]
+    if building_id is not None:
+        where.append(Household.building_id == building_id)
+    statement = (
+        select(
+            Household.id.label("household_id"),
+            Building.id.label("building_id"),
+            Building.name.label("building"),
+            Estate.name.label("estate"),
+            Household.unit,
+            Household.room,
+            Household.owner_name,
+        )
+        .select_from(ElectorateEntry)
+        .join(Household, Household.id == ElectorateEntry.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .join(Estate, Estate.id == Building.estate_id)
+        .where(*where)
+        .order_by(
+            Estate.id,
+            func.length(Building.name),
+            Building.name,
+            Building.id,
+            func.length(Household.unit),
+            Household.unit,
+            func.length(Household.room),
+            Household.room,
+            Household.id,
+        )
+    )
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return {
+        "consultation_id": consultation.id,
+        "eligible": sum(b["eligible"] for b in buildings),
+        "not_voted": sum(b["not_voted"] for b in buildings),
+        "buildings": buildings,
+        "items": [r._asdict() for r in rows],
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+    }
