@@ -40,6 +40,8 @@ RELATIONS = ("owner", "tenant", "family")
 def rule_of(matter: str | None) -> str:
     """The rule art. 278 gives a matter: 3/4 for items 6–8, more than half for the others."""
     return "three_quarters" if matter in labels.THREE_QUARTER_MATTERS else "majority"
+
+
 # The answers of each kind are those people read a label for; a needs survey's ballot records
 # "picked" and carries its items instead.
 CHOICES = {kind: tuple(answers) or ("picked",) for kind, answers in labels.CHOICES.items()}
@@ -85,9 +87,7 @@ class Consultation(db.Model):
     rule: Mapped[str | None] = mapped_column(String(20))
     # Owners' decisions: the art. 278 matter, which decides `rule` (`rule_of`).
     matter: Mapped[str | None] = mapped_column(String(30))
-    gate_basis: Mapped[str] = mapped_column(
-        String(10), default="ballots", server_default="ballots"
-    )
+    gate_basis: Mapped[str] = mapped_column(String(10), default="ballots", server_default="ballots")
     options: Mapped[list] = mapped_column(JSON, default=list)
     # Frozen with the electorate when the consultation opens.
     eligible_households: Mapped[int] = mapped_column(Integer, default=0)
@@ -175,7 +175,9 @@ class Ballot(db.Model):
     weight_persons: Mapped[int] = mapped_column(Integer)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     # Cast by a delegate of the household's owner (a verified `Delegation`).
-    delegated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("false"))
+    delegated: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -215,7 +217,9 @@ class BallotChange(db.Model):
     evidence_upload_id: Mapped[int | None] = mapped_column(ForeignKey("uploads.id"))
     evidence_note: Mapped[str | None] = mapped_column(String(200))
     assisted_by: Mapped[str | None] = mapped_column(String(100))
-    delegated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sql_text("false"))
+    delegated: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sql_text("false")
+    )
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

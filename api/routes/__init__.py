@@ -3,8 +3,10 @@
 from api.routes import (
     auth,
     comments,
+    delegations,
     feedback,
     notices,
+    opinions,
     places,
     projects,
     registry,
@@ -20,9 +22,11 @@ def register_blueprints(api) -> None:
         registry,
         projects,
         voting,
+        delegations,
         supervision,
         feedback,
         comments,
         notices,
+        opinions,
     ):
         api.register_blueprint(module.blp)

@@ -10,6 +10,7 @@ from voting.models import Consultation, Tally
 from voting.queries import ballots as ballot_queries
 from voting.queries import consultations as consultation_queries
 from voting.queries import turnout as turnout_queries
+from voting.queries import visibility
 from voting.schemas import (
     BallotArgs,
     ConsultationArgs,
@@ -21,8 +22,9 @@ from voting.schemas import (
     TallySchema,
     TurnoutSchema,
 )
+from voting.schemas.paper import NonVoterFilter, NonVotersSchema
 from voting.service import ballots, consultations
-from voting.service.ballots import ConsultationNotFound
+from voting.service.ballots import ConsultationNotFound, NotOpenYet
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="Consultations and ballots")
 
@@ -42,10 +44,11 @@ def visible_consultation(consultation_id: int) -> tuple[Consultation, Project]:
 
 
 def managed_consultation(consultation_id: int) -> tuple[Consultation, Project]:
+    """The consultation, if the caller opens and closes it (its kind decides who does)."""
     consultation = _consultation(consultation_id)
     project = load_project(consultation.project_id)
     with hidden_as(ConsultationNotFound):
-        policy.require_runs_consultations(auth.current_staff(), project)
+        policy.require_runs_consultation(auth.current_staff(), project, consultation.kind)
     return consultation, project
 
 
@@ -63,12 +66,14 @@ def _dump(consultation: Consultation) -> Consultation:
 @auth.staff_required
 @blp.arguments(ConsultationArgs)
 @blp.response(201, ConsultationSchema)
-@blp.errors(401, 403, 404, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def create_consultation(args, project_id):
-    """Prepare a consultation (a draft; it opens now with /open, or at `opens_at`)."""
+    """Prepare a consultation (a draft; it opens now with /open, or at `opens_at`). The owner
+    may prepare any kind; a plan satisfaction consultation or an owners' decision is opened and
+    closed by the committee of the project's communities, the county or the prefecture."""
     project = load_project(project_id)
     staff = auth.current_staff()
-    policy.require_runs_consultations(staff, project)
+    policy.require_drafts_consultations(staff, project)
     consultation = consultations.create_consultation(project, staff, args)
     commit()
     return _dump(consultation)
@@ -100,7 +105,11 @@ def get_consultation(consultation_id):
 @blp.response(200, ConsultationSchema)
 @blp.errors(401, 403, 404, 409)
 def open_consultation(consultation_id):
-    """Open now: the electorate (households, floor areas, verified members) is frozen."""
+    """Open now: the electorate (households, floor areas, verified members) is frozen. A plan
+    satisfaction consultation whose `closes_at` is sooner than the minimum voting period
+    (`GATE_MIN_OPEN_DAYS`) is given that minimum: the promised period wins over a stale date.
+    Plan satisfaction consultations and owners' decisions are opened by the committee, the
+    county or the prefecture, not the project owner (403 `organised_by_community`)."""
     managed_consultation(consultation_id)
     consultation = consultations.lock(consultation_id, shared=False)
     consultations.open_consultation(consultation)
@@ -114,7 +123,9 @@ def open_consultation(consultation_id):
 @blp.response(200, ConsultationSchema)
 @blp.errors(401, 403, 404, 409)
 def close_consultation(consultation_id):
-    """Close now; the final tally follows."""
+    """Close now; the final tally follows. A plan satisfaction consultation closes no earlier
+    than `GATE_MIN_OPEN_DAYS` after its opening unless every eligible household has voted (409
+    `too_early_to_close`, with `earliest_close_at`)."""
     managed_consultation(consultation_id)
     consultation = consultations.lock(consultation_id, shared=False)
     consultations.close_consultation(consultation)
@@ -156,8 +167,9 @@ def get_ballot(consultation_id):
 @blp.response(201, PaperReceiptSchema)
 @blp.errors(401, 403, 404, 409, 422)
 def paper_ballot(args, consultation_id):
-    """Record a paper or assisted ballot with its evidence (the committee, its county, the
-    prefecture); it replaces the household's earlier ballot like any other."""
+    """Record a paper or assisted ballot with its evidence, the clerk's own upload of the form
+    (the committee, its county, the prefecture); it replaces the household's earlier ballot like
+    any other, and the household's members are told when it replaces their WeChat ballot."""
     consultation = _consultation(consultation_id)
     project = load_project(consultation.project_id)
     staff = auth.current_staff()
@@ -175,7 +187,8 @@ def paper_ballot(args, consultation_id):
 @blp.response(200, TurnoutSchema)
 @blp.errors(401, 403, 404)
 def turnout(args, consultation_id):
-    """Households that voted, masked, with their receipt codes (never their choices)."""
+    """Households that voted, masked, with their receipt codes, the channel (WeChat, paper,
+    assisted), whether a delegate voted and the day (never a time, never a choice)."""
     consultation, _ = visible_consultation(consultation_id)
     return turnout_queries.turnout_page(consultation, args["page"], args["per_page"])
 
@@ -185,11 +198,39 @@ def turnout(args, consultation_id):
 @blp.response(200, TallySchema)
 @blp.errors(401, 403, 404)
 def get_tally(consultation_id):
-    """The latest count: staff in scope any time; residents once the consultation is closed."""
+    """The latest count: residents once the consultation is closed; staff in scope any time,
+    but while it is open the counts per choice and the rates only once RESULTS_MIN_BALLOTS
+    households voted (else participation only, `results_hidden: too_few_ballots`)."""
     consultation, _ = visible_consultation(consultation_id)
-    if isinstance(auth.current_caller(), Resident) and consultation.status != "closed":
+    caller = auth.current_caller()
+    if isinstance(caller, Resident) and consultation.status != "closed":
         raise Forbidden("表决结束后公布结果", code="results_not_published")
     tally = db.session.get(Tally, consultation.id)
     if tally is None:
         raise NotFound("表决尚未开始，没有计票结果", code="tally_not_found")
-    return tally
+    return visibility.redact_tally(tally, caller, consultation, TallySchema().fields)
+
+
+class NonVoterQuery(PageArgs, NonVoterFilter):
+    pass
+
+
+@blp.get("/consultations/<int:consultation_id>/non-voters")
+@auth.staff_required
+@blp.arguments(NonVoterQuery, location="query")
+@blp.response(200, NonVotersSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def non_voters(args, consultation_id):
+    """Whom to visit: the frozen electorate's households that have not voted, by building,
+    unit and room (owner's name masked), with counts per building; for the committee of the
+    households' community (its part of a bundled project), the county, the prefecture; not the
+    project owner (403 `out_of_scope`). 409 `consultation_not_open` before the opening."""
+    consultation = _consultation(consultation_id)
+    project = load_project(consultation.project_id)
+    with hidden_as(ConsultationNotFound):
+        communities = policy.canvassed_communities(auth.current_staff(), project)
+    if consultation.status == "draft":
+        raise NotOpenYet()
+    return turnout_queries.non_voters_page(
+        consultation, communities, args.get("building_id"), args["page"], args["per_page"]
+    )

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from api.core import db
+from devtools import factory
+from participation.models import Plan
 from tests.support.feedback_world import (
     JPEG,
     RATING,
@@ -24,6 +27,7 @@ from tests.support.feedback_world import (
     multipart,
     snapshot,
 )
+from tests.support.voting_helpers import backdate_opening
 
 MISSING = 987_654  # no row of any table has this id in the test world
 ID_KINDS = {
@@ -53,6 +57,16 @@ class Ids:
     headers: dict
 
 
+def _revised_plan(app, w) -> int:
+    """Version 2 of the construction project's plan (the one consultation after the first is
+    on a newer plan: issue 10)."""
+    with app.app_context():
+        first = db.session.get(Plan, w.plan)
+        revised = factory.plan(w.construction, first.created_by_id, version=2)
+        db.session.commit()
+        return revised.id
+
+
 def _made(reply, status=201) -> dict:
     assert reply.status_code == status, reply.get_json()
     return reply.get_json()
@@ -64,17 +78,20 @@ def world(app, module_transaction) -> Ids:
     client = app.test_client()
     clerk = w.headers["clerk"]
     consultations = {}
+    plan_id = w.plan
     for state in ("closed", "open", "draft"):  # one open plan satisfaction at a time
         created = client.post(
             f"/api/v1/projects/{w.construction}/consultations",
-            json={"kind": "plan_satisfaction", "plan_id": w.plan},
+            json={"kind": "plan_satisfaction", "plan_id": plan_id},
             headers=clerk,
         )
         cid = _made(created)["id"]
         if state != "draft":
             _made(client.post(f"/api/v1/consultations/{cid}/open", headers=clerk), 200)
         if state == "closed":
+            backdate_opening(app, cid)  # closed after the minimum voting period
             _made(client.post(f"/api/v1/consultations/{cid}/close", headers=clerk), 200)
+            plan_id = _revised_plan(app, w)  # a plan is put to residents once
         consultations[state] = cid
     notice = client.post(
         "/api/v1/notices",
@@ -131,6 +148,9 @@ RESIDENT_PATHS = [
     ("GET", f"{C}/ballot", None),
     ("GET", f"{C}/turnout", None),
     ("GET", f"{C}/tally", None),
+    ("GET", f"{C}/delegation-candidates", None),
+    ("POST", f"{C}/delegations", {"delegate_id": 1, "power_of_attorney_upload_id": 1}),
+    ("GET", f"{C}/delegations", None),
     ("POST", "/api/v1/plans/<int:plan_id>/comments", {"body": "建议增加路灯"}),
     ("GET", "/api/v1/plans/<int:plan_id>/comments", None),
     ("POST", "/api/v1/comments/<int:comment_id>/report", {"reason": "不实"}),

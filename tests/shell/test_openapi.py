@@ -164,6 +164,7 @@ CROSS_FIELD_RULES = {
     ),
     "BallotArgs": ("items", "choice", "item_opinions", "household_id"),
     "PaperBallotArgs": ("household_id", "assisted_by", "channel"),
+    "DelegationArgs": ("household_id", "delegate_id", "power_of_attorney_upload_id"),
     "ProjectArgs": ("estate_ids",),
     "AcceptanceArgs": ("held_on", "parties", "representatives"),
     "CommentArgs": ("parent_id",),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from api.core import db
+from api.core import db, utcnow
 from api.jobs import make_worker
 from devtools import factory
+from feedback.models import Upload
 from participation.models import Resident, Staff
 from voting.models import Consultation
 
@@ -76,6 +79,18 @@ def open_consultation(client, make, scene: Scene, **settings) -> int:
     return created.json["id"]
 
 
+def backdate_opening(app, consultation_id: int, days: int | None = None) -> None:
+    """Move the consultation's `opened_at` and `opens_at` back by `days` (default: one more
+    than `GATE_MIN_OPEN_DAYS`), committed: as if it had opened that long ago, so that the
+    minimum voting period is over and a clerk may close it early."""
+    with app.app_context():
+        back = timedelta(days=app.config["GATE_MIN_OPEN_DAYS"] + 1 if days is None else days)
+        consultation = db.session.get(Consultation, consultation_id)
+        consultation.opened_at = (consultation.opened_at or utcnow()) - back
+        consultation.opens_at = (consultation.opens_at or utcnow()) - back
+        db.session.commit()
+
+
 def consultation_status(app, consultation_id: int) -> str:
     with app.app_context():
         return db.session.get(Consultation, consultation_id).status
@@ -87,3 +102,22 @@ def run_jobs(app) -> None:
     if app.extensions["jobs"].inline:
         return
     make_worker(app).work(burst=True)
+
+
+def evidence_upload(app, project_id: int, staff_id: int | None = None, resident_id=None) -> int:
+    """An upload row of the project by a staff member (the photo of a paper ballot's form) or
+    by a resident, committed; its id. No file: a paper ballot names the upload, never reads it.
+    """
+    with app.app_context():
+        upload = Upload(
+            project_id=project_id,
+            uploader_id=resident_id,
+            staff_uploader_id=staff_id,
+            path=f"{project_id}/{uuid.uuid4().hex}.jpg",
+            content_type="image/jpeg",
+            size=1,
+            sha256="0" * 64,
+        )
+        db.session.add(upload)
+        db.session.commit()
+        return upload.id

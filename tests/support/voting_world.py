@@ -17,7 +17,14 @@ from api.core import db
 from devtools import factory
 from participation.models import Estate, Plan, Project
 from tests.support.database import every_row
-from tests.support.voting_helpers import Scene, build_scene, resident, run_jobs
+from tests.support.voting_helpers import (
+    Scene,
+    backdate_opening,
+    build_scene,
+    evidence_upload,
+    resident,
+    run_jobs,
+)
 from voting.models import Ballot, BallotChange, Consultation
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -49,6 +56,9 @@ class World:
     callers: dict = field(default_factory=dict)  # actor -> Resident | Staff | None
     headers: dict = field(default_factory=dict)  # actor -> request headers
     members: list = field(default_factory=list)  # headers of each scene household's member
+    # actor -> id of an upload of the project by that actor (the staff who see the project, and
+    # resident_member): a paper ballot's evidence must be the recording clerk's own.
+    uploads: dict = field(default_factory=dict)
 
     @property
     def project_id(self) -> int:
@@ -105,6 +115,13 @@ def build_world(app, make, households: int = 4) -> World:
         actor: ({} if who is None else make.headers(who)) for actor, who in w.callers.items()
     }
     w.members = [make.headers(resident(app, r)) for r in scene.resident_ids]
+    w.uploads = {
+        actor: evidence_upload(app, scene.project_id, staff_id=w.callers[actor].id)
+        for actor in ("clerk", "owner", "county_officer", "prefecture")
+    }
+    w.uploads["resident_member"] = evidence_upload(
+        app, scene.project_id, resident_id=w.callers["resident_member"].id
+    )
     return w
 
 
@@ -138,14 +155,17 @@ def put_ballot(client, headers, consultation_id: int, **body):
 
 def consultation_in(app, client, w: World, state: str) -> int | None:
     """A plan satisfaction consultation of the world's project in `state`:
-    `draft`, `open`, `voted` (open; households 0 and 1 voted online, 2 on paper) or `closed`
-    (voted, then closed and counted)."""
+    `draft`, `open`, `elapsed` (open, and its minimum voting period is over), `voted` (open;
+    households 0 and 1 voted online, 2 on paper) or `closed` (voted, then closed by the clerk
+    after the minimum voting period, and counted)."""
     if state == "none":
         return None
     cid = create_consultation(client, w)
     if state == "draft":
         return cid
     open_(client, w, cid)
+    if state == "elapsed":
+        backdate_opening(app, cid)
     if state in ("voted", "closed"):
         assert put_ballot(client, w.members[0], cid, choice="satisfied").status_code == 200
         assert put_ballot(client, w.members[1], cid, choice="unsatisfied").status_code == 200
@@ -154,12 +174,13 @@ def consultation_in(app, client, w: World, state: str) -> int | None:
             json={
                 "household_id": w.scene.household_ids[2],
                 "choice": "abstain",
-                "evidence_url": "https://example.org/paper/3.jpg",
+                "evidence_upload_id": w.uploads["clerk"],
             },
             headers=w.headers["clerk"],
         )
         assert paper.status_code == 201, paper.get_json()
     if state == "closed":
+        backdate_opening(app, cid)  # the minimum voting period is over
         close(client, w, cid)
     run_jobs(app)
     return cid

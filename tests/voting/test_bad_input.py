@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from api.core import db, utcnow
 from participation.models import Estate, HouseholdClaim, Plan, PlanItem, Project, Staff
-from tests.support.voting_helpers import run_jobs
+from tests.support.voting_helpers import backdate_opening, run_jobs
 from tests.support.voting_world import (
     World,
     assert_error_shape,
@@ -34,7 +34,6 @@ from tests.support.voting_world import (
 from voting.models import Consultation
 
 UNKNOWN = 999_999
-PAPER = "https://example.org/paper/1.jpg"
 
 
 @dataclass
@@ -72,8 +71,21 @@ def opened(ctx: Ctx) -> None:
 
 def closed(ctx: Ctx) -> None:
     opened(ctx)
+    backdate_opening(ctx.app, ctx.cid)  # the minimum voting period is over
     close(ctx.client, ctx.w, ctx.cid)
     run_jobs(ctx.app)
+
+
+def draft_then_closed_on_its_plan(ctx: Ctx) -> None:
+    """A draft on the plan, then another consultation on the same plan opened and closed (a
+    week on): the draft is the consultation under test."""
+    draft(ctx)
+    first = ctx.cid
+    opened(ctx)
+    backdate_opening(ctx.app, ctx.cid)
+    close(ctx.client, ctx.w, ctx.cid)
+    run_jobs(ctx.app)
+    ctx.cid = first
 
 
 def _set_consultation(ctx: Ctx, **values) -> None:
@@ -257,11 +269,12 @@ def unknown_consultation(suffix: str) -> Callable[[Ctx], str]:
     return lambda ctx: f"/api/v1/consultations/{UNKNOWN}/{suffix}"
 
 
-def paper_body(ctx: Ctx, **extra) -> dict:
+def paper_body(ctx: Ctx, who: str = "clerk", **extra) -> dict:
+    """A paper ballot `who` may send: its evidence is their own upload."""
     return {
         "household_id": ctx.w.scene.household_ids[3],
         "choice": "satisfied",
-        "evidence_url": PAPER,
+        "evidence_upload_id": ctx.w.uploads[who],
         **extra,
     }
 
@@ -552,19 +565,19 @@ PAPER_CASES = [
         paper,
         422,
         "invalid",
-        lambda ctx: {k: v for k, v in paper_body(ctx).items() if k != "evidence_url"},
+        lambda ctx: {k: v for k, v in paper_body(ctx).items() if k != "evidence_upload_id"},
         prepare=opened,
-        fields=("evidence_url",),
+        fields=("evidence_upload_id",),
     ),
     Case(
-        "evidence that is not a URL",
+        "evidence that is a URL, not an upload",
         "POST",
         paper,
         422,
         "invalid",
-        lambda ctx: paper_body(ctx, evidence_url="photo.jpg"),
+        lambda ctx: paper_body(ctx, evidence_upload_id="https://example.org/paper/1.jpg"),
         prepare=opened,
-        fields=("evidence_url",),
+        fields=("evidence_upload_id",),
     ),
     Case(
         "assisted without assisted_by",
@@ -601,7 +614,7 @@ PAPER_CASES = [
         paper,
         422,
         "invalid",
-        lambda ctx: {"choice": "satisfied", "evidence_url": PAPER},
+        lambda ctx: {"choice": "satisfied", "evidence_upload_id": ctx.w.uploads["clerk"]},
         prepare=opened,
         fields=("household_id",),
     ),
@@ -656,7 +669,7 @@ PAPER_CASES = [
         paper,
         403,
         "not_eligible",
-        lambda ctx: paper_body(ctx, household_id=ctx.w.other_household_id),
+        lambda ctx: paper_body(ctx, "county_officer", household_id=ctx.w.other_household_id),
         who="county_officer",
         prepare=opened,
         details={"reason": "household_not_in_electorate"},
@@ -667,7 +680,7 @@ PAPER_CASES = [
         paper,
         403,
         "not_eligible",
-        lambda ctx: paper_body(ctx, household_id=UNKNOWN),
+        lambda ctx: paper_body(ctx, "county_officer", household_id=UNKNOWN),
         who="county_officer",
         prepare=opened,
         details={"reason": "household_not_in_electorate"},
@@ -832,8 +845,105 @@ CONSULTATION_CASES = [
         "POST",
         consultations,
         422,
-        "rule_not_applicable",
+        "invalid",
         {"kind": "plan_satisfaction", "rule": "majority"},
+        fields=("rule",),
+    ),
+    Case(
+        "rule on an owners' decision (its matter decides it)",
+        "POST",
+        consultations,
+        422,
+        "invalid",
+        {"kind": "owners_decision", "matter": "rebuild", "rule": "majority"},
+        fields=("rule",),
+    ),
+    Case(
+        "owners' decision without a matter",
+        "POST",
+        consultations,
+        422,
+        "matter_required",
+        {"kind": "owners_decision"},
+    ),
+    Case(
+        "matter on a needs survey",
+        "POST",
+        consultations,
+        422,
+        "matter_not_applicable",
+        {"kind": "needs_survey", "matter": "rebuild"},
+    ),
+    Case(
+        "matter on a satisfaction consultation",
+        "POST",
+        consultations,
+        422,
+        "matter_not_applicable",
+        {"kind": "plan_satisfaction", "matter": "other_major"},
+    ),
+    Case(
+        "unknown matter",
+        "POST",
+        consultations,
+        422,
+        "invalid",
+        {"kind": "owners_decision", "matter": "unanimous"},
+        fields=("matter",),
+    ),
+    Case(
+        "satisfaction consultation below the policy's quorum",
+        "POST",
+        consultations,
+        422,
+        "quorum_below_policy",
+        {"kind": "plan_satisfaction", "quorum": 0.6},
+        details={"minimum": "2/3"},
+    ),
+    Case(
+        "satisfaction consultation closing within the minimum period",
+        "POST",
+        consultations,
+        422,
+        "closes_too_soon",
+        lambda ctx: {"kind": "plan_satisfaction", "closes_at": _iso(timedelta(days=3))},
+    ),
+    Case(
+        "satisfaction consultation closing within the minimum period after its opens_at",
+        "POST",
+        consultations,
+        422,
+        "closes_too_soon",
+        lambda ctx: {
+            "kind": "plan_satisfaction",
+            "opens_at": _iso(timedelta(days=3)),
+            "closes_at": _iso(timedelta(days=8)),
+        },
+    ),
+    Case(
+        "satisfaction consultation on a plan already put to a closed one",
+        "POST",
+        consultations,
+        409,
+        "plan_unchanged",
+        lambda ctx: {"kind": "plan_satisfaction", "plan_id": ctx.w.scene.plan_id},
+        prepare=lambda ctx: closed(ctx),
+    ),
+    Case(
+        "open a draft on a plan put to a consultation closed meanwhile",
+        "POST",
+        action("open"),
+        409,
+        "plan_unchanged",
+        prepare=draft_then_closed_on_its_plan,
+    ),
+    Case(
+        "close within the minimum period",
+        "POST",
+        action("close"),
+        409,
+        "too_early_to_close",
+        prepare=opened,
     ),
     Case(
         "options on a satisfaction consultation",
@@ -844,21 +954,12 @@ CONSULTATION_CASES = [
         {"kind": "plan_satisfaction", "options": ["parking"]},
     ),
     Case(
-        "unknown rule",
-        "POST",
-        consultations,
-        422,
-        "invalid",
-        {"kind": "owners_decision", "rule": "unanimous"},
-        fields=("rule",),
-    ),
-    Case(
         "owners' decision below art. 278's quorum",
         "POST",
         consultations,
         422,
         "quorum_below_law",
-        {"kind": "owners_decision", "quorum": 0.5},
+        {"kind": "owners_decision", "matter": "property_management", "quorum": 0.5},
         details={"minimum": "2/3"},
     ),
     Case(

@@ -14,7 +14,13 @@ from participation.models import (
     RoleGrant,
     Staff,
 )
-from tests.support.voting_helpers import build_scene, open_consultation, resident, run_jobs
+from tests.support.voting_helpers import (
+    build_scene,
+    evidence_upload,
+    open_consultation,
+    resident,
+    run_jobs,
+)
 from voting.models import Consultation
 
 
@@ -80,29 +86,35 @@ def test_a_clerk_of_one_community_cannot_run_a_bundled_projects_vote(client, mak
     with app.app_context():
         assert db.session.scalar(select(Consultation.id)) is None
 
-    # The owner opens it; neither clerk may close it, each records its own households' paper.
+    # The owner drafts it and the county opens it (no single committee covers both
+    # communities); neither clerk may close it, each records its own households' paper.
     headers_owner = make.headers(scene.owner)
     cid = client.post(
         f"/api/v1/projects/{scene.project_id}/consultations",
         json={"kind": "plan_satisfaction"},
         headers=headers_owner,
     ).get_json()["id"]
-    assert (
-        client.post(f"/api/v1/consultations/{cid}/open", headers=headers_owner).status_code == 200
-    )
+    for clerk in (scene.clerk, clerk_b):
+        opening = client.post(f"/api/v1/consultations/{cid}/open", headers=make.headers(clerk))
+        assert opening.status_code == 403, opening.get_json()
+    county = make.headers(make.staff("county", scene.county_id))
+    assert client.post(f"/api/v1/consultations/{cid}/open", headers=county).status_code == 200
     for clerk in (scene.clerk, clerk_b):
         closing = client.post(f"/api/v1/consultations/{cid}/close", headers=make.headers(clerk))
         assert closing.status_code == 403, closing.get_json()
-    paper = {"choice": "satisfied", "evidence_url": "https://example.org/paper.jpg"}
+    paper = {"choice": "satisfied", "household_id": household_b}
     mine = client.post(
         f"/api/v1/consultations/{cid}/paper-ballots",
-        json={**paper, "household_id": household_b},
+        json={**paper, "evidence_upload_id": evidence_upload(app, scene.project_id, clerk_b.id)},
         headers=make.headers(clerk_b),
     )
     assert mine.status_code == 201, mine.get_json()
     theirs = client.post(
         f"/api/v1/consultations/{cid}/paper-ballots",
-        json={**paper, "household_id": household_b},
+        json={
+            **paper,
+            "evidence_upload_id": evidence_upload(app, scene.project_id, scene.clerk.id),
+        },
         headers=make.headers(scene.clerk),
     )
     assert theirs.status_code == 403

@@ -3,7 +3,13 @@
 from datetime import timedelta
 
 from api.core import db, utcnow
-from tests.support.voting_helpers import build_scene, open_consultation, resident, run_jobs
+from tests.support.voting_helpers import (
+    backdate_opening,
+    build_scene,
+    open_consultation,
+    resident,
+    run_jobs,
+)
 from voting.models import Consultation
 
 
@@ -15,7 +21,12 @@ def vote(client, make, app, resident_id, consultation_id, choice, **extra):
     )
 
 
-def test_gate_moves_as_residents_vote_and_opens_construction_only_at_90_percent(client, make, app):
+def test_gate_moves_as_residents_vote_and_opens_construction_only_at_90_percent(
+    client, make, app, monkeypatch
+):
+    # Staff see the live count from 9 ballots here (RESULTS_MIN_BALLOTS; test_visibility.py
+    # tests the default of 10 and what residents see).
+    monkeypatch.setitem(app.config, "RESULTS_MIN_BALLOTS", 9)
     scene = build_scene(app, households=10)
     cid = open_consultation(client, make, scene)
     owner = make.headers(scene.owner)
@@ -51,6 +62,8 @@ def test_gate_moves_as_residents_vote_and_opens_construction_only_at_90_percent(
     assert refused.json["error"]["code"] == "gate_not_passed"
     assert refused.json["error"]["details"]["reason"] == "consultation_open"
 
+    # A week on (the minimum voting period), the committee closes it with one household short.
+    backdate_opening(app, cid)
     closed = client.post(f"/api/v1/consultations/{cid}/close", headers=make.headers(scene.clerk))
     assert closed.status_code == 200
     late = vote(client, make, app, scene.resident_ids[9], cid, "satisfied")
@@ -91,11 +104,12 @@ def test_construction_after_the_close_time_closes_and_counts_first(client, make,
     """No scheduler came by (the embedded default, or a worker down): the transition itself
     closes the consultation whose time has passed, rather than answering "still open"."""
     scene = build_scene(app, households=10)
-    closes = (utcnow() + timedelta(hours=1)).isoformat()
+    closes = (utcnow() + timedelta(days=app.config["GATE_MIN_OPEN_DAYS"] + 1)).isoformat()
     cid = open_consultation(client, make, scene, closes_at=closes)
     for r in scene.resident_ids:
         assert vote(client, make, app, r, cid, "satisfied").status_code == 200
-    with app.app_context():
+    backdate_opening(app, cid, days=app.config["GATE_MIN_OPEN_DAYS"] + 2)
+    with app.app_context():  # its close time has come
         db.session.get(Consultation, cid).closes_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
     owner = make.headers(scene.owner)

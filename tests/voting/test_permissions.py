@@ -81,6 +81,13 @@ def run_by_staff(ok: int) -> dict[str, int]:
     return {**visible(ok), **RESIDENTS_REFUSED}
 
 
+def organised(ok: int) -> dict[str, int]:
+    """Opening and closing a plan satisfaction consultation (or an owners' decision): the
+    committees of the covered communities, the county, the prefecture; the owner drafts it and
+    reads its results but does not run the vote on its own plan (403; issue 10)."""
+    return {**run_by_staff(ok), "owner": 403}
+
+
 def residents_only(ok: int) -> dict[str, int]:
     """A household's own ballot: its verified members; residents outside the project's estates
     404 (the consultation is not theirs to know of); staff 403 (residents only)."""
@@ -97,6 +104,8 @@ class Endpoint:
     answers: dict[str, int]
     body: Callable[[World], dict] | None = None
     codes: dict[str, str] = field(default_factory=dict)  # actor -> expected error code
+    # A body that depends on who sends it (a paper ballot names the sender's own upload).
+    actor_body: Callable[[World, str], dict] | None = None
 
     @property
     def id(self) -> str:
@@ -134,16 +143,19 @@ def _plan(w: World) -> dict:
     return {"items": [{"category": "parking", "description": "停车位", "estimated_cost": 2000}]}
 
 
-def _paper(w: World) -> dict:
+def _paper(w: World, actor: str) -> dict:
+    """The sender's own upload as evidence (the world has one for each staff member who sees
+    the project; others are refused before the evidence is looked at)."""
     return {
         "household_id": w.scene.household_ids[3],
         "choice": "satisfied",
-        "evidence_url": "https://example.org/paper/4.jpg",
+        "evidence_upload_id": w.uploads.get(actor, w.uploads["clerk"]),
     }
 
 
 _STAFF_ONLY = {"resident_member": "staff_only", "resident_other_estate": "staff_only"}
 _RESIDENTS_ONLY = {"clerk": "residents_only", "prefecture": "residents_only"}
+_ORGANISERS_ONLY = {**_STAFF_ONLY, "owner": "organised_by_community"}
 
 ENDPOINTS = [
     Endpoint(
@@ -205,8 +217,8 @@ ENDPOINTS = [
         _STAFF_ONLY,
     ),
     Endpoint("GET", C, "open", visible()),
-    Endpoint("POST", f"{C}/open", "draft", run_by_staff(200), codes=_STAFF_ONLY),
-    Endpoint("POST", f"{C}/close", "open", run_by_staff(200), codes=_STAFF_ONLY),
+    Endpoint("POST", f"{C}/open", "draft", organised(200), codes=_ORGANISERS_ONLY),
+    Endpoint("POST", f"{C}/close", "elapsed", organised(200), codes=_ORGANISERS_ONLY),
     Endpoint(
         "PUT",
         f"{C}/ballot",
@@ -222,10 +234,19 @@ ENDPOINTS = [
         f"{C}/paper-ballots",
         "open",
         {**run_by_staff(201), "owner": 403},  # paper ballots are the committee's to record
-        _paper,
-        {**_STAFF_ONLY, "owner": "out_of_scope"},
+        codes={**_STAFF_ONLY, "owner": "out_of_scope"},
+        actor_body=_paper,
     ),
     Endpoint("GET", f"{C}/tally", "closed", visible()),
+    Endpoint(
+        "GET",
+        f"{C}/non-voters",
+        "voted",
+        # Whom to visit: the committee of the households' community, the county, the
+        # prefecture; not the owner, whose plan is voted on.
+        {**run_by_staff(200), "owner": 403},
+        codes={**_STAFF_ONLY, "owner": "out_of_scope"},
+    ),
 ]
 
 
@@ -258,6 +279,8 @@ def test_permission_matrix(app, client, make, world, endpoint: Endpoint, actor: 
     kwargs = {"headers": w.headers[actor]}
     if endpoint.body is not None:
         kwargs["json"] = endpoint.body(w)
+    if endpoint.actor_body is not None:
+        kwargs["json"] = endpoint.actor_body(w, actor)
     reply = client.open(path, method=endpoint.method, **kwargs)
     run_jobs(app)
 
@@ -290,6 +313,8 @@ OTHER_MATRICES = {
     "supervision": "tests/feedback/test_permissions.py",
     "feedback": "tests/feedback/test_permissions.py",
     "comments": "tests/feedback/test_permissions.py",
+    "delegations": "tests/voting/test_owners.py",
+    "opinions": "tests/voting/test_opinions.py",
 }
 
 
@@ -367,8 +392,11 @@ def _aggregate(weights: dict) -> None:
 
 
 @pytest.mark.parametrize("actor", ["clerk", "owner", "county_officer", "prefecture"])
-def test_staff_replies_never_show_a_households_choice(app, client, make, world, actor):
+def test_staff_replies_never_show_a_households_choice(app, client, make, world, monkeypatch, actor):
     w = world
+    # The three ballots are enough for staff to see the live counts here (RESULTS_MIN_BALLOTS;
+    # below it they see participation only: test_visibility.py).
+    monkeypatch.setitem(app.config, "RESULTS_MIN_BALLOTS", 3)
     cid = consultation_in(app, client, w, "voted")
     headers = w.headers[actor]
     receipts = set()
@@ -382,7 +410,14 @@ def test_staff_replies_never_show_a_households_choice(app, client, make, world, 
     rows = turnout.get_json()["items"]
     assert len(rows) == 3 and receipts <= {row["receipt"] for row in rows}
     for row in rows:
-        assert set(row) == {"receipt", "household", "channel", "voted_at"}, row
+        assert set(row) == {
+            "receipt",
+            "household",
+            "channel",
+            "channel_label",
+            "delegated",
+            "voted_on",
+        }, row
     assert_no_choice(turnout.get_json(), "turnout")
 
     # The tally and the gate: counts by choice, no household, no receipt.
@@ -442,7 +477,7 @@ def test_a_paper_ballot_receipt_does_not_echo_the_choice(app, client, make, worl
                 "choice": "unsatisfied",
                 "channel": "assisted",
                 "assisted_by": "李四（邻居）",
-                "evidence_url": "https://example.org/paper/4.jpg",
+                "evidence_upload_id": w.uploads[actor],
             },
             headers=w.headers[actor],
         )

@@ -12,18 +12,34 @@ from datetime import datetime
 
 from sqlalchemy import and_, bindparam, delete, insert, select
 
-from api.core import Conflict, DomainError, InvalidInput, NotFound, db, insert_for_dialect, utcnow
-from participation.models import Plan, Staff
+from api.core import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    db,
+    emit,
+    insert_for_dialect,
+    utcnow,
+)
+from feedback.service.uploads import own_upload
+from participation.models import Plan, Project, Staff
 from voting.models import (
     CHOICES,
     Ballot,
     BallotChange,
     BallotPick,
     Consultation,
+    Delegation,
     ElectorateEntry,
     ElectorMember,
 )
-from voting.queries.ballots import OUT_OF_SIGHT, eligibility
+from voting.queries.ballots import (
+    OUT_OF_SIGHT,
+    eligibility,
+    may_vote_for,
+    verified_delegation_join,
+)
 from voting.service.consultations import advisory_lock, lock
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
@@ -53,20 +69,34 @@ class NotEligible(DomainError):
     message = "您不在本次表决的户籍名单中"
 
 
+class NotAnOwner(DomainError):
+    """A member of the household who is not its owner, in an owners' decision (art. 278)."""
+
+    status = 403
+    code = "not_an_owner"
+    message = (
+        "业主共同决定由业主表决；您登记的身份不是业主。"
+        "业主可委托您投票，委托经居委会核实后方可代为表决"
+    )
+
+
 # The reasons a resident who sees the consultation may not vote in it; those outside the
 # project's estates (`voting.queries.ballots.OUT_OF_SIGHT`) get `ConsultationNotFound` instead.
 NOT_ELIGIBLE_MESSAGES = {
     "joined_after_opening": "您在表决开始后才完成住户认证，不能参加本次表决",
     "consultation_not_open": "表决尚未开始",
+    "not_an_owner": NotAnOwner.message,
 }
 
 
 def refuse_ineligible(reason: str) -> None:
     """Raise what a resident who may not vote is told: 404 if they are outside the project's
-    estates (the consultation is not theirs to know of), 403 `not_eligible` with the reason
-    otherwise."""
+    estates (the consultation is not theirs to know of), 403 `not_an_owner` for a member who is
+    not an owner in an owners' decision, 403 `not_eligible` with the reason otherwise."""
     if reason in OUT_OF_SIGHT:
         raise ConsultationNotFound()
+    if reason == "not_an_owner":
+        raise NotAnOwner(details={"reason": reason})
     raise NotEligible(NOT_ELIGIBLE_MESSAGES[reason], details={"reason": reason})
 
 
@@ -138,6 +168,7 @@ def _upsert_statement(dialect: str):
             "channel",
             "resident_id",
             "staff_id",
+            "delegated",
             "updated_at",
         )
         stmt = _UPSERTS[dialect] = stmt.on_conflict_do_update(
@@ -166,9 +197,11 @@ def _write_ballot(
     channel,
     resident_id=None,
     staff_id=None,
-    evidence_url=None,
+    evidence_upload_id=None,
+    evidence_note=None,
     assisted_by=None,
     weights=None,
+    delegated=False,
 ):
     choice, picks = _check_choice(consultation, args)
     opinions = _check_opinions(consultation, args.get("item_opinions"))
@@ -189,6 +222,7 @@ def _write_ballot(
             "staff_id": staff_id,
             "weight_area": weights[0],
             "weight_persons": weights[1],
+            "delegated": delegated,
             "revision": 1,
             "created_at": now,
             "updated_at": now,
@@ -219,8 +253,10 @@ def _write_ballot(
             "channel": channel,
             "resident_id": resident_id,
             "staff_id": staff_id,
-            "evidence_url": evidence_url,
+            "evidence_upload_id": evidence_upload_id,
+            "evidence_note": evidence_note,
             "assisted_by": assisted_by,
+            "delegated": delegated,
             "at": now,
         },
     )
@@ -234,14 +270,17 @@ def _write_ballot(
     }
 
 
-# The ballot's one read: the consultation (share-locked) with the caller's eligible households
-# and their frozen weights, in a single statement.
+# The ballot's one read: the consultation (share-locked) with the caller's eligible households,
+# their frozen weights, the caller's frozen relation to each and the household's verified
+# delegation to the caller (an owners' decision's delegate), in a single statement.
 _BALLOT_CONTEXT = (
     select(
         Consultation,
         ElectorMember.household_id,
         ElectorateEntry.floor_area,
         ElectorateEntry.members,
+        ElectorMember.relation,
+        Delegation.id,
     )
     .outerjoin(
         ElectorMember,
@@ -257,6 +296,7 @@ _BALLOT_CONTEXT = (
             ElectorateEntry.household_id == ElectorMember.household_id,
         ),
     )
+    .outerjoin(Delegation, verified_delegation_join(bindparam("resident_id")))
     .where(Consultation.id == bindparam("consultation_id"))
     .order_by(ElectorMember.household_id)
     .with_for_update(read=True, of=Consultation)
@@ -265,10 +305,12 @@ _BALLOT_CONTEXT = (
 
 
 def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
-    """A verified member casts (or changes) their household's ballot.
+    """A verified member casts (or changes) their household's ballot; in an owners' decision
+    only an owner, or the delegate of the owner's verified delegation (the ballot is then
+    marked `delegated`), else 403 `not_an_owner`.
 
-    The hot path: the advisory lock, one read (consultation, eligibility, weights), the upsert
-    and the audit row.
+    The hot path: the advisory lock, one read (consultation, eligibility, weights, relation,
+    delegation), the upsert and the audit row.
     """
     advisory_lock(consultation_id, shared=True)
     rows = db.session.execute(
@@ -277,8 +319,14 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
     if not rows:
         raise ConsultationNotFound()
     consultation = rows[0][0]
-    weights = {row[1]: (row[2], row[3]) for row in rows if row[1] is not None}
-    if not weights:
+    members = [row for row in rows if row[1] is not None]
+    weights = {
+        row[1]: (row[2], row[3])
+        for row in members
+        if may_vote_for(consultation.kind, row[4], row[5])
+    }
+    delegated = {row[1] for row in members if row[4] != "owner" and row[5] is not None}
+    if not members:
         reason = eligibility(consultation, resident_id)["reason"]
         # Who asks comes before the consultation's state: to a resident outside the project's
         # estates, a draft or closed consultation is as missing as one that does not exist.
@@ -286,6 +334,8 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
             _check_open(consultation, utcnow())
         refuse_ineligible(reason)
     _check_open(consultation, utcnow())
+    if not weights:
+        refuse_ineligible("not_an_owner")
     household_id = args.get("household_id")
     if household_id is None:
         if len(weights) > 1:
@@ -296,6 +346,8 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
             )
         household_id = next(iter(weights))
     elif household_id not in weights:
+        if any(row[1] == household_id for row in members):
+            refuse_ineligible("not_an_owner")
         raise NotEligible("您不是该户的表决成员", details={"reason": "not_member_of_household"})
     return _write_ballot(
         consultation,
@@ -304,11 +356,18 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
         channel="wechat",
         resident_id=resident_id,
         weights=weights[household_id],
+        delegated=household_id in delegated,
     )
 
 
 def record_paper_ballot(consultation: Consultation, staff: Staff, args: dict) -> dict:
-    """A clerk records a paper or assisted ballot, with its evidence and their own identity."""
+    """A clerk records a paper or assisted ballot, with its evidence (the clerk's own upload of
+    this project's, a photo of the form: 422 `upload_invalid` for anything else) and an
+    optional note, under their own identity.
+
+    When it replaces a ballot the household cast on WeChat, voting announces
+    `ballot_replaced`, so that the household's members hear of it (never of the choice).
+    """
     consultation = lock(consultation.id, shared=True)
     _check_open(consultation, utcnow())
     household_id = args["household_id"]
@@ -318,12 +377,50 @@ def record_paper_ballot(consultation: Consultation, staff: Staff, args: dict) ->
         )
     if args["channel"] == "assisted" and not args.get("assisted_by"):
         raise InvalidInput("代为填写的选票须注明协助人", code="assisted_by_required")
-    return _write_ballot(
+    evidence = own_upload(
+        db.session.get(Project, consultation.project_id),
+        staff,
+        args["evidence_upload_id"],
+        field="evidence_upload_id",
+        message="凭证须是您本人为本项目上传的纸质选票照片",
+    )
+    receipt = _write_ballot(
         consultation,
         household_id,
         args,
         channel=args["channel"],
         staff_id=staff.id,
-        evidence_url=args["evidence_url"],
+        evidence_upload_id=evidence.id,
+        evidence_note=args.get("evidence_note"),
         assisted_by=args.get("assisted_by"),
+    )
+    if _replaced_channel(consultation.id, household_id, receipt["revision"]) == "wechat":
+        emit(
+            "ballot_replaced",
+            consultation_id=consultation.id,
+            project_id=consultation.project_id,
+            title=consultation.title,
+            household_id=household_id,
+            revision=receipt["revision"],
+            channel=args["channel"],
+        )
+    return receipt
+
+
+def _replaced_channel(consultation_id: int, household_id: int, revision: int) -> str | None:
+    """The channel of the ballot that revision `revision` replaced (None for a first ballot).
+
+    Read from the audit trail after the upsert rather than from the ballot before it: the
+    upsert holds the ballot's row lock, so the change it replaced is committed and in the trail
+    even when a member voted on WeChat a moment before the clerk's request came in. Only the
+    paper path reads it; a resident's ballot costs nothing more.
+    """
+    if revision <= 1:
+        return None
+    return db.session.scalar(
+        select(BallotChange.channel).where(
+            BallotChange.consultation_id == consultation_id,
+            BallotChange.household_id == household_id,
+            BallotChange.revision == revision - 1,
+        )
     )
