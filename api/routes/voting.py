@@ -23,7 +23,7 @@ from voting.schemas import (
     TurnoutSchema,
 )
 from voting.schemas.paper import NonVoterFilter, NonVotersSchema
-from voting.service import ballots, consultations
+from voting.service import ballots, consultations, paper
 from voting.service.ballots import ConsultationNotFound, NotOpenYet
 
 blp = Blueprint("voting", __name__, url_prefix="/api/v1", description="Consultations and ballots")
@@ -175,7 +175,7 @@ def paper_ballot(args, consultation_id):
     staff = auth.current_staff()
     with hidden_as(ConsultationNotFound):
         policy.require_records_paper_ballot(staff, project, args["household_id"])
-    receipt = ballots.record_paper_ballot(consultation, staff, args)
+    receipt = paper.record_paper_ballot(consultation, staff, args)
     jobs.request_tally(consultation.id)
     commit()
     return receipt

@@ -183,7 +183,7 @@ def ballot_replaced(
         f"您家的选票已由居委会代录：{title}",
         f"{project.name}的「{title}」中，社区居委会为您家录入了选票"
         f"（{labels.CHANNELS[channel]}，附有凭证），它取代了您家此前在微信中投的票：每户一票，"
-        "以截止前最后一次为准。如与您家的意愿不符，截止前仍可在小程序中重新投票，"
+        "以截止前最后一次为准。如与您家的意愿不符，截止前有表决权的成员仍可在小程序中重新投票，"
         f"或向{community or '社区'}居委会询问录入经过。",
         project,
         households=select(Household.id.label("id")).where(Household.id == household_id),

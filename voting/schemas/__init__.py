@@ -1,4 +1,6 @@
-"""What the consultation, ballot and gate endpoints take and give."""
+"""What the consultation, ballot and gate endpoints take and give; the package's other modules
+hold the schemas of one subject each: `counting` (per-estate figures), `delegations`,
+`opinions` (residents' reasons and replies), `paper` (paper ballots' evidence, non-voters)."""
 
 from __future__ import annotations
 

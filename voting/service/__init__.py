@@ -1,6 +1,9 @@
 """Writes of the voting domain, one flow a module: `consultations` (prepare, lock, open,
-close), `ballots` (a resident's, a clerk's paper ballot), `tally` (the count written down and
-the gate's fields), `reminders` (the closing reminder announced).
+close), `ballots` (a resident's, the checks and the write every ballot shares), `paper` (a
+clerk's paper or assisted ballot and the notice of a replaced WeChat ballot), `delegations`
+(an owner's vote entrusted to a member of the household), `replies` (official replies to
+residents' comments), `tally` (the count written down and the gate's fields), `reminders`
+(the closing reminder announced).
 
 Functions flush, never commit; the caller commits once. The jobs that follow a write (the
 tally, the scheduled close and reminder) are asked for by `voting.jobs`.

@@ -18,12 +18,10 @@ from api.core import (
     InvalidInput,
     NotFound,
     db,
-    emit,
     insert_for_dialect,
     utcnow,
 )
-from feedback.service.uploads import own_upload
-from participation.models import Plan, Project, Staff
+from participation.models import Plan
 from voting.models import (
     CHOICES,
     Ballot,
@@ -40,7 +38,7 @@ from voting.queries.ballots import (
     may_vote_for,
     verified_delegation_join,
 )
-from voting.service.consultations import advisory_lock, lock
+from voting.service.consultations import advisory_lock
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 
@@ -100,7 +98,7 @@ def refuse_ineligible(reason: str) -> None:
     raise NotEligible(NOT_ELIGIBLE_MESSAGES[reason], details={"reason": reason})
 
 
-def _check_open(consultation: Consultation, now: datetime) -> None:
+def check_open(consultation: Consultation, now: datetime) -> None:
     if consultation.status == "draft":
         raise NotOpenYet()
     if not consultation.accepts_ballots(now):
@@ -189,7 +187,7 @@ def _upsert(values: dict):
 _AUDIT_INSERT = insert(BallotChange.__table__)
 
 
-def _write_ballot(
+def write_ballot(
     consultation,
     household_id,
     args,
@@ -331,9 +329,9 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
         # Who asks comes before the consultation's state: to a resident outside the project's
         # estates, a draft or closed consultation is as missing as one that does not exist.
         if reason not in OUT_OF_SIGHT:
-            _check_open(consultation, utcnow())
+            check_open(consultation, utcnow())
         refuse_ineligible(reason)
-    _check_open(consultation, utcnow())
+    check_open(consultation, utcnow())
     if not weights:
         refuse_ineligible("not_an_owner")
     household_id = args.get("household_id")
@@ -349,7 +347,7 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
         if any(row[1] == household_id for row in members):
             refuse_ineligible("not_an_owner")
         raise NotEligible("您不是该户的表决成员", details={"reason": "not_member_of_household"})
-    return _write_ballot(
+    return write_ballot(
         consultation,
         household_id,
         args,
@@ -357,70 +355,4 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
         resident_id=resident_id,
         weights=weights[household_id],
         delegated=household_id in delegated,
-    )
-
-
-def record_paper_ballot(consultation: Consultation, staff: Staff, args: dict) -> dict:
-    """A clerk records a paper or assisted ballot, with its evidence (the clerk's own upload of
-    this project's, a photo of the form: 422 `upload_invalid` for anything else) and an
-    optional note, under their own identity.
-
-    When it replaces a ballot the household cast on WeChat, voting announces
-    `ballot_replaced`, so that the household's members hear of it (never of the choice).
-    """
-    consultation = lock(consultation.id, shared=True)
-    _check_open(consultation, utcnow())
-    household_id = args["household_id"]
-    if db.session.get(ElectorateEntry, (consultation.id, household_id)) is None:
-        raise NotEligible(
-            "该户不在本次表决的名单中", details={"reason": "household_not_in_electorate"}
-        )
-    if args["channel"] == "assisted" and not args.get("assisted_by"):
-        raise InvalidInput("代为填写的选票须注明协助人", code="assisted_by_required")
-    evidence = own_upload(
-        db.session.get(Project, consultation.project_id),
-        staff,
-        args["evidence_upload_id"],
-        field="evidence_upload_id",
-        message="凭证须是您本人为本项目上传的纸质选票照片",
-    )
-    receipt = _write_ballot(
-        consultation,
-        household_id,
-        args,
-        channel=args["channel"],
-        staff_id=staff.id,
-        evidence_upload_id=evidence.id,
-        evidence_note=args.get("evidence_note"),
-        assisted_by=args.get("assisted_by"),
-    )
-    if _replaced_channel(consultation.id, household_id, receipt["revision"]) == "wechat":
-        emit(
-            "ballot_replaced",
-            consultation_id=consultation.id,
-            project_id=consultation.project_id,
-            title=consultation.title,
-            household_id=household_id,
-            revision=receipt["revision"],
-            channel=args["channel"],
-        )
-    return receipt
-
-
-def _replaced_channel(consultation_id: int, household_id: int, revision: int) -> str | None:
-    """The channel of the ballot that revision `revision` replaced (None for a first ballot).
-
-    Read from the audit trail after the upsert rather than from the ballot before it: the
-    upsert holds the ballot's row lock, so the change it replaced is committed and in the trail
-    even when a member voted on WeChat a moment before the clerk's request came in. Only the
-    paper path reads it; a resident's ballot costs nothing more.
-    """
-    if revision <= 1:
-        return None
-    return db.session.scalar(
-        select(BallotChange.channel).where(
-            BallotChange.consultation_id == consultation_id,
-            BallotChange.household_id == household_id,
-            BallotChange.revision == revision - 1,
-        )
     )
