@@ -70,10 +70,15 @@ def _dump(consultation: Consultation) -> Consultation:
 def create_consultation(args, project_id):
     """Prepare a consultation (a draft; it opens now with /open, or at `opens_at`). The owner
     may prepare any kind; a plan satisfaction consultation or an owners' decision is opened and
-    closed by the committee of the project's communities, the county or the prefecture."""
+    closed by the committee of the project's communities, the county or the prefecture, so only
+    they may give such a draft an `opens_at` (403 `organised_by_community` for the owner)."""
     project = load_project(project_id)
     staff = auth.current_staff()
     policy.require_drafts_consultations(staff, project)
+    if args.get("opens_at") is not None:
+        # A scheduled opening opens the vote by itself (the scheduler, or any read that catches
+        # up): only those who may open it may schedule it.
+        policy.require_runs_consultation(staff, project, args["kind"])
     consultation = consultations.create_consultation(project, staff, args)
     commit()
     return _dump(consultation)

@@ -72,6 +72,11 @@ def claim_household(resident: Resident, estate: Estate, args: dict) -> Household
 
     Verified at once when the owner's name and phone digits match the roster; otherwise it
     waits for the community's committee. A second live claim on the same household is a 409.
+
+    An `owner` claim on a household that already has a verified owner waits for the committee
+    even when it matches: the roster's name and digits are known to the whole family, and only
+    owners vote in an owners' decision (Civil Code art. 278), so a second owner is a clerk's
+    call, not a typed word.
     """
     household = queries.find_household(estate, args["building"], args["unit"], args["room"])
     if household is None:
@@ -86,6 +91,8 @@ def claim_household(resident: Resident, estate: Estate, args: dict) -> Household
     matches = (
         args["name"] == household.owner_name and args["phone_last4"] == household.owner_phone_last4
     )
+    if matches and args["relation"] == "owner":
+        matches = not _has_verified_owner(household.id)
     now = utcnow()
     claim = HouseholdClaim(
         resident_id=resident.id,
@@ -101,6 +108,21 @@ def claim_household(resident: Resident, estate: Estate, args: dict) -> Household
     db.session.add(claim)
     db.session.flush()
     return claim
+
+
+def _has_verified_owner(household_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(HouseholdClaim.id)
+            .where(
+                HouseholdClaim.household_id == household_id,
+                HouseholdClaim.status == "verified",
+                HouseholdClaim.relation == "owner",
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _require_pending(claim: HouseholdClaim) -> None:

@@ -174,7 +174,11 @@ def consultation_in(app, client, w: World, state: str) -> int | None:
             json={
                 "household_id": w.scene.household_ids[2],
                 "choice": "abstain",
-                "evidence_upload_id": w.uploads["clerk"],
+                # A photo of its own: one photo is the evidence of one household's ballot, and
+                # the clerk's upload in `w.uploads` stays free for the tests.
+                "evidence_upload_id": evidence_upload(
+                    app, w.project_id, staff_id=w.callers["clerk"].id
+                ),
             },
             headers=w.headers["clerk"],
         )

@@ -142,7 +142,10 @@ def test_floor_area_basis_measures_participation_by_area():
     big_one = count(satisfied=w(1, area="200.00"))  # 1 of 3 households, 2/3 of the area
     result = evaluate(c, big_one)
     assert result.participation_rate == Fraction(2, 3)
-    assert result.passed is True
+    # ... but the quorum is met by households too, whatever the basis: 1 of 3 is not 2/3.
+    assert result.passed is False
+    two = count(satisfied=w(2, area="250.00"))  # 2 of 3 households, 5/6 of the area
+    assert evaluate(c, two).passed is True
 
 
 def test_persons_basis_weighs_households_by_their_verified_members():

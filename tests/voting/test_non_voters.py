@@ -14,7 +14,7 @@ import pytest
 from api.core import db
 from devtools import factory
 from participation.models import Estate, Project
-from tests.support.voting_helpers import run_jobs
+from tests.support.voting_helpers import evidence_upload, run_jobs
 from tests.support.voting_world import (
     ACTORS,
     World,
@@ -171,7 +171,9 @@ def test_non_voters_by_building_unit_and_room_with_counts_masked_and_paged(
         json={
             "household_id": visited,
             "choice": "satisfied",
-            "evidence_upload_id": w.uploads["clerk"],
+            "evidence_upload_id": evidence_upload(
+                app, w.project_id, staff_id=w.callers["clerk"].id
+            ),
         },
         headers=w.headers["clerk"],
     )

@@ -171,7 +171,9 @@ def test_loophole_7_paper_ballots_are_counted_and_pass_the_gate(app, client, mak
             json={
                 "household_id": household,
                 "choice": "satisfied",
-                "evidence_upload_id": w.uploads["clerk"],
+                "evidence_upload_id": evidence_upload(  # one photo of each form
+                    app, w.project_id, staff_id=w.callers["clerk"].id
+                ),
             },
             headers=clerk,
         )

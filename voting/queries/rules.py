@@ -239,6 +239,11 @@ def judge(
         "eligible": _weights(eligible, owners.eligible if of_owners else None),
     }
     if consultation.kind == "plan_satisfaction":
+        # The quorum is met by households too, whatever the basis: by persons, a household
+        # with no verified member weighs nothing, and 3 registered households of 100 would
+        # otherwise be a full turnout.
+        households_part = _ratio(Fraction(voted.households), Fraction(eligible.households))
+        figures["participation_households"] = _shown(households_part)
         satisfied = by_choice.get("satisfied", Weights()).by(basis)
         if _gate_basis(consultation) == "households":
             satisfaction = _ratio(satisfied, eligible.by(basis))
@@ -249,6 +254,8 @@ def judge(
             and participation is not None
             and satisfaction >= consultation.threshold
             and participation >= consultation.quorum
+            and households_part is not None
+            and households_part >= consultation.quorum
         )
     elif of_owners:
         agree = by_choice.get("agree", Weights())

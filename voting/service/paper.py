@@ -5,7 +5,7 @@ commit; the caller commits once and asks for the tally after it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from api.core import InvalidInput, db, emit, utcnow
 from feedback.service.uploads import own_upload
@@ -17,8 +17,9 @@ from voting.service.consultations import lock
 
 def record_paper_ballot(consultation: Consultation, staff: Staff, args: dict) -> dict:
     """A clerk records a paper or assisted ballot, with its evidence (the clerk's own upload of
-    this project's, a photo of the form: 422 `upload_invalid` for anything else) and an
-    optional note, under their own identity.
+    this project's, a photo of the form: 422 `upload_invalid` for anything else; 422
+    `evidence_reused` for a photo already the evidence of another household's ballot or of
+    another consultation) and an optional note, under their own identity.
 
     When it replaces a ballot the household cast on WeChat, voting announces
     `ballot_replaced`, so that the household's members hear of it (never of the choice).
@@ -39,6 +40,7 @@ def record_paper_ballot(consultation: Consultation, staff: Staff, args: dict) ->
         field="evidence_upload_id",
         message="凭证须是您本人为本项目上传的纸质选票照片",
     )
+    _require_fresh_evidence(consultation.id, household_id, evidence.id)
     receipt = write_ballot(
         consultation,
         household_id,
@@ -79,3 +81,26 @@ def _replaced_channel(consultation_id: int, household_id: int, revision: int) ->
             BallotChange.revision == revision - 1,
         )
     )
+
+
+def _require_fresh_evidence(consultation_id: int, household_id: int, upload_id: int) -> None:
+    """One photo is the evidence of one household's ballot in one consultation: a clerk who
+    records a correction for the same household may show the same form again, never another
+    household's."""
+    used = db.session.scalar(
+        select(BallotChange.id)
+        .where(
+            BallotChange.evidence_upload_id == upload_id,
+            or_(
+                BallotChange.consultation_id != consultation_id,
+                BallotChange.household_id != household_id,
+            ),
+        )
+        .limit(1)
+    )
+    if used is not None:
+        raise InvalidInput(
+            "这张照片已是另一户选票的凭证，请上传本户纸质选票的照片",
+            code="evidence_reused",
+            details={"evidence_upload_id": upload_id},
+        )
