@@ -27,6 +27,13 @@ class EstateFiguresSchema(ma.Schema):
         },
     )
     participation_rate = fields.Float(allow_none=True)
+    participation_households = fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "plan satisfaction: households voted of eligible; the quorum is met "
+            "by households too, whatever the basis"
+        },
+    )
     by_choice = fields.Dict(metadata={"description": f"per choice: {WEIGHTS}"})
     voted = fields.Dict(metadata={"description": WEIGHTS})
     eligible = fields.Dict(metadata={"description": WEIGHTS})
