@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import case, distinct, exists, func, or_, select
+from sqlalchemy import Select, bindparam, case, distinct, exists, func, or_, select
 
 from api.core import InvalidInput, db, get_or_404
 from notices.models import (
@@ -112,21 +112,21 @@ def _read_by(resident_id: int):
     )
 
 
-def resident_notices(resident: Resident, now: datetime):
+def resident_notices(resident_id: int, now: datetime):
     """SELECT (Notice, read) of the resident's notices: published, not expired, to one of their
     verified households or to them; pinned first, then newest first."""
     households = select(HouseholdClaim.household_id).where(
-        HouseholdClaim.resident_id == resident.id, HouseholdClaim.status == "verified"
+        HouseholdClaim.resident_id == resident_id, HouseholdClaim.status == "verified"
     )
     targeted = exists().where(
         NoticeTarget.notice_id == Notice.id, NoticeTarget.household_id.in_(households)
     )
     return (
-        select(Notice, _read_by(resident.id).label("read"))
+        select(Notice, _read_by(resident_id).label("read"))
         .where(
             Notice.status == "published",
             or_(Notice.expires_at.is_(None), Notice.expires_at > now),
-            or_(Notice.recipient_id == resident.id, targeted),
+            or_(Notice.recipient_id == resident_id, targeted),
         )
         .order_by(Notice.pinned.desc(), Notice.published_at.desc(), Notice.id.desc())
     )
@@ -143,19 +143,53 @@ def is_read(notice: Notice, resident: Resident) -> bool:
     )
 
 
-def resident_page(resident: Resident, now: datetime, args: dict) -> dict:
-    """One page of the resident's notices (`resident_notices`, of `args["category"]` if given),
-    each with `read` set: the envelope of a page (items, page, per_page, total)."""
-    statement = resident_notices(resident, now)
-    if args.get("category"):
-        statement = statement.where(Notice.category == args["category"])
+def _page(statement, args: dict, values: dict | None = None) -> tuple[list, int]:
+    """One page of `statement`'s rows (run with `values` bound) and the number of rows of all
+    pages, in one statement: each row carries the total (`count(*) OVER ()`, counted before
+    the page is cut). Only a page past the end, which has no row to carry it, counts with a
+    second statement."""
     page, per_page = args["page"], args["per_page"]
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = db.session.execute(
+        statement.add_columns(func.count().over().label("total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page),
+        values,
+    ).all()
+    if rows:
+        return [tuple(row)[:-1] for row in rows], rows[0].total
+    count = select(func.count()).select_from(statement.order_by(None).subquery())
+    return [], db.session.scalar(count, values)
+
+
+# The resident's list, built once per shape (with or without a category) and run with bound
+# values: building the statement costs about what running it does.
+_RESIDENT_LISTS: dict[bool, Select] = {}
+
+
+def _resident_list(by_category: bool) -> Select:
+    statement = _RESIDENT_LISTS.get(by_category)
+    if statement is None:
+        statement = resident_notices(bindparam("resident_id"), bindparam("now"))
+        if by_category:
+            statement = statement.where(Notice.category == bindparam("category"))
+        _RESIDENT_LISTS[by_category] = statement
+    return statement
+
+
+def resident_page(resident_id: int, now: datetime, args: dict) -> dict:
+    """One page of the resident's notices (`resident_notices`, of `args["category"]` if given),
+    each with `read` set: the envelope of a page (items, page, per_page, total), in one
+    statement (`_page`)."""
+    category = args.get("category")
+    values = {"resident_id": resident_id, "now": now}
+    if category:
+        values["category"] = category
+    rows, total = _page(_resident_list(bool(category)), args, values)
     items = []
-    for notice, read in db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)):
+    for notice, read in rows:
         notice.read = bool(read)
         items.append(notice)
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
 
 
 def as_resident_sees_it(notice: Notice, resident: Resident) -> Notice:
@@ -179,6 +213,14 @@ def staff_notices(visible, filters: dict):
         if filters.get(name) is not None:
             statement = statement.where(getattr(Notice, name) == filters[name])
     return statement.order_by(Notice.created_at.desc(), Notice.id.desc())
+
+
+def staff_page(visible, args: dict) -> dict:
+    """One page of `staff_notices(visible, args)`: the envelope of a page, in one statement
+    (`_page`)."""
+    rows, total = _page(staff_notices(visible, args), args)
+    items = [notice for (notice,) in rows]
+    return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
 
 
 # --- receipts ---------------------------------------------------------------------------------

@@ -155,7 +155,9 @@ def require_manages_project(staff: Staff, project) -> None:
 
 
 def resident_sees_project(resident: Resident, project) -> bool:
-    """A verified member of a household in one of the project's estates."""
+    """A verified member of a household in one of the project's estates. The screens residents
+    open most ask the same rule in SQL, with the caller and the project in one statement
+    (`participation.queries.sees_project`, read by `caller_reading`): change both together."""
     return bool(verified_estate_ids(resident) & {e.id for e in project.estates})
 
 

@@ -8,8 +8,10 @@ domains may use these reads (voting, feedback and notices do); nothing here writ
 from __future__ import annotations
 
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy.orm import joinedload
 
 from api.core import db
 from participation.models import (
@@ -21,6 +23,7 @@ from participation.models import (
     Household,
     HouseholdClaim,
     Milestone,
+    Plan,
     Project,
     Resident,
     Staff,
@@ -117,6 +120,19 @@ def project_household_ids(resident: Resident, project) -> list[int]:
     )
 
 
+def sees_project(resident_id: int, project_id) -> ColumnElement[bool]:
+    """SQL: the resident is a verified member of a household in one of the project's estates
+    (`participation.policy.resident_sees_project` as one EXISTS; `project_id` a value or a
+    column of the enclosing statement)."""
+    return exists().where(
+        HouseholdClaim.resident_id == resident_id,
+        HouseholdClaim.status == "verified",
+        Household.id == HouseholdClaim.household_id,
+        project_estates.c.estate_id == Household.estate_id,
+        project_estates.c.project_id == project_id,
+    )
+
+
 def resident_claims(resident: Resident) -> list[HouseholdClaim]:
     """Every claim of the resident, verified, pending or rejected, oldest first."""
     return list(
@@ -160,6 +176,88 @@ def staff_by_username(username: str) -> Staff | None:
 
 
 # --- projects --------------------------------------------------------------------------------
+
+
+class Reading(NamedTuple):
+    """What `caller_reading` found: the caller's row (None: no such account), the row reached
+    through `via` (None without one, or when missing), the project (None: missing) and, for a
+    resident, whether they see the project (None for staff: their grants are judged by
+    `participation.policy`)."""
+
+    caller: Resident | Staff | None
+    via: object | None
+    project: Project | None
+    sees: bool | None
+
+
+# Statements built once and run with bound values: building a SELECT and its cache key costs
+# about as much CPU as running it (issue 11). Keyed by their shape; `options` must be tuples
+# of loader options built once (module constants), or the statement is built anew each time.
+_READINGS: dict[tuple, Select] = {}
+_MAX_READINGS = 64
+
+
+def _reading_statement(caller_model, via, options: tuple) -> Select:
+    key = (caller_model, via, options)
+    statement = _READINGS.get(key)
+    if statement is not None:
+        return statement
+    caller_id = bindparam("caller_id")
+    entities = [caller_model] + ([via.class_] if via is not None else []) + [Project]
+    columns = [sees_project(caller_id, Project.id)] if caller_model is Resident else []
+    statement = select(*entities, *columns).select_from(caller_model)
+    if via is not None:
+        statement = statement.outerjoin(via.class_, via == bindparam("via_id")).outerjoin(
+            Project, Project.id == via.class_.project_id
+        )
+    else:
+        statement = statement.outerjoin(Project, Project.id == bindparam("project_id"))
+    statement = statement.where(caller_model.id == caller_id).options(*options)
+    if caller_model is Staff:
+        statement = statement.options(joinedload(Staff.grants))
+    if len(_READINGS) < _MAX_READINGS:
+        _READINGS[key] = statement
+    return statement
+
+
+def caller_reading(caller_model, caller_id: int, project_id=None, *, via=None, options=()):
+    """The caller and the project a screen shows, in one statement (issue 11: a resident's
+    screen costs one statement for the caller and their visibility).
+
+    `caller_model` is `Resident` or `Staff` (a staff member's grants are joined in, not loaded
+    by a second statement). The project is `project_id`, or, with `via=(column, value)`, the
+    project of the row of `column`'s table where `column == value` (a consultation:
+    `(Consultation.id, 7)`, its project by `project_id`). `options` (a tuple built once) are
+    loader options for what the screen shows, e.g. the project's collections. None when the
+    caller's account does not exist.
+    """
+    column, value = via if via is not None else (None, project_id)
+    statement = _reading_statement(caller_model, column, tuple(options))
+    values = {"caller_id": caller_id, "via_id" if column is not None else "project_id": value}
+    row = db.session.execute(statement, values).unique().one_or_none()
+    if row is None:
+        return None
+    resident = caller_model is Resident
+    return Reading(
+        caller=row[0],
+        via=row[1] if column is not None else None,
+        project=row[-2] if resident else row[-1],
+        sees=bool(row[-1]) if resident else None,
+    )
+
+
+_CURRENT_PLAN = (
+    select(Plan)
+    .options(joinedload(Plan.items))
+    .where(Plan.project_id == bindparam("project_id"))
+    .order_by(Plan.version.desc())
+    .limit(1)
+)
+
+
+def current_plan(project_id: int) -> Plan | None:
+    """The project's current (latest) plan version with its items, in one statement."""
+    return db.session.scalars(_CURRENT_PLAN, {"project_id": project_id}).unique().one_or_none()
 
 
 def estate_projects(estate: Estate) -> Select:

@@ -2,7 +2,7 @@
 
 from api import auth
 from api.core import commit, get_or_404, utcnow
-from api.http import Blueprint, PageArgs, page_schema, paginate
+from api.http import Blueprint, PageArgs, page_schema
 from notices import jobs, policy, queries
 from notices.models import Notice
 from notices.schemas import (
@@ -74,11 +74,15 @@ def list_notices(args):
     """A resident's notices (published, unexpired, to one of their verified households),
     pinned first then newest, each with `read`; for staff, every notice in their scope (filters:
     status, category, community_id, estate_id, project_id; residents: category)."""
-    _catch_up()
     caller = auth.current_caller()
-    if not isinstance(caller, Resident):
-        return paginate(queries.staff_notices(policy.visible_notices(caller), args), args)
-    return queries.resident_page(caller, utcnow(), args)
+    # What the list needs of the caller, read before the catch-up: its commits expire the
+    # caller's row, which would then be loaded again.
+    visible = None if isinstance(caller, Resident) else policy.visible_notices(caller)
+    caller_id = caller.id
+    _catch_up()
+    if visible is not None:
+        return queries.staff_page(visible, args)
+    return queries.resident_page(caller_id, utcnow(), args)
 
 
 @blp.get("/notices/<int:notice_id>")

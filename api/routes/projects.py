@@ -3,6 +3,8 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy.orm import joinedload, selectinload
+
 from api import auth
 from api.core import NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
@@ -45,32 +47,68 @@ def hidden_as(not_found: type[NotFound]) -> Iterator[None]:
         raise not_found() from None
 
 
-def visible_project(project_id: int) -> Project:
-    """The project, if the caller may see it: staff in scope, or a verified resident of one of
-    its estates. Anyone else gets the 404 of a missing project, so that ids do not leak."""
-    project = load_project(project_id)
-    caller = auth.current_caller()
+# How a project's estates are loaded for staff, whose reach is judged from them.
+STAFF_ESTATES = joinedload(Project.estates)
+
+
+def visible_reading(project_id: int | None = None, *, via=None, options=(), staff_estates=True):
+    """The caller and the project, if the caller may see it (staff in scope, or a verified
+    resident of one of its estates), read in one statement (`queries.caller_reading`): the
+    caller first (401 when the account is gone, as `auth.current_caller` answers), then the 404
+    of a missing project, to anyone who may not see it too, so that ids do not leak.
+
+    `via=(column, value)` reaches the project through another row (a consultation's).
+    `options` (a tuple built once) load what the screen shows with the project; for staff the
+    project's estates are joined in too unless `staff_estates` is false (`options` load them).
+    """
+    kind, caller_id = auth.token_claims()
+    model = auth.caller_model(kind)
+    if model is not Resident and staff_estates:
+        options = (*options, STAFF_ESTATES)
+    reading = queries.caller_reading(model, caller_id, project_id, via=via, options=options)
+    caller = auth.keep_caller(reading.caller if reading is not None else None)
+    if reading.project is None:
+        raise policy.ProjectNotFound()
     if isinstance(caller, Resident):
-        policy.require_resident_sees_project(caller, project)
+        if not reading.sees:
+            raise policy.ProjectNotFound()
     else:
-        policy.require_sees_project(caller, project)
-    return project
+        policy.require_sees_project(caller, reading.project)
+    return reading
+
+
+def visible_project(project_id: int, options=(), staff_estates=True) -> Project:
+    """The project, if the caller may see it (`visible_reading`)."""
+    return visible_reading(project_id, options=options, staff_estates=staff_estates).project
 
 
 def resident_project(project_id: int) -> tuple[Project, Resident]:
     """The project and the calling resident, a verified resident of one of its estates."""
-    project = load_project(project_id)
     resident = auth.current_resident()
-    policy.require_resident_sees_project(resident, project)
-    return project, resident
+    return visible_project(project_id), resident
 
 
 def _with_open_consultations(project: Project) -> visibility.Shown:
-    """The project with the consultations open on it, which its reply lists (voting's read:
-    participation knows nothing of consultations), and its gate result as the caller may see
-    it now (`voting.queries.visibility`: hidden from residents until the close)."""
-    project.open_consultations = consultations.open_consultations(project.id)
-    return visibility.redact_project(project, auth.current_caller())
+    """The project as its reply shows it: its current plan with the items (one statement, not
+    every version), the consultations open on it (voting's read: participation knows nothing
+    of consultations) and its gate result as the caller may see it now
+    (`voting.queries.visibility`: hidden from residents until the close), read with the open
+    consultations in one statement."""
+    open_now, gate_rows = consultations.open_and_gate(project.id, project.gate_consultation_id)
+    shown = visibility.redact_project(project, auth.current_caller(), gate_rows)
+    return visibility.Shown(
+        shown, current_plan=queries.current_plan(project.id), open_consultations=open_now
+    )
+
+
+# What the project's reply shows beside the project row: its estates (a second statement, so
+# that a bundled project's estates do not multiply the rows), funding lines and milestones
+# (joined: a few rows each).
+PROJECT_SCREEN = (
+    selectinload(Project.estates),
+    joinedload(Project.funding),
+    joinedload(Project.milestones),
+)
 
 
 @blp.post("/projects")
@@ -88,14 +126,15 @@ def create_project(args):
 
 
 @blp.get("/projects/<int:project_id>")
-@auth.login_required
+@auth.token_required
 @blp.response(200, ProjectSchema)
 @blp.errors(401, 403, 404)
 def get_project(project_id):
     """The project with status, milestones (overdue flagged), current plan, open
     consultations and satisfaction fields (while the gate vote is open, the satisfaction rate
     is null for residents, and for staff below RESULTS_MIN_BALLOTS: `results_hidden`)."""
-    return _with_open_consultations(visible_project(project_id))
+    project = visible_project(project_id, PROJECT_SCREEN, staff_estates=False)
+    return _with_open_consultations(project)
 
 
 @blp.patch("/projects/<int:project_id>")
@@ -184,7 +223,7 @@ def transition(args, project_id):
 
 
 @blp.get("/projects/<int:project_id>/gate")
-@auth.login_required
+@auth.token_required
 @blp.response(200, GateSchema)
 @blp.errors(401, 403, 404)
 def get_gate(project_id):
@@ -193,10 +232,15 @@ def get_gate(project_id):
     RESULTS_MIN_BALLOTS households voted: otherwise counts per choice and rates are withheld
     and `results_hidden` says why."""
     project = visible_project(project_id)
-    consultation = gate.gate_consultation(project)
-    if consultation is not None:
-        catch_up(consultation)
-    return visibility.redact_gate(gate.gate_view(project), auth.current_caller(), consultation)
+    read = gate.gate_read(project)
+    if read.consultation is not None:
+        status = read.consultation.status
+        catch_up(read.consultation)
+        if read.consultation.status != status:  # opened or closed just now: read it again
+            read = gate.gate_read(project, fresh=True)
+    return visibility.redact_gate(
+        gate.gate_view(project, read), auth.current_caller(), read.consultation
+    )
 
 
 @blp.get("/counties/<int:county_id>/overview")

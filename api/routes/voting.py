@@ -3,7 +3,7 @@
 from api import auth
 from api.core import Forbidden, NotFound, commit, db
 from api.http import Blueprint, PageArgs
-from api.routes.projects import hidden_as, load_project, visible_project
+from api.routes.projects import hidden_as, load_project, visible_project, visible_reading
 from participation.models import Project, Resident
 from voting import jobs, policy
 from voting.models import Consultation, Tally
@@ -37,10 +37,11 @@ def _consultation(consultation_id: int) -> Consultation:
 
 
 def visible_consultation(consultation_id: int) -> tuple[Consultation, Project]:
-    """The consultation, if the caller sees its project; to anyone else it does not exist."""
-    consultation = _consultation(consultation_id)
+    """The consultation, if the caller sees its project; to anyone else it does not exist.
+    The caller, the consultation, its project and whether the caller sees it: one statement."""
     with hidden_as(ConsultationNotFound):
-        return consultation, visible_project(consultation.project_id)
+        reading = visible_reading(via=(Consultation.id, consultation_id))
+    return reading.via, reading.project
 
 
 def managed_consultation(consultation_id: int) -> tuple[Consultation, Project]:
@@ -95,7 +96,7 @@ def list_consultations(project_id):
 
 
 @blp.get("/consultations/<int:consultation_id>")
-@auth.login_required
+@auth.token_required
 @blp.response(200, ConsultationSchema)
 @blp.errors(401, 403, 404)
 def get_consultation(consultation_id):

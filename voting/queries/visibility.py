@@ -193,12 +193,14 @@ def redact_tally(tally: Tally, caller, consultation: Consultation, names) -> Sho
 # --- a project's satisfaction fields ---------------------------------------------------------
 
 
-def project_reasons(projects: list[Project], caller) -> dict[int, str | None]:
+def project_reasons(projects: list[Project], caller, gates=None) -> dict[int, str | None]:
     """For each project, why the caller may not see its gate result now (see `hidden_reason`),
-    read in one statement for a page of projects."""
+    read in one statement for a page of projects; `gates`, when given, is that statement's
+    answer already read (gate consultation id -> a row with `status` and `counted`, as
+    `voting.queries.consultations.open_and_gate` reads it with a project's open ones)."""
     gate_ids = {p.gate_consultation_id for p in projects if p.gate_consultation_id is not None}
-    rows = {}
-    if gate_ids:
+    rows = gates if gates is not None else {}
+    if gate_ids and gates is None:
         rows = {
             row.id: row
             for row in db.session.execute(
@@ -221,11 +223,12 @@ def project_reasons(projects: list[Project], caller) -> dict[int, str | None]:
     return reasons
 
 
-def redact_projects(projects: list, caller) -> list[Shown]:
+def redact_projects(projects: list, caller, gates=None) -> list[Shown]:
     """Projects as the caller may see them: while the gate consultation is open, the
     satisfaction rate is null and `gate_passed` false for residents (and for staff below
-    `RESULTS_MIN_BALLOTS`); participation shows. Each carries `results_hidden`."""
-    reasons = project_reasons(projects, caller)
+    `RESULTS_MIN_BALLOTS`); participation shows. Each carries `results_hidden`. (`gates`: see
+    `project_reasons`.)"""
+    reasons = project_reasons(projects, caller, gates)
     shown = []
     for project in projects:
         reason = reasons[project.id]
@@ -243,6 +246,6 @@ def redact_projects(projects: list, caller) -> list[Shown]:
     return shown
 
 
-def redact_project(project: Project, caller) -> Shown:
+def redact_project(project: Project, caller, gates=None) -> Shown:
     """One project as the caller may see it (`redact_projects`)."""
-    return redact_projects([project], caller)[0]
+    return redact_projects([project], caller, gates)[0]
