@@ -34,6 +34,7 @@ import http.client
 import json
 import logging
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -142,7 +143,14 @@ def big_estate(app, big: int) -> tuple[dict[int, int], list[int]]:
     from voting import jobs
     from voting.models import Consultation
 
-    consultations = tally.build(app, (1000, big))
+    # tally.build vacuums through the app's engine; a plain engine of our own does it whatever
+    # the app's pool does on checkout (a ping that leaves a transaction open breaks AUTOCOMMIT).
+    plain = create_engine(common.pg_url())
+    tally.db_engine = lambda app: plain
+    try:
+        consultations = tally.build(app, (1000, big))
+    finally:
+        plain.dispose()
     with app.app_context():
         estate_id = db.session.scalar(
             text("SELECT id FROM estates WHERE name = :n"), {"n": f"{tally.ESTATE_NAME}小区"}
@@ -238,6 +246,13 @@ def main() -> None:
     parser.add_argument("--screens", default="", help="comma-separated subset of the screens")
     parser.add_argument("--rounds", type=int, default=1, help="repeat floor and ours")
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="also run `py-spy record --gil --subprocesses` on ours during each screen, writing "
+        "DIR/<screen>.txt (collapsed stacks); the CPU figures of that run are then perturbed",
+    )
+    parser.add_argument("--py-spy", default="py-spy", help="the py-spy executable")
     options = parser.parse_args()
     tool = options.tool
     if tool == "auto":
@@ -316,6 +331,18 @@ def main() -> None:
                         loadgen.run(
                             tool, port, path, keys, options.warmup, options.connections, "GET"
                         )
+                        spy = None
+                        if options.profile and mode == "ours":
+                            Path(options.profile).mkdir(parents=True, exist_ok=True)
+                            spy = subprocess.Popen(
+                                [options.py_spy, "record", "--gil", "--subprocesses", "--rate",
+                                 "250", "--format", "raw", "--duration",
+                                 str(int(options.seconds)), "--nonblocking", "--output",
+                                 str(Path(options.profile) / f"{name}.txt"), "--pid",
+                                 str(server.pid)],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL,
+                            )  # fmt: skip
                         cpu_before = cpu_now(server, None, engine)
                         load = loadgen.run(
                             tool, port, path, keys, options.seconds, options.connections, "GET"
@@ -323,6 +350,12 @@ def main() -> None:
                         load.cpu = cpu_used(
                             cpu_before, cpu_now(server, None, engine), load.requests
                         )
+                        if spy is not None:
+                            try:
+                                spy.wait(30)
+                            except subprocess.TimeoutExpired:
+                                spy.kill()
+                                spy.wait(5)
                         results.setdefault((name, mode), []).append(load)
                         print(f"round {round_ + 1} {mode:<5} {name:<13} {load.line()}")
                         print(f"{'':25}CPU per request: {cpu_line(load.cpu)}", flush=True)
