@@ -30,6 +30,10 @@ class NoticeQuery(PageArgs, NoticeFilter):
     pass
 
 
+# Built once: given a schema class, webargs would build an instance on every request.
+_NOTICE_QUERY = NoticeQuery()
+
+
 def _notice(notice_id: int) -> Notice:
     return get_or_404(Notice, notice_id, "notice_not_found", "找不到该公告")
 
@@ -67,7 +71,7 @@ def _catch_up() -> None:
 
 @blp.get("/notices")
 @auth.login_required
-@blp.arguments(NoticeQuery, location="query")
+@blp.arguments(_NOTICE_QUERY, location="query")
 @blp.response(200, page_schema(NoticeSummarySchema, "NoticePage"))
 @blp.errors(401, 422)
 def list_notices(args):
