@@ -1,9 +1,11 @@
 """Background work of the voting domain: the tally, the consultation clock, the closing
 reminder, and the reconciler that keeps them honest.
 
-- `request_tally(id)` after a ballot: at most one tally job *queued* per consultation (a
-  marker set with SET NX, released when the job starts), so a burst makes a handful of jobs
-  and a ballot committed during a run causes one more run after it.
+- `request_tally(id)` in a transaction that changes what a tally counts: at most one tally job
+  *queued* per consultation (a marker set with SET NX, released when the job starts), so a
+  burst makes a handful of jobs and a ballot committed during a run causes one more run after
+  it. A ballot asks after its commit (`tally_after_ballot`), which skips Redis altogether
+  while this process knows that the job it queued has not started counting.
 - `run_tally(id)` recomputes from the ballots with SQL aggregates and writes the tally row and
   the project's satisfaction fields in one transaction; running it twice changes nothing.
 - `after_open(consultation)`: the opening's follow-ups: the first count, the announcement
@@ -17,6 +19,7 @@ reminder, and the reconciler that keeps them honest.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -24,6 +27,7 @@ from rq import Retry
 
 from api.core import (
     DomainError,
+    PendingJob,
     commit,
     db,
     emit,
@@ -33,6 +37,7 @@ from api.core import (
     utcnow,
 )
 from api.core.periodic import run_then_schedule, schedule_next
+from api.core.trace import current_request_id
 from voting.models import Consultation
 from voting.queries.consultations import due_to_close, due_to_open
 from voting.queries.tally import stale_consultation_ids
@@ -54,6 +59,12 @@ def tally_key(consultation_id: int) -> str:
     return f"tally-queued:{consultation_id}"
 
 
+_TALLY_JOB = {"retry": Retry(max=3, interval=[1, 5, 15]), "result_ttl": 300}
+# How long after queuing a tally job this process asks for no other (`tally_after_ballot`):
+# half the settle window, the other half a margin.
+TALLY_SKIP_SECONDS = TALLY_SETTLE_SECONDS / 2
+
+
 def request_tally(consultation_id: int) -> None:
     """Ask for a recount once the current transaction commits."""
     enqueue_after_commit(
@@ -61,9 +72,49 @@ def request_tally(consultation_id: int) -> None:
         consultation_id,
         queue="tallies",
         dedupe_key=tally_key(consultation_id),
-        retry=Retry(max=3, interval=[1, 5, 15]),
-        result_ttl=300,
+        **_TALLY_JOB,
     )
+
+
+def tally_after_ballot(consultation_id: int) -> None:
+    """Ask for a recount after a ballot's commit, without Redis when that is provably needless.
+
+    Why it is safe to skip. This process queued a tally job itself (its SET NX of the marker
+    succeeded and the job was enqueued) and noted the time `t`, read *before* the SET. That
+    job, like any tally job, first waits `TALLY_SETTLE_SECONDS` with its marker still set,
+    then releases the marker, and only then counts (`run_tally`): it cannot start before it
+    was queued, after `t`, so its count starts after `t + TALLY_SETTLE_SECONDS` in real time
+    (a sleep never returns early; clocks on one machine or not, a duration is a duration). Its
+    count is a statement whose snapshot is taken when it starts, so it sees every ballot
+    committed before then. This function runs after the ballot's commit has returned; if it
+    is still before `t + TALLY_SKIP_SECONDS` (half the window, the other half a margin), the
+    ballot was committed before that count can start, and the queued job will count it: the
+    SET NX would only have found the marker set. A job that fails is retried by RQ and counts
+    later still. What the skip cannot see is what Redis loses (a flush or a restart that drops
+    the queued job): then, as for a ballot whose own request is lost, the tally is stale by
+    its change counter and the reconciler recounts it within a minute.
+
+    Other processes know nothing of `t`: they SET NX as usual. In the embedded default (no
+    Redis) the tally runs here and now, as after any commit.
+    """
+    runner = current_app.extensions["jobs"]
+    marks = current_app.extensions.setdefault("tally_queued_at", {})
+    now = time.monotonic()
+    if now - marks.get(consultation_id, float("-inf")) < TALLY_SKIP_SECONDS:
+        return
+    job = runner.submit(
+        PendingJob(
+            run_tally,
+            (consultation_id,),
+            "tallies",
+            None,
+            dict(_TALLY_JOB),
+            tally_key(consultation_id),
+            current_request_id(),
+        )
+    )
+    if job is not None and not runner.inline:
+        marks[consultation_id] = now
 
 
 def run_tally(consultation_id: int) -> None:

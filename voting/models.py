@@ -288,13 +288,19 @@ class OpinionReply(db.Model):
 class Tally(db.Model):
     """The latest count of a consultation, derived from its ballots by the tally job.
 
-    `changes_seen` is the sum of ballot revisions the count saw: when the ballots' sum is
-    larger, the tally is stale and the reconciler recomputes it.
+    The freshness watermark is two counters on this row. `changes` counts the ballot changes
+    (every upsert of a ballot, a first ballot or a change, adds 1 in the ballot's own
+    transaction: `voting.service.ballots`), so it always equals the sum of the ballots'
+    revisions. `changes_seen` is the value of `changes` that the count read in the same
+    statement as its aggregate (one statement, one snapshot: every ballot the count saw had
+    bumped it). The tally is stale when `changes != changes_seen`: a read of this row alone,
+    whatever the number of ballots; the reconciler recomputes what is stale.
     """
 
     __tablename__ = "tallies"
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id"), primary_key=True)
     computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     changes_seen: Mapped[int] = mapped_column(Integer, default=0)
     final: Mapped[bool] = mapped_column(default=False)
     passed: Mapped[bool] = mapped_column(default=False)

@@ -649,6 +649,10 @@ def test_api_a_ballot_newer_than_the_final_tally_holds_construction(client, make
                 at=utcnow(),
             )
         )
+        # … and bumps the change counter, as every ballot's write does (voting.service.ballots).
+        db.session.execute(
+            update(Tally).where(Tally.consultation_id == cid).values(changes=Tally.changes + 1)
+        )
         db.session.commit()
     g = gate(client, make, scene)
     assert g["stale"] is True and g["final"] is False

@@ -562,7 +562,8 @@ def test_a_ballot_committed_while_a_tally_runs_causes_one_more_tally(
         )
         replies += Burst(server, cid, [ballots[5]], threads=1).run()
         wait_for(
-            lambda: _waiting_on_a_lock(app, "UPDATE projects"),
+            # It locks the project's row before the tally's (voting.service.tally.recompute).
+            lambda: _waiting_on_a_lock(app, "SELECT projects."),
             30,
             lambda: f"the tally job never reached the project's row:\n{worker.log()}",
         )

@@ -22,7 +22,6 @@ from api.core import db
 from participation.models import Plan, Project
 from voting.models import Consultation, Tally
 from voting.queries.rules import split_figures
-from voting.queries.tally import changes_now
 
 RULE = (
     "满意度按本次征询创建时冻结的读法计算：按票（ballots，默认）为满意票/全部有效票"
@@ -89,8 +88,11 @@ def gate_read(project: Project, fresh: bool = False) -> GateRead:
 
 
 def is_stale(consultation: Consultation, tally: Tally) -> bool:
-    """Ballots changed since the tally counted (or it never counted)."""
-    return tally.computed_at is None or changes_now(consultation.id) != tally.changes_seen
+    """Ballots changed since the tally counted (or it never counted), read from the tally row
+    alone: each ballot bumps `tally.changes` in its own transaction and the count stores the
+    value it read with its aggregate (`Tally`), so this costs the same at any number of
+    ballots."""
+    return tally.computed_at is None or tally.changes != tally.changes_seen
 
 
 def gate_view(project: Project, read: GateRead | None = None) -> dict:

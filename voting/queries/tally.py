@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select, true
 
 from api.core import db
 from participation.models import STATUSES as PROJECT_STATUSES
@@ -26,21 +26,28 @@ def _area(value) -> Fraction:
 def count_ballots(consultation_id: int, kind: str = "plan_satisfaction") -> Count:
     """Aggregate the ballots with SQL, per estate: never a ballot in Python.
 
-    The ballots are read in one statement (one snapshot, so the watermark matches the count):
-    one row per estate and choice, with, for an owners' decision, the owners who took part
-    and agreed. The estates' eligible weights come from the frozen electorate; a needs
-    survey's picks are ranked per estate.
+    The ballots are read in one statement: one row per estate and choice, with, for an
+    owners' decision, the owners who took part and agreed, and the consultation's change
+    counter (`Tally.changes`) read by that same statement. Under READ COMMITTED one statement
+    is one snapshot, and a ballot bumps the counter in its own transaction, so `count.changes`
+    is exactly the number of ballot changes this count saw: the watermark the tally stores as
+    `changes_seen`. It is None when the consultation has no tally row (never opened). The
+    estates' eligible weights come from the frozen electorate; a needs survey's picks are
+    ranked per estate.
     """
     estates = _eligible_by_estate(consultation_id)
     count = Count()
-    for estate_id, choice, weights, revisions, owners in _ballots_by_estate(
+    count.changes = None
+    for changes, estate_id, choice, weights, owners in _ballots_by_estate(
         consultation_id, owners=kind == "owners_decision"
     ):
+        count.changes = changes
+        if estate_id is None:  # the tally row alone: no ballot yet
+            continue
         estate = estates[estate_id]
         estate.by_choice[choice] = weights
         estate.owners = estate.owners.add(owners)
         count.by_choice[choice] = count.of(choice).add(weights)
-        count.changes += revisions
     if kind == "needs_survey":
         count.ranking = _rank_needs(consultation_id, estates)
     count.estates = list(estates.values())
@@ -76,7 +83,11 @@ def _eligible_by_estate(consultation_id: int) -> dict[int, EstateCount]:
 
 
 def _ballots_by_estate(consultation_id: int, *, owners: bool):
-    """(estate id, choice, weights, revisions, owners) per estate and choice, in one statement.
+    """(changes, estate id, choice, weights, owners) per estate and choice, in one statement.
+
+    The aggregate is outer-joined to the consultation's tally row, so the statement reads the
+    change counter in the snapshot of the aggregate, and still answers one row (estate None)
+    when there is no ballot yet; no row at all when there is no tally row.
 
     For an owners' decision each ballot is first seen with its owner's other units (window
     functions over the owner's units in the estate): the owner's first unit (by household id)
@@ -98,7 +109,6 @@ def _ballots_by_estate(consultation_id: int, *, owners: bool):
                 Ballot.choice.label("choice"),
                 Ballot.weight_persons.label("persons"),
                 Ballot.weight_area.label("area"),
-                Ballot.revision.label("revision"),
                 func.row_number().over(**units, order_by=Ballot.household_id).label("nth"),
                 func.min(Ballot.choice).over(**units).label("least"),
                 func.max(Ballot.choice).over(**units).label("greatest"),
@@ -111,7 +121,7 @@ def _ballots_by_estate(consultation_id: int, *, owners: bool):
         agrees = and_(first, per_unit.c.least == "agree", per_unit.c.greatest == "agree")
         split = and_(first, per_unit.c.least != per_unit.c.greatest)
         source, estate_id, choice = per_unit, per_unit.c.estate_id, per_unit.c.choice
-        persons, area, revision = per_unit.c.persons, per_unit.c.area, per_unit.c.revision
+        persons, area = per_unit.c.persons, per_unit.c.area
         heads = [
             func.sum(case((first, 1), else_=0)),
             func.sum(case((agrees, 1), else_=0)),
@@ -121,35 +131,46 @@ def _ballots_by_estate(consultation_id: int, *, owners: bool):
     else:
         source = Ballot.__table__.join(entry.__table__, of_entry)
         estate_id, choice = entry.estate_id, Ballot.choice
-        persons, area, revision = Ballot.weight_persons, Ballot.weight_area, Ballot.revision
+        persons, area = Ballot.weight_persons, Ballot.weight_area
         heads = [literal(0), literal(0), literal(0)]
         mine = [Ballot.consultation_id == consultation_id]
-    rows = db.session.execute(
+    aggregate = (
         select(
-            estate_id,
-            choice,
-            func.count(),
-            func.coalesce(func.sum(persons), 0),
-            func.coalesce(func.sum(area), 0),
-            func.coalesce(func.sum(revision), 0),
-            *heads,
+            estate_id.label("estate_id"),
+            choice.label("choice"),
+            func.count().label("households"),
+            func.coalesce(func.sum(persons), 0).label("persons"),
+            func.coalesce(func.sum(area), 0).label("area"),
+            *(head.label(f"head_{i}") for i, head in enumerate(heads)),
         )
         .select_from(source)
         .where(*mine)
         .group_by(estate_id, choice)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Tally.changes, *aggregate.c)
+        .select_from(Tally)
+        .outerjoin(aggregate, true())
+        .where(Tally.consultation_id == consultation_id)
     ).all()
-    for estate, choice_, households, persons_, area_, revisions, voted, agreeing, split_ in rows:
+    for changes, estate, choice_, households, persons_, area_, voted, agreeing, split_ in rows:
+        if estate is None:
+            yield int(changes), None, None, None, None
+            continue
         yield (
+            int(changes),
             estate,
             choice_,
             Weights(int(households), int(persons_), _area(area_)),
-            int(revisions),
             Owners(voted=int(voted or 0), agreeing=int(agreeing or 0), split=int(split_ or 0)),
         )
 
 
-def changes_now(consultation_id: int) -> int:
-    """The current watermark: how many ballot changes the consultation has had."""
+def revisions_sum(consultation_id: int) -> int:
+    """The sum of the consultation's ballot revisions, counted from the ballots: what the
+    change counter `Tally.changes` must equal. Grows with the ballots, so no hot path reads
+    it; it is the audit's cross-check (the tally stays recomputable from the ballots alone)."""
     return int(
         db.session.scalar(
             select(func.coalesce(func.sum(Ballot.revision), 0)).where(
@@ -209,11 +230,8 @@ def stale_tallies() -> list[tuple[int, datetime]]:
 
 
 def _stale(*columns):
-    changes = (
-        select(func.coalesce(func.sum(Ballot.revision), 0))
-        .where(Ballot.consultation_id == Consultation.id)
-        .scalar_subquery()
-    )
+    """Stale by the tally row alone: its change counter moved past what the count saw (no
+    sum over the ballots: the reconciler's scan costs the same at any number of ballots)."""
     awaiting_gate = select(Project.gate_consultation_id).where(
         Project.gate_consultation_id.is_not(None),
         Project.status.in_(PROJECT_STATUSES[: PROJECT_STATUSES.index("construction")]),
@@ -231,7 +249,7 @@ def _stale(*columns):
             or_(
                 Tally.computed_at.is_(None),
                 Tally.final != (Consultation.status == "closed"),
-                Tally.changes_seen != changes,
+                Tally.changes_seen != Tally.changes,
             ),
         )
         .order_by(Consultation.id)

@@ -8,9 +8,25 @@ asks for the tally after it.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, insert, select
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import NullType
 
 from api.core import (
     Conflict,
@@ -31,6 +47,7 @@ from voting.models import (
     Delegation,
     ElectorateEntry,
     ElectorMember,
+    Tally,
 )
 from voting.queries.ballots import (
     OUT_OF_SIGHT,
@@ -38,7 +55,6 @@ from voting.queries.ballots import (
     may_vote_for,
     verified_delegation_join,
 )
-from voting.service.consultations import advisory_lock
 
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 
@@ -146,6 +162,10 @@ def _new_receipt() -> str:
     return "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(10))
 
 
+# The consultations' advisory lock key: the same as the close's (`voting.service.consultations`
+# `_ADVISORY_LOCKS`, first key 0x766F7465 "vote", second the consultation id).
+_LOCK_KEY = 1987015781
+
 _UPSERTS: dict = {}  # dialect name -> the ballot upsert, built once
 
 
@@ -157,34 +177,148 @@ def _upsert_statement(dialect: str):
     """
     stmt = _UPSERTS.get(dialect)
     if stmt is None:
-        table = Ballot.__table__
-        stmt = insert_for_dialect(dialect, table)
-        changing = (
-            "choice",
-            "item_opinions",
-            "comment",
-            "channel",
-            "resident_id",
-            "staff_id",
-            "delegated",
-            "updated_at",
-        )
-        stmt = _UPSERTS[dialect] = stmt.on_conflict_do_update(
-            index_elements=[table.c.consultation_id, table.c.household_id],
-            set_={**{c: stmt.excluded[c] for c in changing}, "revision": table.c.revision + 1},
-        ).returning(table.c.receipt, table.c.revision, table.c.updated_at, table.c.choice)
+        stmt = _UPSERTS[dialect] = _on_conflict(insert_for_dialect(dialect, Ballot.__table__))
     return stmt
 
 
-def _upsert(values: dict):
-    """INSERT … ON CONFLICT (consultation, household) DO UPDATE: one statement, race-free."""
-    stmt = _upsert_statement(db.session.get_bind().dialect.name)
-    return db.session.execute(stmt, values).one()
+# What a household's new ballot replaces in its row; `revision` counts the changes.
+_CHANGING = (
+    "choice",
+    "item_opinions",
+    "comment",
+    "channel",
+    "resident_id",
+    "staff_id",
+    "delegated",
+    "updated_at",
+)
+
+
+def _on_conflict(stmt):
+    table = Ballot.__table__
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.consultation_id, table.c.household_id],
+        set_={**{c: stmt.excluded[c] for c in _CHANGING}, "revision": table.c.revision + 1},
+    ).returning(table.c.receipt, table.c.revision, table.c.updated_at, table.c.choice)
 
 
 # The audit row: a Core insert with its values bound when it runs (an ORM-enabled insert
 # with `.values()` is rebuilt and goes through the ORM's bulk path on every ballot).
 _AUDIT_INSERT = insert(BallotChange.__table__)
+
+# The change counter (the gate's freshness watermark, `Tally`): one more ballot change.
+_COUNT_CHANGE = (
+    update(Tally.__table__)
+    .where(Tally.__table__.c.consultation_id == bindparam("counted_consultation_id"))
+    .values(changes=Tally.__table__.c.changes + 1)
+)
+
+_AUDIT_COLUMNS = (
+    "consultation_id",
+    "household_id",
+    "choice",
+    "picks",
+    "channel",
+    "resident_id",
+    "staff_id",
+    "evidence_upload_id",
+    "evidence_note",
+    "assisted_by",
+    "delegated",
+)
+
+
+def _write_statement(count_change: bool):
+    """PostgreSQL: the consultation's locks and state, the upsert, its audit row and (with
+    `count_change`) the change counter, in one statement of CTEs: one round trip for the whole
+    write, and, run on its own (`cast_ballot`), its own transaction with no COMMIT to send.
+
+        WITH open AS (SELECT id FROM consultations
+                      WHERE id = … AND (SELECT pg_advisory_xact_lock_shared(…)) IS NOT NULL
+                        AND status = 'open' AND (closes_at IS NULL OR closes_at > now)
+                      FOR SHARE),
+             ballot AS (INSERT INTO ballots … SELECT … FROM open
+                        ON CONFLICT … DO UPDATE … RETURNING …),
+             audit AS (INSERT INTO ballot_changes … SELECT …, ballot.revision, … FROM ballot),
+             counter AS (UPDATE tallies SET changes = changes + 1
+                         WHERE consultation_id = … AND EXISTS (SELECT … FROM ballot))
+        SELECT receipt, revision, updated_at, choice FROM ballot
+
+    The locks, in the close's order (`voting.service.consultations.lock`): the shared advisory
+    lock first, an uncorrelated scalar subquery planned as an InitPlan that a one-time filter
+    evaluates before the consultations table is scanned, then the row's share lock (the other
+    order would deadlock with a waiting close). A ballot that waited for a close still sees it:
+    under READ COMMITTED its snapshot predates the wait, but FOR SHARE finds the row updated by
+    the committed close and re-checks the latest version (EvalPlanQual), which is no longer
+    open; `open` is then empty, nothing is written and no row comes back (`BallotClosed`). A
+    ballot that holds the shared lock commits before any close can take it exclusively.
+
+    The sub-statements share one snapshot and all run to completion; each reads the one
+    before it, which orders them: the counter runs after the upsert, so the tally row, which
+    every ballot of the consultation updates, is locked last, once the ballot's own row is held,
+    and stays locked only until the commit, which for a resident's ballot is this statement's
+    own end (no client round trip while it is held).
+
+    Its parameters are named `v_<column>`: SQLAlchemy adds to an INSERT or UPDATE, even one in
+    a CTE, every column named by an execution parameter (the counter's UPDATE would otherwise
+    also SET tallies.consultation_id, a key update).
+    """
+    ballots, changes, tallies = Ballot.__table__, BallotChange.__table__, Tally.__table__
+    consultations = Consultation.__table__
+    consultation_id = bindparam("v_consultation_id", type_=Integer)
+    now = bindparam("v_updated_at", type_=ballots.c.updated_at.type)
+    lock = func.pg_advisory_xact_lock_shared(_LOCK_KEY, cast(consultation_id, Integer))
+    gate = (
+        select(consultations.c.id)
+        .where(
+            consultations.c.id == consultation_id,
+            # pg_advisory_xact_lock_shared returns void, which is not NULL: always true.
+            select(lock).scalar_subquery().is_not(None),
+            consultations.c.status == "open",
+            or_(consultations.c.closes_at.is_(None), consultations.c.closes_at > now),
+        )
+        .with_for_update(read=True)
+        .cte("open")
+    )
+
+    def value(table, name, key=None):
+        # Typed, so that PostgreSQL reads a NULL in a SELECT list as the column's type (a
+        # foreign key to a table of another module may not have its type yet: Integer).
+        column = table.c[name]
+        kind = Integer if isinstance(column.type, NullType) else column.type
+        return cast(bindparam(key or f"v_{name}", type_=kind), kind)
+
+    names = [c.name for c in ballots.c if c.name != "id"]
+    values = select(*(value(ballots, n) for n in names))
+    upsert = _on_conflict(
+        insert_for_dialect("postgresql", ballots).from_select(names, values.select_from(gate))
+    )
+    ballot = upsert.cte("ballot")
+    audit_names = [*_AUDIT_COLUMNS, "revision", "at"]
+    audit_values = select(
+        *(value(changes, n) for n in _AUDIT_COLUMNS),
+        ballot.c.revision,
+        value(changes, "at", "v_updated_at"),
+    ).select_from(ballot)
+    stmt = select(ballot.c.receipt, ballot.c.revision, ballot.c.updated_at, ballot.c.choice)
+    stmt = stmt.add_cte(insert(changes).from_select(audit_names, audit_values).cte("audit"))
+    if count_change:
+        counter = (
+            update(tallies)
+            .where(
+                tallies.c.consultation_id == consultation_id,
+                select(ballot.c.revision).exists(),
+            )
+            .values(changes=tallies.c.changes + 1)
+            .cte("counter")
+        )
+        stmt = stmt.add_cte(counter)
+    return stmt
+
+
+# Built once: with the counter (every ballot but a needs survey's), and without it (a needs
+# survey's picks are written after the ballot, and the counter after them).
+_WRITES = {True: _write_statement(True), False: _write_statement(False)}
 
 
 def write_ballot(
@@ -207,25 +341,48 @@ def write_ballot(
         entry = db.session.get(ElectorateEntry, (consultation.id, household_id))
         weights = (entry.floor_area, entry.members)
     now = utcnow()
-    row = _upsert(
-        {
-            "consultation_id": consultation.id,
-            "household_id": household_id,
-            "choice": choice,
-            "item_opinions": opinions,
-            "comment": args.get("comment"),
-            "receipt": _new_receipt(),
-            "channel": channel,
-            "resident_id": resident_id,
-            "staff_id": staff_id,
-            "weight_area": weights[0],
-            "weight_persons": weights[1],
-            "delegated": delegated,
-            "revision": 1,
-            "created_at": now,
-            "updated_at": now,
-        }
-    )
+    values = {
+        "consultation_id": consultation.id,
+        "household_id": household_id,
+        "choice": choice,
+        "item_opinions": opinions,
+        "comment": args.get("comment"),
+        "receipt": _new_receipt(),
+        "channel": channel,
+        "resident_id": resident_id,
+        "staff_id": staff_id,
+        "weight_area": weights[0],
+        "weight_persons": weights[1],
+        "delegated": delegated,
+        "revision": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    audit = {
+        "picks": picks,
+        "evidence_upload_id": evidence_upload_id,
+        "evidence_note": evidence_note,
+        "assisted_by": assisted_by,
+    }
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # One round trip: the upsert, the audit row and (but for picks) the counter.
+        params = {f"v_{name}": value for name, value in (*values.items(), *audit.items())}
+        # On the session's connection: a Core statement needs none of the ORM's execution.
+        row = db.session.connection().execute(_WRITES[picks is None], params).first()
+        if row is None:  # closed (or due) since it was read: nothing was written
+            raise BallotClosed()
+    else:  # the embedded default: one statement each
+        row = db.session.execute(_upsert_statement(dialect), values).one()
+        db.session.execute(
+            _AUDIT_INSERT,
+            {
+                **{name: values.get(name) for name in _AUDIT_COLUMNS if name not in audit},
+                **audit,
+                "revision": row.revision,
+                "at": now,
+            },
+        )
     if picks is not None:
         db.session.execute(
             delete(BallotPick).where(
@@ -240,24 +397,9 @@ def write_ballot(
                 for item in picks
             ],
         )
-    db.session.execute(
-        _AUDIT_INSERT,
-        {
-            "consultation_id": consultation.id,
-            "household_id": household_id,
-            "revision": row.revision,
-            "choice": choice,
-            "picks": picks,
-            "channel": channel,
-            "resident_id": resident_id,
-            "staff_id": staff_id,
-            "evidence_upload_id": evidence_upload_id,
-            "evidence_note": evidence_note,
-            "assisted_by": assisted_by,
-            "delegated": delegated,
-            "at": now,
-        },
-    )
+    if picks is not None or dialect != "postgresql":
+        # Last before the commit: the tally row is held from here to the commit.
+        db.session.execute(_COUNT_CHANGE, {"counted_consultation_id": consultation.id})
     return {
         "receipt": row.receipt,
         "choice": row.choice,
@@ -268,12 +410,35 @@ def write_ballot(
     }
 
 
-# The ballot's one read: the consultation (share-locked) with the caller's eligible households,
-# their frozen weights, the caller's frozen relation to each and the household's verified
-# delegation to the caller (an owners' decision's delegate), in a single statement.
+@dataclass(frozen=True, slots=True)
+class BallotTarget:
+    """What a resident's ballot reads of its consultation: a few columns, not the ORM row
+    (loading and tracking the whole entity was a tenth of the ballot's CPU)."""
+
+    id: int
+    kind: str
+    status: str
+    closes_at: datetime | None
+    options: list
+    plan_id: int | None
+
+    is_due_to_close = Consultation.is_due_to_close
+    accepts_ballots = Consultation.accepts_ballots
+
+
+# The ballot's one read: the consultation with the caller's eligible households, their frozen
+# weights, the caller's frozen relation to each and the household's verified delegation to the
+# caller (an owners' decision's delegate), in a single statement. It takes no lock: all but the
+# consultation's state is frozen at the opening, and the state is checked again, under the
+# consultation's locks, by the write (`_write_statement`) on PostgreSQL.
 _BALLOT_CONTEXT = (
     select(
-        Consultation,
+        Consultation.id,
+        Consultation.kind,
+        Consultation.status,
+        Consultation.closes_at,
+        Consultation.options,
+        Consultation.plan_id,
         ElectorMember.household_id,
         ElectorateEntry.floor_area,
         ElectorateEntry.members,
@@ -297,9 +462,48 @@ _BALLOT_CONTEXT = (
     .outerjoin(Delegation, verified_delegation_join(bindparam("resident_id")))
     .where(Consultation.id == bindparam("consultation_id"))
     .order_by(ElectorMember.household_id)
-    .with_for_update(read=True, of=Consultation)
-    .execution_options(populate_existing=True)
 )
+
+_BEGIN = text("BEGIN")
+
+
+def _on_its_own() -> bool:
+    """Run the ballot's statements each as its own transaction (PostgreSQL, the request's
+    session not yet in a transaction, on the engine itself): the read needs none, and the write
+    is one statement that takes the consultation's locks and commits at its end. No BEGIN and
+    no COMMIT go to the server: a ballot is two round trips. Elsewhere (SQLite; a session that
+    already began, or joins a test's transaction) the ballot runs in the session's transaction
+    as any write does."""
+    bind = db.session.get_bind()
+    if bind.dialect.name != "postgresql" or not isinstance(bind, Engine):
+        return False
+    if db.session().in_transaction():
+        return False
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
+def _read_context(consultation_id: int, resident_id: int) -> tuple[list, bool]:
+    """The context rows, and whether the ballot runs statement by statement (`_on_its_own`);
+    retried once on a connection found dead.
+
+    The ballot skips the pool's pre-ping (`api.config`), so the connection it checks out may
+    have died since its last use (the database restarted, an idle connection was cut). The
+    failure then comes from this statement, the ballot's first: nothing was written, so the
+    whole transaction is rolled back and run again, once, on a new connection (SQLAlchemy
+    invalidates the dead one and every pooled connection older than it).
+    """
+    params = {"consultation_id": consultation_id, "resident_id": resident_id}
+    written = bool(db.session.new or db.session.dirty or db.session.deleted)
+    own = _on_its_own()
+    try:
+        return db.session.connection().execute(_BALLOT_CONTEXT, params).all(), own
+    except DBAPIError as exc:
+        if not exc.connection_invalidated or written:
+            raise
+        db.session.rollback()
+    own = _on_its_own()
+    return db.session.connection().execute(_BALLOT_CONTEXT, params).all(), own
 
 
 def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
@@ -307,25 +511,27 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
     only an owner, or the delegate of the owner's verified delegation (the ballot is then
     marked `delegated`), else 403 `not_an_owner`.
 
-    The hot path: the advisory lock, one read (consultation, eligibility, weights, relation,
-    delegation), the upsert and the audit row.
+    The hot path, two statements and two round trips on PostgreSQL, each its own transaction:
+    one read (consultation, eligibility, weights, relation, delegation: `_BALLOT_CONTEXT`) and
+    one write (the consultation's advisory and row locks and its state checked again, the
+    upsert, the audit row and the change counter: `_write_statement`). The caller's commit then
+    sends nothing. A needs survey's picks take more statements, so its write runs in a
+    transaction begun for it.
     """
-    advisory_lock(consultation_id, shared=True)
-    rows = db.session.execute(
-        _BALLOT_CONTEXT, {"consultation_id": consultation_id, "resident_id": resident_id}
-    ).all()
+    rows, own = _read_context(consultation_id, resident_id)
     if not rows:
         raise ConsultationNotFound()
-    consultation = rows[0][0]
-    members = [row for row in rows if row[1] is not None]
+    consultation = BallotTarget(*rows[0][:6])
+    # (household, floor area, members, relation, delegation) of each of the caller's households
+    members = [row[6:] for row in rows if row[6] is not None]
     weights = {
-        row[1]: (row[2], row[3])
+        row[0]: (row[1], row[2])
         for row in members
-        if may_vote_for(consultation.kind, row[4], row[5])
+        if may_vote_for(consultation.kind, row[3], row[4])
     }
-    delegated = {row[1] for row in members if row[4] != "owner" and row[5] is not None}
+    delegated = {row[0] for row in members if row[3] != "owner" and row[4] is not None}
     if not members:
-        reason = eligibility(consultation, resident_id)["reason"]
+        reason = eligibility(db.session.get(Consultation, consultation_id), resident_id)["reason"]
         # Who asks comes before the consultation's state: to a resident outside the project's
         # estates, a draft or closed consultation is as missing as one that does not exist.
         if reason not in OUT_OF_SIGHT:
@@ -344,9 +550,12 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
             )
         household_id = next(iter(weights))
     elif household_id not in weights:
-        if any(row[1] == household_id for row in members):
+        if any(row[0] == household_id for row in members):
             refuse_ineligible("not_an_owner")
         raise NotEligible("您不是该户的表决成员", details={"reason": "not_member_of_household"})
+    if own and consultation.kind == "needs_survey":
+        # The picks are more statements after the upsert: one transaction for them all.
+        db.session.execute(_BEGIN)
     return write_ballot(
         consultation,
         household_id,
