@@ -36,21 +36,10 @@ from participation.models import FundingLine, Household, Project
 from tests.support.notices_helpers import post_notice
 from tests.support.statements import count_statements
 from tests.support.voting_helpers import build_scene, open_consultation, resident
-from voting.models import Ballot, Tally
+from voting.models import Ballot
 from voting.service.tally import recompute
 
 RESIDENT, STAFF = "resident", "staff"
-
-# The gate's freshness watermark (a counter on the tally row kept by the ballot's write path)
-# and the leaner ballot come together (issue 11, item 2). Until they are in, the gate reads the
-# ballots to tell whether the tally is stale, and the ballot costs what it did: those tests are
-# expected to fail, and fail the run if they pass without the watermark (strict).
-WATERMARK = hasattr(Tally, "changes")
-needs_watermark = pytest.mark.xfail(
-    not WATERMARK,
-    strict=True,
-    reason="the gate's freshness watermark and the leaner ballot are not in yet",
-)
 
 READS = {
     # endpoint: (resident, staff)
@@ -115,9 +104,7 @@ def _get(app, client, url, headers):
 
 
 @pytest.mark.parametrize("caller", [RESIDENT, STAFF])
-@pytest.mark.parametrize(
-    "read", [pytest.param(r, marks=needs_watermark) if r == "gate" else r for r in READS]
-)
+@pytest.mark.parametrize("read", list(READS))
 def test_a_read_costs_its_pinned_statements(app, client, world, read, caller):
     expected = READS[read][0 if caller == RESIDENT else 1]
     if read == "notices" and _embedded(app):
@@ -156,7 +143,6 @@ def test_a_resident_s_project_screen_reads_no_plan_but_the_current_one(app, clie
     assert len(reply.json["milestones"]) == 4 and len(reply.json["funding"]) == 2
 
 
-@needs_watermark
 def test_a_ballot_costs_its_pinned_statements(app, client, world):
     url = f"/api/v1/consultations/{world['consultation_id']}/ballot"
     with count_statements(app) as statements:
@@ -194,7 +180,6 @@ def _add_ballots(app, consultation_id: int, households: list[int]) -> None:
         db.session.commit()
 
 
-@needs_watermark
 def test_the_gate_read_costs_the_same_at_10_and_1000_ballots(app, client, make):
     """The gate answers from the stored tally row and its freshness watermark: the same
     statements at 10 as at 1,000 ballots, and none of them reads the ballots."""
