@@ -48,7 +48,6 @@ server = test_services.server
 workers = test_services.workers
 
 POSTGRES = bool(DATABASE_URL and DATABASE_URL.startswith("postgresql"))
-needs_postgres = pytest.mark.skipif(not POSTGRES, reason="needs PostgreSQL (TEST_DATABASE_URL)")
 
 
 def _ballot(client, make, scene, cid, n, choice="satisfied"):
@@ -101,7 +100,7 @@ def test_a_ballot_is_two_statements_on_postgresql_and_four_on_sqlite(app, client
         assert sql[3].startswith("UPDATE tallies SET changes")
 
 
-@needs_postgres
+@pytest.mark.services
 def test_the_advisory_lock_is_taken_before_the_row_lock(app):
     """In the write, the lock is an InitPlan under a one-time filter, which runs before the
     consultations table is scanned (so before FOR SHARE locks its row): the order the close
@@ -257,7 +256,6 @@ def test_the_counter_equals_the_sum_of_revisions_after_concurrent_ballots(
 
 
 @pytest.mark.services
-@needs_postgres
 def test_a_ballot_waiting_for_a_close_is_refused_once_the_close_commits(app, client, make, server):
     """A close holds the consultation's exclusive advisory lock and has updated the row; a
     ballot arrives and waits in its one read. When the close commits, the ballot's row lock
@@ -303,7 +301,6 @@ def test_a_ballot_waiting_for_a_close_is_refused_once_the_close_commits(app, cli
 
 
 @pytest.mark.services
-@needs_postgres
 def test_a_dropped_connection_costs_the_ballot_nothing(app, client, make, server):
     """The ballot checks out its connection without the pre-ping. Its server process is
     killed between two ballots (pg_terminate_backend): the next ballot's first statement finds
