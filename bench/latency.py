@@ -83,6 +83,7 @@ def combined(name: str, parts: list[loadgen.OpenResult]) -> loadgen.OpenResult:
         achieved_rate=sum(p.achieved_rate for p in parts),
         send_lag_p99_ms=max(p.send_lag_p99_ms for p in parts),
         send_lag_max_ms=max(p.send_lag_max_ms for p in parts),
+        timeline=[x for part in parts for x in part.timeline],
     )
 
 
@@ -184,7 +185,12 @@ def main() -> None:
                     print("  " + part.line())
                     if part.errors:
                         print(f"  {'':8} statuses: {part.statuses}")
-                print(f"  CPU per request (warm-up included): {cpu_line(cpu)}", flush=True)
+                print(f"  CPU per request (warm-up included): {cpu_line(cpu)}")
+                every = combined("all", parts).per_second_max_ms()
+                print(
+                    "  longest latency of each second (ms): " + " ".join(f"{x:.0f}" for x in every),
+                    flush=True,
+                )
                 table.append((rate, mode, parts[0], reads, load_before, load_after))
     finally:
         engine.dispose()

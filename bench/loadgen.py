@@ -278,6 +278,17 @@ class OpenResult:
     send_lag_p99_ms: float  # how late the generator itself got to a request (p99): its own
     # lateness, not the wait for a free slot when `max_connections` are in flight
     send_lag_max_ms: float
+    # (scheduled time after the warm-up, latency) of every answered request, in seconds
+    timeline: list = field(default_factory=list)
+
+    def per_second_max_ms(self) -> list[float]:
+        """The longest latency of the requests scheduled in each second of the run: a stall
+        shows as a few slow seconds, a server short of capacity as latencies that keep growing."""
+        seconds: dict[int, float] = {}
+        for at, latency in self.timeline:
+            second = int(at)
+            seconds[second] = max(seconds.get(second, 0.0), latency * 1000)
+        return [seconds.get(n, float("nan")) for n in range(max(seconds, default=-1) + 1)]
 
     def pct(self, p: float) -> float:
         return percentile(self.latencies, p) * 1000
@@ -446,6 +457,7 @@ async def _open_loop(port, streams, seconds, warmup, max_connections, timeout, d
                 achieved_rate=len(ok_rows) / span,
                 send_lag_p99_ms=percentile(lags, 99) * 1000,
                 send_lag_max_ms=(lags[-1] * 1000) if lags else float("nan"),
+                timeline=[(r[0] - measured_from, r[1] - r[0]) for r in rows],
             )
         )
     return results
