@@ -1,9 +1,9 @@
 """Consultations, ballots, turnout and tallies."""
 
 from api import auth
-from api.config import no_pre_ping
 from api.core import Forbidden, NotFound, commit, db
 from api.http import Blueprint, PageArgs
+from api.pool import no_pre_ping
 from api.routes.projects import hidden_as, load_project, visible_project, visible_reading
 from participation.models import Project, Resident
 from voting import jobs, policy
