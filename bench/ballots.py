@@ -158,12 +158,7 @@ def main() -> None:
                     print(f"{'':20}errors/statuses: {load.statuses}")
     finally:
         engine.dispose()
-        if not options.keep_logs:
-            for log in scratch.iterdir():
-                log.unlink()
-            scratch.rmdir()
-        else:
-            print(f"logs in {scratch}")
+        common.drop_scratch(scratch, keep=options.keep_logs)
 
     print()
     best = {mode: max(loads, key=lambda load: load.rps) for mode, loads in results.items()}

@@ -342,6 +342,16 @@ class Gunicorn:
         return f"{self.workers} workers, {self.worker_class}"
 
 
+def drop_scratch(scratch: Path, keep: bool) -> None:
+    """Remove a run's folder of server logs, or say where it is when `--keep-logs` asks for them."""
+    if keep:
+        print(f"logs in {scratch}")
+        return
+    for log in scratch.iterdir():
+        log.unlink()
+    scratch.rmdir()
+
+
 def start(argv: list[str], env: dict, log: Path) -> subprocess.Popen:
     """Start a process in its own process group, output to `log`."""
     out = log.open("ab")

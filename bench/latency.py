@@ -194,12 +194,7 @@ def main() -> None:
                 table.append((rate, mode, parts[0], reads, load_before, load_after))
     finally:
         engine.dispose()
-        if not options.keep_logs:
-            for log in scratch.iterdir():
-                log.unlink()
-            scratch.rmdir()
-        else:
-            print(f"logs in {scratch}")
+        common.drop_scratch(scratch, keep=options.keep_logs)
 
     print(f"\nload average at the end: {Path('/proc/loadavg').read_text().strip()}")
     print(

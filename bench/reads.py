@@ -365,12 +365,7 @@ def main() -> None:
                     common.stop(server)
     finally:
         engine.dispose()
-        if not options.keep_logs:
-            for log in scratch.iterdir():
-                log.unlink()
-            scratch.rmdir()
-        else:
-            print(f"logs in {scratch}")
+        common.drop_scratch(scratch, keep=options.keep_logs)
 
     print()
     print(f"load average at the end: {Path('/proc/loadavg').read_text().strip()}")
