@@ -7,6 +7,7 @@ domains may use these reads (voting, feedback and notices do); nothing here writ
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import NamedTuple
 
@@ -76,6 +77,42 @@ def find_household(estate: Estate, building: str, unit: str, room: str) -> House
             Household.room == room,
         )
     )
+
+
+def natural_key(name: str) -> tuple:
+    """Sorts names as people count: 2栋 before 10栋, 1单元 before 12单元."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.split(r"(\d+)", name)
+        if part
+    )
+
+
+def estate_buildings(estate: Estate) -> list[Building]:
+    """The estate's buildings, in natural order of their names (the claim's pick list)."""
+    buildings = db.session.scalars(select(Building).where(Building.estate_id == estate.id))
+    return sorted(buildings, key=lambda b: (natural_key(b.name), b.id))
+
+
+def building_units(building: Building) -> list[str]:
+    """The building's distinct units in natural order ("" where the building has none)."""
+    units = db.session.scalars(
+        select(Household.unit).where(Household.building_id == building.id).distinct()
+    )
+    return sorted(units, key=natural_key)
+
+
+def unit_rooms(building: Building, unit: str) -> list[dict]:
+    """The rooms of one unit of the building: household id and room, nothing of the owner."""
+    rows = db.session.execute(
+        select(Household.id, Household.room).where(
+            Household.building_id == building.id, Household.unit == unit
+        )
+    ).all()
+    return [
+        {"household_id": row.id, "room": row.room}
+        for row in sorted(rows, key=lambda row: (natural_key(row.room), row.id))
+    ]
 
 
 # --- residents and their households ----------------------------------------------------------

@@ -4,8 +4,9 @@ from api import auth
 from api.core import commit, get_or_404
 from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
 from participation import policy, queries
-from participation.models import Community, County, Estate
+from participation.models import Building, Community, County, Estate, Staff
 from participation.schemas.registry import (
+    BuildingSchema,
     CommunityArgs,
     CommunityFilter,
     CommunitySchema,
@@ -17,6 +18,9 @@ from participation.schemas.registry import (
     HouseholdSchema,
     ImportArgs,
     ImportResultSchema,
+    RoomSchema,
+    UnitFilter,
+    UnitSchema,
 )
 from participation.service import registry as service
 from participation.service import roster
@@ -125,6 +129,52 @@ def list_households(args, estate_id):
     estate = _estate(estate_id)
     policy.require_community(auth.current_staff(), estate.community)
     return paginate(queries.roster(estate), args)
+
+
+def _pickable_estate(estate: Estate) -> Estate:
+    """Any resident may pick from an estate's roster addresses (they need them to file their
+    claim, before they are verified); staff within the estate's community's scope."""
+    caller = auth.current_caller()
+    if isinstance(caller, Staff):
+        policy.require_staff_sees_estate(caller, estate)
+    return estate
+
+
+def _pickable_building(building_id) -> Building:
+    building = get_or_404(Building, building_id, "building_not_found", "找不到该楼栋")
+    _pickable_estate(_estate(building.estate_id))
+    return building
+
+
+@blp.get("/estates/<int:estate_id>/buildings")
+@auth.login_required
+@blp.response(200, BuildingSchema(many=True))
+@blp.errors(401, 403, 404)
+def list_buildings(estate_id):
+    """The estate's buildings in natural order (2栋 before 10栋), for the claim's pick list;
+    any signed-in resident, or staff of the estate's community, its county, the prefecture."""
+    return queries.estate_buildings(_pickable_estate(_estate(estate_id)))
+
+
+@blp.get("/buildings/<int:building_id>/units")
+@auth.login_required
+@blp.response(200, UnitSchema(many=True))
+@blp.errors(401, 403, 404)
+def list_units(building_id):
+    """The building's units in natural order; "" where the building has none."""
+    units = queries.building_units(_pickable_building(building_id))
+    return [{"unit": unit} for unit in units]
+
+
+@blp.get("/buildings/<int:building_id>/rooms")
+@auth.login_required
+@blp.arguments(UnitFilter, location="query")
+@blp.response(200, RoomSchema(many=True))
+@blp.errors(401, 403, 404, 422)
+def list_rooms(args, building_id):
+    """The rooms of one unit (`?unit=`, omitted where the building has no units) in natural
+    order: each household's id and room, never its owner's name, phone digits or area."""
+    return queries.unit_rooms(_pickable_building(building_id), args["unit"])
 
 
 @blp.post("/estates/<int:estate_id>/households:import")

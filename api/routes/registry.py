@@ -48,6 +48,18 @@ def my_households():
     return queries.resident_claims(auth.current_resident())
 
 
+@blp.delete("/me/claims/<int:claim_id>")
+@auth.resident_required
+@blp.response(204)
+@blp.errors(401, 403, 404, 409)
+def withdraw_claim(claim_id):
+    """Withdraw the caller's own pending claim (a mistyped address or name), so that a corrected
+    one can be filed; a verified or rejected claim is a 409 `claim_not_pending`, someone else's
+    claim a 404."""
+    service.withdraw_claim(auth.current_resident(), claim_id)
+    commit()
+
+
 @blp.get("/communities/<int:community_id>/claims")
 @auth.staff_required
 @blp.arguments(ClaimQuery, location="query")

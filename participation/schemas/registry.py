@@ -69,6 +69,34 @@ class HouseholdSchema(ma.Schema):
     updated_at = fields.DateTime()
 
 
+class BuildingSchema(ma.Schema):
+    """A building of an estate, for the claim's pick list."""
+
+    id = fields.Integer()
+    name = fields.String()
+
+
+class UnitSchema(ma.Schema):
+    """A unit of a building; "" where the building has no units (then omit `?unit=`)."""
+
+    unit = fields.String()
+
+
+class UnitFilter(ma.Schema):
+    unit = Text(
+        validate=validate.Length(max=20),
+        load_default=lambda: "",
+        metadata={"description": "the unit, as the units list gives it; omit where there is none"},
+    )
+
+
+class RoomSchema(ma.Schema):
+    """A room of a unit: the household's id and its room, nothing of its owner."""
+
+    household_id = fields.Integer()
+    room = fields.String()
+
+
 class ImportArgs(ma.Schema):
     """The roster file comes as multipart field `file`."""
 

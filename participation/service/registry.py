@@ -151,6 +151,21 @@ def reject_claim(staff: Staff, claim: HouseholdClaim, reason: str) -> HouseholdC
     return claim
 
 
+def withdraw_claim(resident: Resident, claim_id: int) -> None:
+    """The resident takes back their own pending claim, so that a corrected one can be filed.
+
+    The claim is deleted: nobody reviewed it, and what the resident typed is not kept once they
+    take it back. Someone else's claim is answered as a missing one (404); a verified or
+    rejected claim is a 409.
+    """
+    claim = db.session.get(HouseholdClaim, claim_id)
+    if claim is None or claim.resident_id != resident.id:
+        raise NotFound("找不到该申请", code="claim_not_found")
+    _require_pending(claim)
+    db.session.delete(claim)
+    db.session.flush()
+
+
 # --- staff ----------------------------------------------------------------------------------
 
 

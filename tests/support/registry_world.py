@@ -40,6 +40,7 @@ class World:
     estate: int = 0
     household: int = 0  # 1栋 1单元 101, 张三 1234: resident_member's, resident_unverified claims it
     free_household: int = 0  # 1栋 1单元 102, 李四 5678: nobody's yet
+    building: int = 0  # 1栋 of the world's estate, which holds `household` and `free_household`
     pending_claim: int = 0  # resident_unverified's claim on `household`
     other_county: int = 0
     other_community: int = 0
@@ -89,6 +90,7 @@ def build_world(app) -> World:
 
         w.county, w.community, w.estate = county.id, community.id, estate.id
         w.household, w.free_household, w.pending_claim = household.id, free.id, pending.id
+        w.building = household.building_id
         w.other_county, w.other_community = other_county.id, other_community.id
         w.other_estate, w.other_household = other_estate.id, other_household.id
         w.target_staff = target.id
