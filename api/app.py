@@ -135,6 +135,7 @@ def wire_domains(app: Flask) -> None:
     listen(app, "consultation_closing", notice_events.consultation_closing)
     listen(app, "gate_final", notice_events.gate_final)
     listen(app, "ticket_answered", notice_events.ticket_answered)
+    listen(app, "signup_reviewed", notice_events.signup_reviewed)
     listen(app, "ballot_replaced", notice_events.ballot_replaced)
     # What a worker keeps scheduled (api.core.periodic): each asks for its job's next run.
     periodic.register(app, voting_jobs.schedule_reconcile)

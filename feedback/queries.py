@@ -4,6 +4,7 @@ services, the policy and the jobs share. Nothing here writes."""
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from api.core import db, utcnow
 from feedback.models import (
@@ -51,6 +52,16 @@ def accepted_count(project_id: int) -> int:
         select(func.count()).where(
             SupervisorSignup.project_id == project_id, SupervisorSignup.status == "accepted"
         )
+    )
+
+
+def resident_signups(resident: Resident):
+    """A statement for the resident's own sign-ups across projects, newest first."""
+    return (
+        select(SupervisorSignup)
+        .where(SupervisorSignup.resident_id == resident.id)
+        .options(selectinload(SupervisorSignup.project))
+        .order_by(SupervisorSignup.created_at.desc(), SupervisorSignup.id.desc())
     )
 
 

@@ -21,6 +21,9 @@ reads the emitting domain's tables. Listeners are wired per app in `api.app.crea
                           change), channel (`paper` or `assisted`)
     ticket_answered       feedback, an answer recorded: ticket_id, answer_id, project_id,
                           reporter_id, description
+    signup_reviewed       feedback, the committee accepted or declined a supervisor sign-up
+                          (a sign-up is decided once): signup_id, project_id, resident_id,
+                          status (`accepted` or `declined`), reason (the decline's, else None)
 """
 
 from __future__ import annotations

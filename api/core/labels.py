@@ -46,6 +46,14 @@ DELEGATION_STATUSES = {
     "revoked": "已撤销",
 }
 
+# feedback: a supervisor sign-up (监督员报名)
+SIGNUP_STATUSES = {
+    "pending": "待审核",
+    "accepted": "已通过",
+    "declined": "未通过",
+    "withdrawn": "已撤回",
+}
+
 # voting: who gave an official reply to a resident's comment on a ballot (never their name)
 REPLIER_ROLES = {"committee": "社区居委会", "owner": "建设单位"}
 
@@ -71,4 +79,5 @@ NOTICE_CATEGORIES = {
     "milestone_overdue": "进度提醒",
     "ticket_answered": "问题答复",
     "ballot_replaced": "选票变更提醒",
+    "supervision_reviewed": "监督员报名结果",
 }

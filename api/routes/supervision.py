@@ -8,7 +8,13 @@ from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
 from api.routes.projects import load_project, resident_project, visible_project
 from feedback import policy, queries
 from feedback.models import SupervisorSignup, Ticket, Upload
-from feedback.schemas.supervision import DeclineArgs, SignupArgs, SignupFilter, SignupSchema
+from feedback.schemas.supervision import (
+    DeclineArgs,
+    MySignupSchema,
+    SignupArgs,
+    SignupFilter,
+    SignupSchema,
+)
 from feedback.schemas.tickets import (
     AnswerArgs,
     ConfirmArgs,
@@ -78,6 +84,17 @@ def list_supervisors(args, project_id):
     for signup in page["items"]:
         signup.public = not is_staff
     return page
+
+
+@blp.get("/me/supervision")
+@auth.resident_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(MySignupSchema, "MySupervisionPage"))
+@blp.errors(401, 403, 422)
+def my_supervision(args):
+    """The caller's own supervisor sign-ups across projects, newest first: pending, accepted,
+    declined (with the committee's reason) or withdrawn."""
+    return paginate(queries.resident_signups(auth.current_resident()), args)
 
 
 @blp.post("/supervisors/<int:signup_id>/accept")

@@ -14,7 +14,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core import UTCDateTime, choice_check, db, utcnow
-from participation.models import Resident
+from participation.models import Project, Resident
 
 SIGNUP_STATUSES = ("pending", "accepted", "declined", "withdrawn")
 LIVE_STATUSES = ("pending", "accepted")
@@ -58,3 +58,4 @@ class SupervisorSignup(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     resident: Mapped[Resident] = relationship()
+    project: Mapped[Project] = relationship(viewonly=True)

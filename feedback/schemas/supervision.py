@@ -7,6 +7,7 @@ from datetime import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.core import labels
 from api.core.fields import Text, id_field, mask_name, text
 from feedback.models.supervision import SIGNUP_STATUSES, WEEKDAYS
 
@@ -60,3 +61,25 @@ class SignupSchema(ma.Schema):
     reason = _private("reason")
     reviewed_at = _private("reviewed_at")
     created_at = fields.DateTime()
+
+
+class MySignupSchema(ma.Schema):
+    """One of the caller's own sign-ups, across projects: where it stands and, if declined,
+    why."""
+
+    id = fields.Integer()
+    project_id = fields.Integer()
+    project_name = fields.Function(lambda s: s.project.name)
+    trade = fields.String(allow_none=True)
+    days_available = fields.List(fields.String())
+    note = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": list(SIGNUP_STATUSES)})
+    status_label = fields.Function(lambda s: labels.SIGNUP_STATUSES[s.status])
+    reason = fields.String(
+        allow_none=True, metadata={"description": "the committee's reason when declined"}
+    )
+    created_at = fields.DateTime()
+    decided_at = fields.DateTime(
+        attribute="reviewed_at", allow_none=True, metadata={"description": "accepted or declined"}
+    )
+    withdrawn_at = fields.DateTime(allow_none=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from api.core import Conflict, Forbidden, db, utcnow
+from api.core import Conflict, Forbidden, db, emit, utcnow
 from feedback.models.supervision import (
     LIVE_STATUSES,
     SIGNUP_PROJECT_STATUSES,
@@ -101,6 +101,15 @@ def _review(signup: SupervisorSignup, staff: Staff, status: str, reason: str | N
     signup.reviewed_by_id = staff.id
     signup.reviewed_at = utcnow()
     db.session.flush()
+    # Notices tells the resident; the payload is all it needs (api.core.events).
+    emit(
+        "signup_reviewed",
+        signup_id=signup.id,
+        project_id=signup.project_id,
+        resident_id=signup.resident_id,
+        status=status,
+        reason=reason,
+    )
 
 
 def withdraw(signup: SupervisorSignup, resident: Resident) -> SupervisorSignup:

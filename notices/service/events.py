@@ -17,6 +17,8 @@ domain's tables.
   once per milestone;
 - an inspection ticket answered (feedback's `ticket_answered`): to its reporter alone, once per
   answer.
+- a supervisor sign-up accepted or declined (feedback's `signup_reviewed`): to the resident
+  alone, with the reason of a decline, once per sign-up.
 """
 
 from __future__ import annotations
@@ -208,6 +210,34 @@ def ticket_answered(
         "如不满意，可以在小程序中重新提出。",
         project,
         recipient_id=reporter_id,
+    )
+
+
+def signup_reviewed(
+    *, signup_id: int, project_id: int, resident_id: int, status: str, reason: str | None
+) -> Notice | None:
+    """Tell a resident that the committee accepted or declined their supervisor sign-up (with
+    the reason): a notice to them alone, pushed to their WeChat. Once per sign-up."""
+    project = db.session.get(Project, project_id)
+    if status == "accepted":
+        title = "您的监督员报名已通过"
+        body = (
+            f"您报名担任{project.name}的居民监督员，社区居委会已同意。"
+            "施工期间可在小程序中提交巡查记录，发现问题随时反映。"
+        )
+    else:
+        title = "您的监督员报名未通过"
+        body = (
+            f"您报名担任{project.name}的居民监督员，社区居委会未予同意，原因：{reason}。"
+            "如有疑问请联系社区居委会。"
+        )
+    return publish_event(
+        f"signup-reviewed:{signup_id}",
+        "supervision_reviewed",
+        title,
+        body,
+        project,
+        recipient_id=resident_id,
     )
 
 

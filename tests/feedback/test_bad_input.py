@@ -238,7 +238,9 @@ def _with_ids(rule: str, value) -> str:
     return path
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.id)
+@pytest.mark.parametrize(
+    "endpoint", [e for e in ENDPOINTS if "<int:" in e.rule], ids=lambda e: e.id
+)
 @pytest.mark.parametrize("bad_id", [999999, 2**31, 0])
 def test_unknown_ids_in_the_path_are_404(app, client, world, wechat, endpoint, bad_id):
     """Any caller allowed on the real object gets a 404 for an id that does not exist."""

@@ -118,6 +118,13 @@ ENDPOINTS = [
         visible(),
     ),
     Endpoint(
+        "GET",
+        "/api/v1/me/supervision",
+        _json(lambda w: "/api/v1/me/supervision"),
+        # The caller's own sign-ups: every resident may ask (theirs only); staff 403.
+        answers(403, **{a: 200 for a in RESIDENTS}),
+    ),
+    Endpoint(
         "POST",
         "/api/v1/supervisors/<int:signup_id>/accept",
         _json(lambda w: f"/api/v1/supervisors/{w.signup_pending}/accept"),
@@ -351,7 +358,11 @@ def test_the_matrix_rows_are_complete():
         assert set(endpoint.answers) == set(ACTORS), endpoint.id
         assert endpoint.answers["anonymous"] == 401, endpoint.id
         assert any(status < 300 for status in endpoint.answers.values()), endpoint.id
-        for actor in RESIDENTS_OUT + STAFF_OUT:
+        # A list of the caller's own (`/me/…`) concerns no project: no resident is outside it.
+        outsiders = (
+            STAFF_OUT if endpoint.rule.startswith("/api/v1/me/") else RESIDENTS_OUT + STAFF_OUT
+        )
+        for actor in outsiders:
             assert endpoint.answers[actor] in (403, 404), (endpoint.id, actor)
         if endpoint.method != "GET":
             # Every write refuses somebody signed in, so no write is open to all.
