@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, select
 from sqlalchemy.orm import joinedload
 
 from api.core import db
@@ -193,11 +193,16 @@ def live_claim(resident: Resident, household: Household) -> HouseholdClaim | Non
 
 
 def community_claims(community: Community, status: str | None = None) -> Select:
-    """The community's claims, oldest first, of one status when `status` is given."""
+    """The community's claims, of one status when `status` is given: the pending ones first,
+    the oldest of them first (the clerk's queue), then the reviewed ones, oldest first."""
     statement = select(HouseholdClaim).where(HouseholdClaim.community_id == community.id)
     if status is not None:
         statement = statement.where(HouseholdClaim.status == status)
-    return statement.order_by(HouseholdClaim.id)
+    return statement.order_by(
+        case((HouseholdClaim.status == "pending", 0), else_=1),
+        HouseholdClaim.created_at,
+        HouseholdClaim.id,
+    )
 
 
 # --- staff -----------------------------------------------------------------------------------

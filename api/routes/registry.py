@@ -64,9 +64,12 @@ def withdraw_claim(claim_id):
 @auth.staff_required
 @blp.arguments(ClaimQuery, location="query")
 @blp.response(200, page_schema(ClaimSchema, "ClaimPage"))
-@blp.errors(401, 403, 404)
+@blp.errors(401, 403, 404, 422)
 def list_claims(args, community_id):
-    """The community's claims, oldest pending first (the committee, its county, the prefecture)."""
+    """The community's claims, oldest pending first (the committee, its county, the prefecture).
+
+    The pending claims come first, the oldest of them first, then the reviewed ones, oldest
+    first; `?status=pending` (or `verified`, `rejected`) lists one status only."""
     community = get_or_404(Community, community_id, "community_not_found", "找不到该社区")
     policy.require_community(auth.current_staff(), community)
     return paginate(queries.community_claims(community, args.get("status")), args)

@@ -23,7 +23,7 @@ from voting.schemas import (
     TallySchema,
     TurnoutSchema,
 )
-from voting.schemas.paper import NonVoterFilter, NonVotersSchema
+from voting.schemas.paper import NonVoterFilter, NonVotersSchema, TurnoutFilter
 from voting.service import ballots, consultations, paper
 from voting.service.ballots import ConsultationNotFound, NotOpenYet
 
@@ -196,16 +196,24 @@ def paper_ballot(args, consultation_id):
     return receipt
 
 
+class TurnoutQuery(PageArgs, TurnoutFilter):
+    pass
+
+
 @blp.get("/consultations/<int:consultation_id>/turnout")
 @auth.login_required
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(TurnoutQuery, location="query")
 @blp.response(200, TurnoutSchema)
-@blp.errors(401, 403, 404)
+@blp.errors(401, 403, 404, 422)
 def turnout(args, consultation_id):
     """Households that voted, masked, with their receipt codes, the channel (WeChat, paper,
-    assisted), whether a delegate voted and the day (never a time, never a choice)."""
+    assisted), whether a delegate voted and the day (never a time, never a choice). With
+    `?receipt=`, only that receipt's row (none when no ballot of this consultation has it):
+    a household checks that its ballot was counted."""
     consultation, _ = visible_consultation(consultation_id)
-    return turnout_queries.turnout_page(consultation, args["page"], args["per_page"])
+    return turnout_queries.turnout_page(
+        consultation, args["page"], args["per_page"], args.get("receipt")
+    )
 
 
 @blp.get("/consultations/<int:consultation_id>/tally")

@@ -12,10 +12,14 @@ from voting.models import Ballot, Consultation, ElectorateEntry
 from voting.schemas import mask_address
 
 
-def turnout_page(consultation: Consultation, page: int, per_page: int) -> dict:
+def turnout_page(
+    consultation: Consultation, page: int, per_page: int, receipt: str | None = None
+) -> dict:
     """One page of the households that voted, by receipt code, with the counts: what
     `GET /consultations/{id}/turnout` answers. Each row shows the channel, whether a delegate
-    cast it and the local day of the last ballot, never a time or a choice."""
+    cast it and the local day of the last ballot, never a time or a choice. With `receipt`
+    (upper case), only the row of that receipt in this consultation, if any: `total` is 1 or 0,
+    while `voted` stays the count of every household that voted."""
     statement = (
         select(
             Ballot.receipt,
@@ -31,12 +35,19 @@ def turnout_page(consultation: Consultation, page: int, per_page: int) -> dict:
         .where(Ballot.consultation_id == consultation.id)
         .order_by(Ballot.receipt)
     )
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    voted = total = db.session.scalar(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    )
+    if receipt is not None:
+        statement = statement.where(Ballot.receipt == receipt)
+        total = db.session.scalar(
+            select(func.count()).select_from(statement.order_by(None).subquery())
+        )
     rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
     return {
         "consultation_id": consultation.id,
         "eligible": consultation.eligible_households,
-        "voted": total,
+        "voted": voted,
         "items": [
             {
                 "receipt": r.receipt,

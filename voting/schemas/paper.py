@@ -1,5 +1,7 @@
 """What the door-to-door list takes and gives: `GET /consultations/{id}/non-voters`, the
-electorate's households that have not voted, for the committee's visits (上门走访)."""
+electorate's households that have not voted, for the committee's visits (上门走访); and the
+turnout's query string: `GET /consultations/{id}/turnout?receipt=…`, a household checking that
+its ballot was counted (the turnout's reply is `TurnoutSchema`)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,34 @@ import marshmallow as ma
 from marshmallow import fields
 
 from api.core.fields import mask_name, query_id
+from voting.service.ballots import RECEIPT_ALPHABET
 
 
 class NonVoterFilter(ma.Schema):
     building_id = query_id(
         metadata={"description": "one building of the list (422 `building_not_in_list`)"}
+    )
+
+
+class Receipt(fields.String):
+    """A ballot's receipt code as a resident types it: 10 characters of Crockford's base32,
+    in either case, with surrounding white space removed; given back in upper case."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if len(value) != 10 or any(c not in RECEIPT_ALPHABET for c in value):
+            raise ma.ValidationError("回执码应为10位字母或数字（不含 I、L、O、U）")
+        return value
+
+
+class TurnoutFilter(ma.Schema):
+    receipt = Receipt(
+        metadata={
+            "description": "a household's receipt code (10 characters of Crockford's base32, "
+            "either case): the reply holds only its row, or no row (`total` 0) when no ballot "
+            "of this consultation has it; 422 when it is not a receipt code",
+            "pattern": "^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{10}$",
+        }
     )
 
 
