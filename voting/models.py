@@ -29,6 +29,7 @@ STATUSES = ("draft", "open", "closed")
 BASES = ("households", "persons", "floor_area")
 RULES = ("majority", "three_quarters")
 CHANNELS = tuple(labels.CHANNELS)
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 MATTERS = tuple(labels.MATTERS)
 # The gate's reading (the prefecture's GATE_BASIS, frozen into each consultation when created):
 # satisfied ÷ ballots cast, or satisfied ÷ every eligible household.

@@ -9,7 +9,7 @@ import marshmallow as ma
 from marshmallow import fields
 
 from api.core.fields import mask_name, query_id
-from voting.service.ballots import RECEIPT_ALPHABET
+from voting.models import RECEIPT_ALPHABET
 
 
 class NonVoterFilter(ma.Schema):

@@ -40,6 +40,7 @@ from api.core import (
 from participation.models import Plan
 from voting.models import (
     CHOICES,
+    RECEIPT_ALPHABET,
     Ballot,
     BallotChange,
     BallotPick,
@@ -55,8 +56,6 @@ from voting.queries.ballots import (
     may_vote_for,
     verified_delegation_join,
 )
-
-RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 
 
 class BallotClosed(Conflict):
