@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import SimpleNamespace
+from typing import NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, not_, or_, select
 
 from api.core import db
-from voting.models import Consultation, Tally
+from participation.models import HouseholdClaim, Project
+from voting.models import Ballot, Consultation, ElectorMember, Tally
+from voting.queries.ballots import verified_delegation_join
+
+
+def consultations_of(project_id: int) -> Select:
+    """A SELECT of the project's consultations, newest first (the list pages it)."""
+    return (
+        select(Consultation)
+        .where(Consultation.project_id == project_id)
+        .order_by(Consultation.id.desc())
+    )
 
 
 def project_consultations(project_id: int) -> list[Consultation]:
     """The project's consultations, newest first."""
-    return list(
-        db.session.scalars(
-            select(Consultation)
-            .where(Consultation.project_id == project_id)
-            .order_by(Consultation.id.desc())
-        )
-    )
+    return list(db.session.scalars(consultations_of(project_id)))
 
 
 def open_consultations(project_id: int) -> list[Consultation]:
@@ -63,6 +69,80 @@ def open_and_gate(project_id: int, gate_consultation_id: int | None) -> tuple[li
         if c.id == gate_consultation_id
     }
     return open_now, gates
+
+
+class OpenToResident(NamedTuple):
+    """An open consultation as a resident's home screen lists it (`open_to_resident`)."""
+
+    consultation: Consultation
+    project_name: str
+    eligible: bool
+    reason: str | None  # why not: `not_an_owner`, `joined_after_opening`
+    voted: bool
+
+    @property
+    def eligibility(self) -> dict:
+        return {"eligible": self.eligible, "reason": self.reason}
+
+
+def open_to_resident(resident_id: int, project_ids: list[int], now: datetime) -> list:
+    """The consultations of these projects that take ballots now (open, not past their close),
+    the soonest to close first, each with the resident's eligibility (as
+    `voting.queries.ballots.eligibility` judges it: a member of the frozen electorate votes,
+    in an owners' decision only an owner or a verified delegate; `not_an_owner` for another
+    member, `joined_after_opening` for one who is not in it) and `voted`: when eligible, every
+    household they vote for has a ballot; when not, one of their verified households has one
+    (another member voted). One statement, whatever the number of consultations and ballots.
+    `project_ids` are projects of the resident's verified estates: no other is looked at."""
+    if not project_ids:
+        return []
+    member = (
+        ElectorMember.consultation_id == Consultation.id,
+        ElectorMember.resident_id == resident_id,
+    )
+    votes_for = or_(
+        Consultation.kind != "owners_decision",
+        ElectorMember.relation == "owner",
+        exists().where(verified_delegation_join(resident_id)),
+    )
+    has_ballot = exists().where(
+        Ballot.consultation_id == ElectorMember.consultation_id,
+        Ballot.household_id == ElectorMember.household_id,
+    )
+    verified_households = select(HouseholdClaim.household_id).where(
+        HouseholdClaim.resident_id == resident_id, HouseholdClaim.status == "verified"
+    )
+    rows = db.session.execute(
+        select(
+            Consultation,
+            Project.name,
+            exists().where(*member).label("in_electorate"),
+            exists().where(*member, votes_for).label("votes"),
+            exists().where(*member, votes_for, not_(has_ballot)).label("to_vote"),
+            exists()
+            .where(
+                Ballot.consultation_id == Consultation.id,
+                Ballot.household_id.in_(verified_households),
+            )
+            .label("household_voted"),
+        )
+        .join(Project, Project.id == Consultation.project_id)
+        .where(
+            Consultation.project_id.in_(project_ids),
+            Consultation.status == "open",
+            or_(Consultation.closes_at.is_(None), Consultation.closes_at > now),
+        )
+        .order_by(Consultation.closes_at.is_(None), Consultation.closes_at, Consultation.id)
+    ).all()
+    found = []
+    for consultation, project_name, in_electorate, votes, to_vote, household_voted in rows:
+        if votes:
+            reason, voted = None, not to_vote
+        else:
+            reason = "not_an_owner" if in_electorate else "joined_after_opening"
+            voted = bool(household_voted)
+        found.append(OpenToResident(consultation, project_name, bool(votes), reason, voted))
+    return found
 
 
 def due_to_open(now: datetime) -> list[int]:
