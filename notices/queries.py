@@ -161,35 +161,52 @@ def _page(statement, args: dict, values: dict | None = None) -> tuple[list, int]
     return [], db.session.scalar(count, values)
 
 
-# The resident's list, built once per shape (with or without a category) and run with bound
-# values: building the statement costs about what running it does.
-_RESIDENT_LISTS: dict[bool, Select] = {}
+# The resident's list, built once per shape (with or without a category, unread or read only)
+# and run with bound values: building the statement costs about what running it does.
+_RESIDENT_LISTS: dict[tuple[bool, bool | None], Select] = {}
 
 
-def _resident_list(by_category: bool) -> Select:
-    statement = _RESIDENT_LISTS.get(by_category)
+def _resident_list(by_category: bool, unread: bool | None) -> Select:
+    key = (by_category, unread)
+    statement = _RESIDENT_LISTS.get(key)
     if statement is None:
-        statement = resident_notices(bindparam("resident_id"), bindparam("now"))
+        resident_id = bindparam("resident_id")
+        statement = resident_notices(resident_id, bindparam("now"))
         if by_category:
             statement = statement.where(Notice.category == bindparam("category"))
-        _RESIDENT_LISTS[by_category] = statement
+        if unread is not None:
+            read = _read_by(resident_id)
+            statement = statement.where(~read if unread else read)
+        _RESIDENT_LISTS[key] = statement
     return statement
 
 
 def resident_page(resident_id: int, now: datetime, args: dict) -> dict:
-    """One page of the resident's notices (`resident_notices`, of `args["category"]` if given),
+    """One page of the resident's notices (`resident_notices`, of `args["category"]` if given;
+    with `args["unread"]` True only those they have not read, False only those they have),
     each with `read` set: the envelope of a page (items, page, per_page, total), in one
     statement (`_page`)."""
     category = args.get("category")
     values = {"resident_id": resident_id, "now": now}
     if category:
         values["category"] = category
-    rows, total = _page(_resident_list(bool(category)), args, values)
+    rows, total = _page(_resident_list(bool(category), args.get("unread")), args, values)
     items = []
     for notice, read in rows:
         notice.read = bool(read)
         items.append(notice)
     return {"items": items, "page": args["page"], "per_page": args["per_page"], "total": total}
+
+
+_UNREAD_COUNT = select(func.count()).select_from(
+    _resident_list(False, True).with_only_columns(Notice.id).order_by(None).subquery()
+)
+
+
+def unread_count(resident_id: int, now: datetime) -> int:
+    """How many of the resident's notices (`resident_notices`) they have not read: a notice is
+    unread until the resident has a read receipt of it. One statement."""
+    return db.session.scalar(_UNREAD_COUNT, {"resident_id": resident_id, "now": now})
 
 
 def as_resident_sees_it(notice: Notice, resident: Resident) -> Notice:

@@ -1,7 +1,7 @@
 """Notices, their read receipts, and residents' subscription consents."""
 
 from api import auth
-from api.core import commit, get_or_404, utcnow
+from api.core import InvalidInput, commit, get_or_404, utcnow
 from api.http import Blueprint, PageArgs, page_schema
 from notices import jobs, policy, queries
 from notices.models import Notice
@@ -77,8 +77,15 @@ def _catch_up() -> None:
 def list_notices(args):
     """A resident's notices (published, unexpired, to one of their verified households),
     pinned first then newest, each with `read`; for staff, every notice in their scope (filters:
-    status, category, community_id, estate_id, project_id; residents: category)."""
+    status, category, community_id, estate_id, project_id; residents: category, and `unread`,
+    which staff may not give: 422 `unread_residents_only`)."""
     caller = auth.current_caller()
+    if args.get("unread") is not None and not isinstance(caller, Resident):
+        raise InvalidInput(
+            "只有居民可以按已读、未读筛选公告",
+            code="unread_residents_only",
+            details={"fields": {"unread": ["仅限居民使用"]}},
+        )
     # What the list needs of the caller, read before the catch-up: its commits expire the
     # caller's row, which would then be loaded again.
     visible = None if isinstance(caller, Resident) else policy.visible_notices(caller)
