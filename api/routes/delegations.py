@@ -3,7 +3,7 @@ the committee's verification or rejection, revocation."""
 
 from api import auth
 from api.core import commit, db
-from api.http import Blueprint
+from api.http import Blueprint, PageArgs, page_schema
 from api.routes.projects import hidden_as, load_project, visible_project
 from api.routes.voting import visible_consultation
 from participation.models import Resident
@@ -82,20 +82,21 @@ def record_delegation(args, consultation_id):
 
 @blp.get("/consultations/<int:consultation_id>/delegations")
 @auth.login_required
-@blp.response(200, DelegationSchema(many=True))
-@blp.errors(401, 403, 404)
-def list_delegations(consultation_id):
-    """The delegations of an owners' decision, newest first, masked: a resident's own
-    households', the committee's own community's, every one for the county and the prefecture.
-    Never the project owner's to see."""
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(DelegationSchema, "DelegationPage"))
+@blp.errors(401, 403, 404, 422)
+def list_delegations(args, consultation_id):
+    """The delegations of an owners' decision, newest first, masked, a page at a time: a
+    resident's own households', the committee's own community's, every one for the county and
+    the prefecture. Never the project owner's to see."""
     consultation, project = visible_consultation(consultation_id)
     caller = auth.current_caller()
     if isinstance(caller, Resident):
         households = queries.member_households(consultation, caller.id)
-        return queries.delegations(consultation, households=households)
+        return queries.delegations_page(consultation, args, households=households)
     with hidden_as(ConsultationNotFound):
         communities = policy.require_keeps_delegations(caller, project)
-    return queries.delegations(consultation, communities=communities)
+    return queries.delegations_page(consultation, args, communities=communities)
 
 
 @blp.post("/delegations/<int:delegation_id>/verify")

@@ -2,7 +2,7 @@
 
 from api import auth
 from api.core import Forbidden, NotFound, commit, db
-from api.http import Blueprint, PageArgs
+from api.http import Blueprint, PageArgs, page_schema, paginate
 from api.pool import no_pre_ping
 from api.routes.projects import hidden_as, load_project, visible_project, visible_reading
 from participation.models import Project, Resident
@@ -88,12 +88,16 @@ def create_consultation(args, project_id):
 
 @blp.get("/projects/<int:project_id>/consultations")
 @auth.login_required
-@blp.response(200, ConsultationSchema(many=True))
-@blp.errors(401, 403, 404)
-def list_consultations(project_id):
-    """The project's consultations, newest first."""
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(ConsultationSchema, "ConsultationPage"))
+@blp.errors(401, 403, 404, 422)
+def list_consultations(args, project_id):
+    """The project's consultations, newest first, a page at a time (each with the calling
+    resident's eligibility)."""
     project = visible_project(project_id)
-    return [_dump(c) for c in consultation_queries.project_consultations(project.id)]
+    page = paginate(consultation_queries.consultations_of(project.id), args)
+    page["items"] = [_dump(c) for c in page["items"]]
+    return page
 
 
 @blp.get("/consultations/<int:consultation_id>")

@@ -103,7 +103,7 @@ def test_the_owner_cannot_schedule_its_gate_vote_to_open_by_itself(client, make,
     listed = client.get(
         f"/api/v1/projects/{scene.project_id}/consultations", headers=make.headers(scene.clerk)
     ).get_json()
-    assert listed == [], "a refused draft was written"
+    assert listed["items"] == [] and listed["total"] == 0, "a refused draft was written"
     draft = _create(
         client, make, scene, scene.owner, closes_at=(now + timedelta(days=8)).isoformat()
     )
