@@ -1,8 +1,14 @@
 """Bearer tokens, the current caller, and the decorators that demand one.
 
-A token is signed with SECRET_KEY (itsdangerous) and carries only the kind of caller and its id;
-it expires after TOKEN_TTL_SECONDS. What a caller may do with an object is decided by the
-domain policies (`participation.policy`, ...), never here.
+A token is signed with SECRET_KEY (itsdangerous) and carries the kind of caller, its id and,
+for a resident, the version of the privacy notice they accepted; it expires after
+TOKEN_TTL_SECONDS. What a caller may do with an object is decided by the domain policies
+(`participation.policy`, ...), never here.
+
+The privacy consent travels in the token so that checking it costs no statement: every request
+that reads a resident's token (`_token_claims`) is refused with 403 `consent_required` unless
+the token names the notice in force, except by views marked `@consent_exempt` (the notice, the
+consent itself, and the resident's rights over their data).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from api.core import Forbidden, Unauthorized, db
+from participation import policy
 from participation.models import Resident, Staff
 
 RESIDENT, STAFF = "resident", "staff"
@@ -25,9 +32,27 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="bearer-token")
 
 
-def issue_token(kind: str, subject_id: int) -> str:
-    """A signed token for a resident or a staff member."""
-    return _serializer().dumps({"k": kind, "id": subject_id})
+def issue_token(kind: str, subject_id: int, consent: str | None = None) -> str:
+    """A signed token for a resident or a staff member; `consent` is the version of the privacy
+    notice the resident accepted (a resident's token without the version in force is refused
+    everywhere but the views marked `consent_exempt`)."""
+    payload = {"k": kind, "id": subject_id}
+    if consent is not None:
+        payload["c"] = consent
+    return _serializer().dumps(payload)
+
+
+def consent_exempt(view):
+    """Serve this view to a resident who has not accepted the privacy notice in force (the
+    notice, the consent, the resident's export and erasure of their data). Put it anywhere
+    among the view's decorators: the mark travels through `functools.wraps`."""
+    view.consent_exempt = True
+    return view
+
+
+def _consent_exempt() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "consent_exempt", False)
 
 
 # werkzeug's default (scrypt). Tests set PASSWORD_HASH_METHOD through `create_app(config=...)`
@@ -80,7 +105,9 @@ def staff_credentials_valid(staff: Staff | None, password: str) -> bool:
 
 
 def _token_claims() -> tuple[str, int]:
-    """The kind of caller and its id from the request's bearer token (checked once)."""
+    """The kind of caller and its id from the request's bearer token (checked once); 403
+    `consent_required` for a resident whose token does not carry the privacy notice in force,
+    unless the view is `consent_exempt`."""
     if "claims" in g:
         return g.claims
     header = request.headers.get("Authorization", "")
@@ -101,6 +128,8 @@ def _token_claims() -> tuple[str, int]:
         or not isinstance(payload.get("id"), int)
     ):
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
+    if payload["k"] == RESIDENT and not _consent_exempt():
+        policy.require_privacy_consent(payload.get("c"))
     g.claims = (payload["k"], payload["id"])
     return g.claims
 
@@ -117,9 +146,14 @@ def caller_model(kind: str):
 
 def keep_caller(caller):
     """Take `caller`, the row a view loaded for the token's subject (with what the view reads,
-    in one statement), as this request's caller; 401 when the account does not exist or a staff
-    account is deactivated, as `current_caller` answers."""
-    if caller is None or (isinstance(caller, Staff) and not caller.active):
+    in one statement), as this request's caller; 401 when the account does not exist, a staff
+    account is deactivated or a resident's personal data was erased, as `current_caller`
+    answers."""
+    if (
+        caller is None
+        or (isinstance(caller, Staff) and not caller.active)
+        or (isinstance(caller, Resident) and caller.erased_at is not None)
+    ):
         raise Unauthorized("账号不存在或已停用", code="token_invalid")
     g.caller = caller
     return caller

@@ -230,6 +230,17 @@ def build_scene(app, households: int, residents: bool = True, name: str = "åŸºå‡
                 ),
                 {"estate": estate.id, "community": community.id},
             )
+            db.session.execute(
+                text(
+                    """
+                    INSERT INTO privacy_consents (resident_id, version, accepted_at)
+                    SELECT r.id, :version, now()
+                    FROM households h JOIN residents r ON r.openid = 'bench-' || h.id
+                    WHERE h.estate_id = :estate
+                    """
+                ),
+                {"estate": estate.id, "version": factory.privacy_version()},
+            )
             resident_ids = list(
                 db.session.scalars(
                     select(HouseholdClaim.resident_id)
@@ -278,10 +289,11 @@ def open_plan_consultation(app, scene: Scene) -> int:
 
 
 def resident_tokens(app, resident_ids: list[int]) -> list[str]:
-    from api import auth
+    """Tokens of residents who accepted the privacy notice in force (as `build_estate`'s did)."""
+    from devtools import factory
 
     with app.test_request_context():
-        return [auth.issue_token(auth.RESIDENT, rid) for rid in resident_ids]
+        return [factory.resident_token(rid) for rid in resident_ids]
 
 
 def independent_count(engine, consultation_id: int) -> dict:

@@ -22,6 +22,7 @@ from werkzeug.security import generate_password_hash
 
 from api import auth
 from api.core import db
+from participation import queries
 from participation.models import (
     Building,
     Community,
@@ -32,6 +33,7 @@ from participation.models import (
     Milestone,
     Plan,
     PlanItem,
+    PrivacyConsent,
     Project,
     Resident,
     RoleGrant,
@@ -130,8 +132,23 @@ def households(
     )
 
 
-def resident(openid: str, nickname: str | None = None) -> Resident:
-    return _added(Resident(openid=openid, nickname=nickname))
+def resident(openid: str, nickname: str | None = None, *, consented: bool = True) -> Resident:
+    """A resident who has accepted the privacy notice in force (`consented=False`: one who
+    signed in and has not yet)."""
+    person = _added(Resident(openid=openid, nickname=nickname))
+    if consented:
+        consent(person)
+    return person
+
+
+def privacy_version() -> str:
+    """The version of the privacy notice in force."""
+    return queries.privacy_notice().version
+
+
+def consent(resident, version: str | None = None) -> PrivacyConsent:
+    """`resident`'s acceptance of the privacy notice (the one in force unless `version`)."""
+    return _added(PrivacyConsent(resident_id=_id(resident), version=version or privacy_version()))
 
 
 def claim(
@@ -178,8 +195,8 @@ def members(
     claimed_name: str = "x",
     phone: str = "1234",
 ) -> list[int]:
-    """One resident with a verified claim per household, in two INSERTs; their ids, in the
-    households' order."""
+    """One resident with a verified claim per household, who accepted the privacy notice in
+    force, in three INSERTs; their ids, in the households' order."""
     household_ids = list(household_ids)
     resident_ids = list(
         db.session.scalars(
@@ -201,6 +218,10 @@ def members(
             }
             for r, h in zip(resident_ids, household_ids, strict=True)
         ],
+    )
+    version = privacy_version()
+    db.session.execute(
+        insert(PrivacyConsent), [{"resident_id": r, "version": version} for r in resident_ids]
     )
     return resident_ids
 
@@ -317,9 +338,22 @@ def plan(
 
 
 def token(who) -> str:
-    """A bearer token for a resident or a staff member (needs an app context)."""
-    kind = auth.RESIDENT if isinstance(who, Resident) else auth.STAFF
-    return auth.issue_token(kind, who.id)
+    """A bearer token for a resident (carrying their consent to the privacy notice in force,
+    which the factory's residents have given) or a staff member (needs an app context)."""
+    if isinstance(who, Resident):
+        return resident_token(who.id)
+    return auth.issue_token(auth.STAFF, who.id)
+
+
+IN_FORCE = object()  # resident_token's default: the privacy notice in force
+
+
+def resident_token(resident_id: int, consent: str | None | object = IN_FORCE) -> str:
+    """A bearer token for the resident with this id, carrying `consent`: the version of the
+    privacy notice in force by default, None for a resident who has not consented, or another
+    version's name (needs an app context)."""
+    version = privacy_version() if consent is IN_FORCE else consent
+    return auth.issue_token(auth.RESIDENT, resident_id, consent=version)
 
 
 def headers(who) -> dict:
@@ -390,9 +424,11 @@ class Maker:
             )
         )
 
-    def resident(self, nickname=None):
+    def resident(self, nickname=None, consented=True):
         n = self._next()
-        return self._commit(lambda: resident(f"openid-{n}", nickname or f"居民{n}"))
+        return self._commit(
+            lambda: resident(f"openid-{n}", nickname or f"居民{n}", consented=consented)
+        )
 
     def member(self, household, resident=None, status="verified", relation="owner"):
         """A resident holding a claim (verified by default) on `household`."""

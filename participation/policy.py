@@ -12,7 +12,7 @@ A project out of a caller's sight is answered exactly as a project that does not
 
 from __future__ import annotations
 
-from api.core import Forbidden, NotFound
+from api.core import Conflict, Forbidden, NotFound
 from participation.models import (
     Community,
     County,
@@ -22,7 +22,7 @@ from participation.models import (
     Resident,
     Staff,
 )
-from participation.queries import verified_estate_ids, verified_household_ids
+from participation.queries import privacy_notice, verified_estate_ids, verified_household_ids
 
 # --- a staff member's grants: the one place that reads them ----------------------------------
 
@@ -107,6 +107,33 @@ def require_member(resident: Resident, household: Household) -> None:
     """The resident is a verified member of the household."""
     if household.id not in verified_household_ids(resident):
         raise Forbidden("您不是该房屋的已认证住户", code="not_household_member")
+
+
+# --- the privacy notice ---------------------------------------------------------------------
+
+
+def require_privacy_consent(consented_version: str | None) -> None:
+    """The resident accepted the privacy notice in force (PIPL art. 14): until they do, nothing
+    but sign-in, the notice and their rights over their data is served. `consented_version` is
+    the version their bearer token carries, so that the check reads nothing from the database;
+    a token of an older version is refused as one without consent."""
+    current = privacy_notice().version
+    if consented_version != current:
+        raise Forbidden(
+            "请先阅读并同意隐私政策", code="consent_required", details={"version": current}
+        )
+
+
+def require_current_privacy_version(version: str) -> None:
+    """`version` names the notice in force: consent is given to a text the resident has read,
+    so accepting another version (an outdated screen) is a conflict that names the current one."""
+    current = privacy_notice().version
+    if version != current:
+        raise Conflict(
+            "隐私政策已更新，请阅读最新版本后再同意",
+            code="privacy_version_outdated",
+            details={"version": current},
+        )
 
 
 # --- projects -------------------------------------------------------------------------------

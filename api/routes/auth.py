@@ -44,11 +44,24 @@ def _login_failed(response) -> bool:
 @blp.errors(401, 503)
 @blp.doc(security=[])
 def wechat_login(args):
-    """Exchange a `wx.login` code for a bearer token (the resident is created on first login)."""
+    """Exchange a `wx.login` code for a bearer token (the resident is created on first login).
+
+    `consent_required` true: the resident has not accepted the privacy notice in force
+    (`privacy_version`); the token then serves only the notice (`GET /privacy`), the consent
+    (`POST /me/privacy-consent`, which gives a new token) and the resident's data rights."""
     session = current_app.extensions["wechat"].code_to_session(args["code"])
     resident = service.sign_in_resident(session.openid, session.unionid, args.get("nickname"))
+    version = queries.privacy_notice().version
+    consented = queries.privacy_consent(resident.id, version) is not None
     commit()
-    return {"token": auth.issue_token(auth.RESIDENT, resident.id), "user": _resident_user(resident)}
+    return {
+        "token": auth.issue_token(
+            auth.RESIDENT, resident.id, consent=version if consented else None
+        ),
+        "user": _resident_user(resident),
+        "consent_required": not consented,
+        "privacy_version": version,
+    }
 
 
 @blp.post("/auth/staff-login")

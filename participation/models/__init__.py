@@ -1,10 +1,12 @@
 """The participation domain's tables: the registry (places, households, residents, staff and
-their grants) in `registry`, and projects with their plans in `projects`.
+their grants) in `registry`, residents' consents to the privacy notice in `privacy`, and
+projects with their plans in `projects`.
 
-Importing this package registers both with SQLAlchemy, so that the relationships between them
+Importing this package registers them all with SQLAlchemy, so that the relationships between them
 (an estate and the projects covering it) resolve whichever module a caller names.
 """
 
+from participation.models.privacy import PrivacyConsent
 from participation.models.projects import (
     CATEGORIES,
     FUNDING_SOURCES,
@@ -53,6 +55,7 @@ __all__ = [
     "Milestone",
     "Plan",
     "PlanItem",
+    "PrivacyConsent",
     "Project",
     "ProjectTransition",
     "Resident",

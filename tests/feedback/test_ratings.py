@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api import auth
 from api.core import db
+from devtools import factory
 from feedback import jobs, queries
 from feedback.models import CompletionTally, Rating
 from participation.models import Household, Project
@@ -167,7 +168,7 @@ def test_the_reconciler_recounts_a_project_the_job_missed(app):
 def _token(app, who) -> str:
     with app.test_request_context():
         if isinstance(who, int):
-            return auth.issue_token(auth.RESIDENT, who)
+            return factory.resident_token(who)
         return auth.issue_token(auth.STAFF, who.id)
 
 

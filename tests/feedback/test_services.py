@@ -18,6 +18,7 @@ from rq.registry import ScheduledJobRegistry
 from api import auth
 from api.core import db
 from api.jobs import make_worker
+from devtools import factory
 from feedback import jobs, queries
 from feedback.models import Comment
 from feedback.models.ratings import DIMENSIONS, CompletionTally
@@ -52,7 +53,7 @@ def flask_command(args, timeout=60) -> subprocess.CompletedProcess:
 
 def _headers(app, resident_id) -> dict:
     with app.test_request_context():
-        return {"Authorization": f"Bearer {auth.issue_token(auth.RESIDENT, resident_id)}"}
+        return {"Authorization": f"Bearer {factory.resident_token(resident_id)}"}
 
 
 def _completed(app, project_id) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from api import auth
+from devtools import factory
 from tests.support.feedback_world import JPEG, multipart
 from tests.support.voting_helpers import build_scene, open_consultation, run_jobs
 
@@ -15,8 +16,7 @@ def test_from_construction_to_acceptance_with_residents_taking_part(app, client,
     scene = build_scene(app, households=10)
     with app.test_request_context():
         residents = [
-            {"Authorization": f"Bearer {auth.issue_token(auth.RESIDENT, r)}"}
-            for r in scene.resident_ids
+            {"Authorization": f"Bearer {factory.resident_token(r)}"} for r in scene.resident_ids
         ]
         owner, clerk = (
             {"Authorization": f"Bearer {auth.issue_token(auth.STAFF, s.id)}"}

@@ -2,6 +2,7 @@
 
 from participation.models import HouseholdClaim
 from tests.conftest import count_rows
+from tests.support.consent import consented_headers
 
 
 def test_resident_logs_in_claims_matching_household_and_is_verified(client, make, wechat):
@@ -15,7 +16,7 @@ def test_resident_logs_in_claims_matching_household_and_is_verified(client, make
     assert reply.status_code == 200, reply.json
     assert "session_key" not in reply.get_data(as_text=True)
     assert "fake-session-key" not in reply.get_data(as_text=True)
-    headers = {"Authorization": f"Bearer {reply.json['token']}"}
+    headers = consented_headers(client, reply)
 
     claim = client.post(
         "/api/v1/me/households",

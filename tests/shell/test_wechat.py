@@ -14,6 +14,7 @@ from api.wechat import WeChat, WeChatUnavailable
 from participation.models import Resident
 from tests.conftest import count_rows
 from tests.support import fake_wechat
+from tests.support.consent import consented_headers
 from tests.support.fresh_app import dispose, fresh_app
 
 LOGIN = "/api/v1/auth/wechat-login"
@@ -59,7 +60,7 @@ def test_good_code_gives_a_token_and_creates_the_resident(client, app, wechat):
         stored = db.session.execute(select(Resident.__table__)).mappings().one()
         assert "fake-session-key==" not in repr(dict(stored))
 
-    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {reply.json['token']}"})
+    me = client.get("/api/v1/me", headers=consented_headers(client, reply))
     assert me.status_code == 200
     assert me.json["kind"] == "resident" and me.json["id"] == resident.id
     for answer in (reply, me):

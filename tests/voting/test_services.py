@@ -36,6 +36,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from api import auth
 from api.core import db
+from devtools import factory
 from tests.conftest import DATABASE_URL, REDIS_URL
 from tests.support.voting_helpers import backdate_opening, build_scene, open_consultation, run_jobs
 from voting.jobs import tally_key
@@ -85,7 +86,7 @@ def _json(reply: requests.Response) -> dict:
 
 def tokens(app, resident_ids) -> dict[int, str]:
     with app.test_request_context():
-        return {r: auth.issue_token(auth.RESIDENT, r) for r in resident_ids}
+        return {r: factory.resident_token(r) for r in resident_ids}
 
 
 def staff_token(app, staff) -> str:
