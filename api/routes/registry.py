@@ -16,6 +16,7 @@ from participation.schemas.registry import (
     StaffArgs,
     StaffSchema,
 )
+from participation.service import membership
 from participation.service import registry as service
 
 blp = Blueprint("registry", __name__, url_prefix="/api/v1", description="Claims and staff")
@@ -44,8 +45,24 @@ def claim_household(args):
 @blp.response(200, MyClaimSchema(many=True))
 @blp.errors(401, 403)
 def my_households():
-    """The caller's claims: verified households, pending and rejected claims."""
+    """The caller's claims: verified households, pending and rejected claims, and the
+    memberships that ended (`left`, or `revoked` with the reason), each with `status_label`."""
     return queries.resident_claims(auth.current_resident())
+
+
+@blp.delete("/me/households/<int:household_id>")
+@auth.resident_required
+@blp.response(204)
+@blp.errors(401, 403, 404, 409)
+def leave_household(household_id):
+    """Leave a household the caller is a verified member of: the claim becomes `left` (kept for
+    the record; a new claim on the household may follow), and the caller no longer votes for
+    the household, in the consultations still open too; a ballot the household cast stays and
+    counts. A household the caller does not belong to is a 404 `membership_not_found`; a claim
+    still pending is a 409 `claim_pending` whose `details.claim_id` names the claim to withdraw
+    with `DELETE /me/claims/{claim_id}`."""
+    membership.leave_household(auth.current_resident(), household_id)
+    commit()
 
 
 @blp.delete("/me/claims/<int:claim_id>")
@@ -69,7 +86,8 @@ def list_claims(args, community_id):
     """The community's claims, oldest pending first (the committee, its county, the prefecture).
 
     The pending claims come first, the oldest of them first, then the reviewed ones, oldest
-    first; `?status=pending` (or `verified`, `rejected`) lists one status only."""
+    first; `?status=pending` (or `verified`, `rejected`, `left`, `revoked`) lists one status
+    only."""
     community = get_or_404(Community, community_id, "community_not_found", "找不到该社区")
     policy.require_community(auth.current_staff(), community)
     return paginate(queries.community_claims(community, args.get("status")), args)

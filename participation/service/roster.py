@@ -4,6 +4,8 @@ Columns: 楼栋, 单元, 房号, 业主姓名, 手机后四位, 建筑面积. A 
 bad row nothing is written (unless the caller asks to skip bad rows), and every bad row is reported
 with its number and reason. Re-importing the same file changes nothing; a changed row updates its
 household; households missing from the file are left alone (ballots and claims refer to them).
+A row that changes its household's owner (name or phone digits; not its area alone) revokes the
+claims verified against the previous owner (`participation.service.membership`).
 
 A file cannot make the import work for long whatever it claims: an xlsx is read by its rows, not
 by the size its sheet states; only the first `MAX_COLUMNS` columns are read; reading stops at
@@ -25,6 +27,7 @@ from sqlalchemy import insert, select, update
 
 from api.core import InvalidInput, db, utcnow
 from participation.models import Building, Estate, Household
+from participation.service import membership
 
 HEADERS = {
     "楼栋": "building",
@@ -79,6 +82,7 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    revoked: int = 0  # verified claims the changed owners revoked
     skipped: list[dict] = field(default_factory=list)
 
 
@@ -317,7 +321,8 @@ def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
 
 
 def apply(estate: Estate, rows: list[RosterRow]) -> ImportResult:
-    """Upsert the rows into the estate's roster in a few bulk statements (flushes, no commit)."""
+    """Upsert the rows into the estate's roster in a few bulk statements (flushes, no commit);
+    where a row changes its household's owner, revoke the claims made against the previous one."""
     result = ImportResult(rows=len(rows))
     buildings = dict(
         db.session.execute(
@@ -352,6 +357,7 @@ def apply(estate: Estate, rows: list[RosterRow]) -> ImportResult:
     }
     now = utcnow()
     inserts, updates = [], []
+    owners: dict[int, tuple[str, str]] = {}  # household -> its new owner, where the owner changed
     for row in rows:
         current = existing.get(row.key)
         values = {
@@ -377,6 +383,8 @@ def apply(estate: Estate, rows: list[RosterRow]) -> ImportResult:
             row.floor_area,
         ):
             updates.append({"id": current[0], **values})
+            if (current[1], current[2]) != (row.owner_name, row.owner_phone_last4):
+                owners[current[0]] = (row.owner_name, row.owner_phone_last4)
         else:
             result.unchanged += 1
     if inserts:
@@ -385,6 +393,7 @@ def apply(estate: Estate, rows: list[RosterRow]) -> ImportResult:
         db.session.execute(update(Household), updates)
     result.created, result.updated = len(inserts), len(updates)
     db.session.flush()
+    result.revoked = membership.revoke_superseded(estate, owners)
     return result
 
 

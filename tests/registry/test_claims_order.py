@@ -1,7 +1,7 @@
 """The clerk's claims list (issue 12, the walk-through): `GET /communities/{id}/claims` puts the
 pending claims first, the oldest of them first, then the reviewed ones; `?status=` lists one
-status (pending, verified or rejected), anything else is 422; README's walk-through asks for
-`?status=pending`, so the claim it approves is on the first page."""
+status (pending, verified, rejected, left or revoked), anything else is 422; README's
+walk-through asks for `?status=pending`, so the claim it approves is on the first page."""
 
 from __future__ import annotations
 
@@ -111,6 +111,6 @@ def test_the_openapi_summary_and_readme_say_so(client):
     operation = spec["paths"]["/api/v1/communities/{community_id}/claims"]["get"]
     assert "oldest pending first" in operation["summary"]
     status = next(p for p in operation["parameters"] if p["name"] == "status")
-    assert status["schema"]["enum"] == ["pending", "verified", "rejected"]
+    assert status["schema"]["enum"] == ["pending", "verified", "rejected", "left", "revoked"]
     readme = README.read_text(encoding="utf-8")
     assert 'curl -s "$API/communities/1/claims?status=pending"' in readme

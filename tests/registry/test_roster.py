@@ -107,7 +107,7 @@ def test_import_creates_the_households_of_the_file(client, make, app, fmt):
     reply = upload(client, make, estate, data, filename)
 
     assert reply.status_code == 200, reply.json
-    assert reply.json == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0}
+    assert reply.json == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "revoked": 0}
     households = roster_of(app, estate)
     assert set(households) == {("1栋", "1单元", "101"), ("1栋", "1单元", "102"), ("2栋", "", "201")}
     assert households[("1栋", "1单元", "102")]["name"] == "欧阳建华"
@@ -129,7 +129,7 @@ def test_reimporting_the_same_file_changes_nothing(client, make, app, fmt):
     reply = upload(client, make, estate, data, filename, clerk)
 
     assert reply.status_code == 200, reply.json
-    assert reply.json == {"rows": 3, "created": 0, "updated": 0, "unchanged": 3}
+    assert reply.json == {"rows": 3, "created": 0, "updated": 0, "unchanged": 3, "revoked": 0}
     assert roster_of(app, estate) == before  # ids, values and updated_at all the same
     assert count_rows(app, Household) == 3
     assert count_rows(app, Building) == 2
@@ -148,7 +148,7 @@ def test_a_changed_row_updates_its_household_and_only_it(client, make, app):
     reply = upload(client, make, estate, xlsx_bytes(changed), "roster.xlsx", clerk)
 
     assert reply.status_code == 200, reply.json
-    assert reply.json == {"rows": 3, "created": 1, "updated": 1, "unchanged": 1}
+    assert reply.json == {"rows": 3, "created": 1, "updated": 1, "unchanged": 1, "revoked": 0}
     after = roster_of(app, estate)
     updated = after[("1栋", "1单元", "102")]
     assert updated["id"] == before[("1栋", "1单元", "102")]["id"]
@@ -478,7 +478,7 @@ def test_a_roster_with_a_far_corner_cell_imports_its_rows_at_once(
 
     assert took < 10
     assert reply.status_code == 200, reply.json
-    assert reply.json == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0}
+    assert reply.json == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "revoked": 0}
 
     path = tmp_path / "corner.xlsx"
     path.write_bytes(data)
@@ -519,7 +519,7 @@ def test_a_thousand_blank_rows_end_the_roster(client, make, app):
     reply = upload(client, make, estate, data, "roster.csv")
 
     assert reply.status_code == 200, reply.json
-    assert reply.json == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0}
+    assert reply.json == {"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "revoked": 0}
     assert {room for (_, _, room) in roster_of(app, estate)} == {"101", "102"}
 
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, select
 
 from api.core import LOCAL, InvalidInput, db
+from api.core.fields import mask_address
 from participation.models import Building, Estate, Household
 from voting.models import Ballot, Consultation, ElectorateEntry
-from voting.schemas import mask_address
 
 
 def turnout_page(
