@@ -46,7 +46,8 @@ def _dump(shown: list[Comment]) -> list[Comment]:
     resident_id = caller.id if isinstance(caller, Resident) else None
     queries.with_likes(shown, resident_id)
     for comment in shown:
-        comment.mine = comment.author_id == resident_id
+        # An erased author's comment has none (None): it is nobody's, staff's least of all.
+        comment.mine = resident_id is not None and comment.author_id == resident_id
         comment.for_staff = resident_id is None
     return shown
 

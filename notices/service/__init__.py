@@ -5,4 +5,5 @@
 - `delivery`: sending a published notice as WeChat subscription messages (the batch job);
   `pacing`, the per-second cap on those calls
 - `events`: the listeners that publish notices by themselves when another domain reports an event
+- `personal`: what notices holds about a resident, its export and its erasure
 """

@@ -100,14 +100,19 @@ def scheduled(redis) -> set[str]:
     return names
 
 
-PERIODIC = {"reconcile", "feedback-reconcile", "notices-sweep", "milestones-overdue-20"}
+PERIODIC = {
+    "reconcile",
+    "feedback-reconcile",
+    "notices-sweep",
+    "milestones-overdue-20",
+    "residents-purge-20",
+}
+DAILY = ("milestones-overdue-", "residents-purge-")
 
 
 def _periodic(names: set[str]) -> set[str]:
-    # The daily job's id names its date (milestones-overdue-2026-12-02): keep its prefix.
-    return {
-        n if not n.startswith("milestones-overdue-") else "milestones-overdue-20" for n in names
-    }
+    # A daily job's id names its date (milestones-overdue-2026-12-02): keep its prefix.
+    return {next((f"{d}20" for d in DAILY if n.startswith(d)), n) for n in names}
 
 
 def _due_consultation(app, client) -> int:

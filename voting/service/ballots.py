@@ -33,11 +33,12 @@ from api.core import (
     DomainError,
     InvalidInput,
     NotFound,
+    Unauthorized,
     db,
     insert_for_dialect,
     utcnow,
 )
-from participation.models import Plan
+from participation.models import Plan, Resident
 from voting.models import (
     CHOICES,
     RECEIPT_ALPHABET,
@@ -505,19 +506,22 @@ def _read_context(consultation_id: int, resident_id: int) -> tuple[list, bool]:
     return db.session.connection().execute(_BALLOT_CONTEXT, params).all(), own
 
 
-def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
-    """A verified member casts (or changes) their household's ballot; in an owners' decision
-    only an owner, or the delegate of the owner's verified delegation (the ballot is then
-    marked `delegated`), else 403 `not_an_owner`.
+def refuse_if_gone(resident_id: int) -> None:
+    """401, as for any other request of theirs, when the resident has no row or was erased
+    (`participation.service.erasure`). Only a refused ballot asks: the ballot itself does not
+    load the resident, and an erased resident is in no electorate still open, so their ballot
+    is always refused first."""
+    erased = db.session.execute(
+        select(Resident.erased_at).where(Resident.id == resident_id)
+    ).one_or_none()
+    if erased is None or erased[0] is not None:
+        raise Unauthorized("账号不存在或已停用", code="token_invalid")
 
-    The hot path, two statements and two round trips on PostgreSQL, each its own transaction:
-    one read (consultation, eligibility, weights, relation, delegation: `_BALLOT_CONTEXT`) and
-    one write (the consultation's advisory and row locks and its state checked again, the
-    upsert, the audit row and the change counter: `_write_statement`). The caller's commit then
-    sends nothing. A needs survey's picks take more statements, so its write runs in a
-    transaction begun for it.
-    """
-    rows, own = _read_context(consultation_id, resident_id)
+
+def _target(consultation_id: int, resident_id: int, rows: list, args: dict):
+    """From the ballot's read: the consultation, the household the ballot is for, the
+    caller's households with their weights and those they vote for as a delegate; raises
+    what the caller is told when they may not vote."""
     if not rows:
         raise ConsultationNotFound()
     consultation = BallotTarget(*rows[0][:6])
@@ -552,6 +556,29 @@ def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
         if any(row[0] == household_id for row in members):
             refuse_ineligible("not_an_owner")
         raise NotEligible("您不是该户的表决成员", details={"reason": "not_member_of_household"})
+    return consultation, household_id, weights, delegated
+
+
+def cast_ballot(consultation_id: int, resident_id: int, args: dict) -> dict:
+    """A verified member casts (or changes) their household's ballot; in an owners' decision
+    only an owner, or the delegate of the owner's verified delegation (the ballot is then
+    marked `delegated`), else 403 `not_an_owner`.
+
+    The hot path, two statements and two round trips on PostgreSQL, each its own transaction:
+    one read (consultation, eligibility, weights, relation, delegation: `_BALLOT_CONTEXT`) and
+    one write (the consultation's advisory and row locks and its state checked again, the
+    upsert, the audit row and the change counter: `_write_statement`). The caller's commit then
+    sends nothing. A needs survey's picks take more statements, so its write runs in a
+    transaction begun for it.
+    """
+    rows, own = _read_context(consultation_id, resident_id)
+    try:
+        consultation, household_id, weights, delegated = _target(
+            consultation_id, resident_id, rows, args
+        )
+    except DomainError:
+        refuse_if_gone(resident_id)
+        raise
     if own and consultation.kind == "needs_survey":
         # The picks are more statements after the upsert: one transaction for them all.
         db.session.execute(_BEGIN)
