@@ -259,7 +259,7 @@ def test_the_writes_of_the_issue_refuse_a_lone_surrogate(app, client, world, wec
         bad = {**body, field: SURROGATE}
         reply = raw_json(client, method, path, _as_json(bad), h[actor])
         error = refused(app, before, reply, 422, "invalid")
-        assert "surrogates" in error["details"]["fields"][field][0], (path, error)
+        assert "不成对的代理字符" in error["details"]["fields"][field][0], (path, error)
     for method, path, actor, body, _ in cases[:-1]:  # a wrong password is a 401, not a write
         reply = raw_json(client, method, path, _as_json(body), h[actor])
         assert reply.status_code in (200, 201), (path, reply.get_json())
@@ -280,7 +280,7 @@ def test_text_fields_refuse_unstorable_text_at_the_schema_too():
 
 
 def test_every_field_that_refuses_blank_text_documents_min_length(client, world, openapi):
-    """Item 12: blank text is refused (422 "Must not be blank."), so the document says
+    """Item 12: blank text is refused (422 "不能为空白"), so the document says
     `minLength: 1`, and a client or fuzzer knows "" is no value."""
     undocumented = []
     refusing = 0
@@ -293,7 +293,7 @@ def test_every_field_that_refuses_blank_text_documents_min_length(client, world,
                 messages = error_at(reply.get_json()["error"], where)
             except (KeyError, TypeError):
                 continue
-            if "Must not be blank." in messages:
+            if "不能为空白" in messages:
                 refusing += 1
                 if schema.get("minLength", 0) < 1:
                     undocumented.append(f"{method} {path} {where}")
@@ -378,7 +378,7 @@ def test_far_dates_are_422_in_every_date_field(app, client, world, openapi):
                 body = body_at(where, value)
                 reply = send(client, world, method, path, operation, json.dumps(body))
                 error = refused(app, before, reply, 422, "invalid")
-                assert "between 2000-01-01 and 2100-12-31" in error_at(error, where)[0], error
+                assert "须在2000-01-01至2100-12-31之间" in error_at(error, where)[0], error
                 checked += 1
     assert checked >= 8 * 4
 
