@@ -23,8 +23,8 @@ from api.core import UTCDateTime, choice_check, db, labels, utcnow
 # publish the first six, the others are written by the events that publish by themselves.
 CATEGORIES = tuple(labels.NOTICE_CATEGORIES)
 STAFF_CATEGORIES = CATEGORIES[:6]
-TARGET_KINDS = ("community", "estate", "buildings", "project", "resident")
-STATUSES = ("draft", "scheduled", "published", "withdrawn")
+TARGET_KINDS = tuple(labels.NOTICE_TARGET_KINDS)
+STATUSES = tuple(labels.NOTICE_STATUSES)
 # pending: waiting for its batch; sending: claimed, the call to WeChat under way; the rest are
 # outcomes (retrying comes back to sending at next_attempt_at).
 DELIVERY_STATUSES = (

@@ -25,17 +25,17 @@ from sqlalchemy.orm import Mapped, mapped_column
 from api.core import UTCDateTime, choice_check, db, labels, utcnow
 
 KINDS = tuple(labels.CONSULTATION_KINDS)
-STATUSES = ("draft", "open", "closed")
-BASES = ("households", "persons", "floor_area")
-RULES = ("majority", "three_quarters")
+STATUSES = tuple(labels.CONSULTATION_STATUSES)
+BASES = tuple(labels.BASES)
+RULES = tuple(labels.RULES)
 CHANNELS = tuple(labels.CHANNELS)
 RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32: no I, L, O, U
 MATTERS = tuple(labels.MATTERS)
 # The gate's reading (the prefecture's GATE_BASIS, frozen into each consultation when created):
 # satisfied ÷ ballots cast, or satisfied ÷ every eligible household.
-GATE_BASES = ("ballots", "households")
+GATE_BASES = tuple(labels.GATE_BASES)
 DELEGATION_STATUSES = tuple(labels.DELEGATION_STATUSES)
-RELATIONS = ("owner", "tenant", "family")
+RELATIONS = tuple(labels.RELATIONS)
 
 
 def rule_of(matter: str | None) -> str:

@@ -8,7 +8,7 @@ of `participation.service.projects.transition` runs it.
 
 from __future__ import annotations
 
-from api.core import Conflict, Forbidden, NotFound, db
+from api.core import Conflict, Forbidden, NotFound, db, labels
 from participation.models import Household, Project, Resident, Staff
 from participation.policy import (
     covers_county,
@@ -132,12 +132,7 @@ class GateNotPassed(Conflict):
     message = "居民满意度未达到要求，项目不能开工"
 
 
-REASONS = {
-    "no_consultation": "当前方案尚未征询居民意见",
-    "consultation_open": "满意度征询尚未结束",
-    "not_passed": "居民满意度或参与率未达到要求",
-    "tally_pending": "最终计票尚未完成，请稍后再试",
-}
+REASONS = labels.GATE_REASONS  # also the gate reply's `reason_label`
 
 
 def require_gate_passed(project: Project) -> None:

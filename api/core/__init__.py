@@ -13,6 +13,8 @@ It imports no domain and no Flask request state, and does nothing when imported.
 - `fields`: schema fields (`Text`, `text`, `id_field`, `query_id`, `Date`, `DateTime`) and
   masks of personal data
 - `labels`: the Chinese labels of the enumerations people read
+- `codes`: a reply's enumeration codes and their labels beside them (`status_label`, …)
+- `i18n`: marshmallow's and webargs' validation messages in Chinese (a 422's field details)
 - `trace`: the id of the request being served, which the jobs it asks for carry
 """
 

@@ -13,11 +13,11 @@ from decimal import Decimal
 from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, choice_check, db, utcnow
+from api.core import UTCDateTime, choice_check, db, labels, utcnow
 from participation.models import Resident
 
-PARTY_ROLES = ("design", "construction", "supervision")
-VERDICTS = ("pass", "conditional", "fail")
+PARTY_ROLES = tuple(labels.PARTY_ROLES)
+VERDICTS = tuple(labels.VERDICTS)
 
 
 class Acceptance(db.Model):

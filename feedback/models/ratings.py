@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.core import UTCDateTime, db, utcnow
+from api.core import UTCDateTime, db, labels, utcnow
 
 RATING_WINDOW = timedelta(days=30)
-DIMENSIONS = ("quality", "environment", "facilities", "site_management", "overall")
+DIMENSIONS = tuple(labels.RATING_DIMENSIONS)
 RATED_STATUSES = ("completed", "accepted")
 SATISFIED_FROM = 4  # an overall score of 4 or 5 counts as satisfied
 

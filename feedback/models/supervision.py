@@ -13,12 +13,12 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, choice_check, db, utcnow
+from api.core import UTCDateTime, choice_check, db, labels, utcnow
 from participation.models import Project, Resident
 
-SIGNUP_STATUSES = ("pending", "accepted", "declined", "withdrawn")
+SIGNUP_STATUSES = tuple(labels.SIGNUP_STATUSES)
 LIVE_STATUSES = ("pending", "accepted")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = tuple(labels.WEEKDAYS)
 # Residents sign up before and during the works, not after them.
 SIGNUP_PROJECT_STATUSES = ("reserve", "annual_plan", "consulting", "approved", "construction")
 

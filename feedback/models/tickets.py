@@ -27,25 +27,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import LOCAL, UTCDateTime, choice_check, db, utcnow
+from api.core import LOCAL, UTCDateTime, choice_check, db, labels, utcnow
 from feedback.models.uploads import Upload
 
 ANSWER_WORKING_DAYS = 3
 
-ASPECTS = (
-    "safety",
-    "materials",
-    "workmanship",
-    "noise_dust",
-    "schedule",
-    "site_cleanliness",
-    "other",
-)
-SEVERITIES = ("none", "minor", "major", "critical")
-SOURCES = ("inspection", "resident")
-TICKET_STATUSES = ("open", "answered", "resolved", "reopened")
+ASPECTS = tuple(labels.ASPECTS)
+SEVERITIES = tuple(labels.SEVERITIES)
+SOURCES = tuple(labels.TICKET_SOURCES)
+TICKET_STATUSES = tuple(labels.TICKET_STATUSES)
 AWAITING_ANSWER = ("open", "reopened")
-EVENT_KINDS = ("opened", "answered", "resolved", "reopened")
+EVENT_KINDS = tuple(labels.TICKET_EVENT_KINDS)
 
 
 def add_working_days(start: datetime, days: int = ANSWER_WORKING_DAYS) -> datetime:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.core import labels
+from api.core.codes import code, keyed_labels, label
 from api.core.fields import Date, Text, id_field, mask_name, text
 from feedback.models.acceptance import PARTY_ROLES, VERDICTS
 
@@ -42,15 +44,18 @@ class AcceptanceArgs(ma.Schema):
 
 
 class PartySchema(ma.Schema):
-    role = fields.String()
+    role = code(PARTY_ROLES)
+    role_label = label(labels.PARTY_ROLES, "role")
     name = fields.String()
-    verdict = fields.String()
+    verdict = code(VERDICTS)
+    verdict_label = label(labels.VERDICTS, "verdict")
     remarks = fields.String(allow_none=True)
 
 
 class RepresentativeSchema(ma.Schema):
     nickname = fields.Function(lambda r: mask_name(r.resident.nickname))
-    verdict = fields.String()
+    verdict = code(VERDICTS)
+    verdict_label = label(labels.VERDICTS, "verdict")
     remarks = fields.String(allow_none=True)
 
 
@@ -65,6 +70,9 @@ class AcceptanceSchema(ma.Schema):
     completion_satisfaction_rate = fields.Float(allow_none=True)
     completion_means = fields.Dict(
         keys=fields.String(), values=fields.Float(allow_none=True), allow_none=True
+    )
+    completion_means_labels = keyed_labels(
+        labels.RATING_DIMENSIONS, "completion_means", allow_none=True
     )
     completion_ratings = fields.Integer()
     completion_computed_at = fields.DateTime(allow_none=True)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core import utcnow
+from api.core import labels, utcnow
+from api.core.codes import code, keyed_labels, label
 from api.core.fields import Text, id_field, query_id
 from feedback.models.ratings import DIMENSIONS
 from feedback.policy import window_open
+from participation.models import STATUSES as PROJECT_STATUSES
 
 
 def score():
@@ -49,7 +51,8 @@ class RatingSchema(ma.Schema):
 
 class CompletionSchema(ma.Schema):
     project_id = fields.Integer(attribute="id")
-    status = fields.String()
+    status = code(PROJECT_STATUSES)
+    status_label = label(labels.PROJECT_STATUSES, "status")
     rating_closes_at = fields.DateTime(allow_none=True)
     rating_open = fields.Function(lambda p: window_open(p, utcnow()))
     satisfaction_rate = fields.Float(attribute="completion_satisfaction_rate", allow_none=True)
@@ -60,6 +63,7 @@ class CompletionSchema(ma.Schema):
         allow_none=True,
         metadata={"description": f"mean score 1–5 of each of {', '.join(DIMENSIONS)}"},
     )
+    means_labels = keyed_labels(labels.RATING_DIMENSIONS, "completion_means", allow_none=True)
     ratings = fields.Integer(attribute="completion_ratings")
     computed_at = fields.DateTime(attribute="completion_computed_at", allow_none=True)
     rule = fields.Constant("满意度=整体评价4分及以上的户数/参与评价的户数；各项均分保留两位小数")

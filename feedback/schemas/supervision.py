@@ -8,6 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.core import labels
+from api.core.codes import code, label, labels_of
 from api.core.fields import Text, id_field, mask_name, text
 from feedback.models.supervision import SIGNUP_STATUSES, WEEKDAYS
 
@@ -55,8 +56,10 @@ class SignupSchema(ma.Schema):
     project_id = fields.Integer()
     nickname = fields.Function(lambda s: mask_name(s.resident.nickname))
     trade = fields.String(allow_none=True)
-    days_available = fields.List(fields.String())
-    status = fields.String()
+    days_available = fields.List(code(WEEKDAYS))
+    days_available_labels = labels_of(labels.WEEKDAYS, "days_available")
+    status = code(SIGNUP_STATUSES)
+    status_label = label(labels.SIGNUP_STATUSES, "status")
     note = _private("note")
     reason = _private("reason")
     reviewed_at = _private("reviewed_at")
@@ -71,10 +74,11 @@ class MySignupSchema(ma.Schema):
     project_id = fields.Integer()
     project_name = fields.Function(lambda s: s.project.name)
     trade = fields.String(allow_none=True)
-    days_available = fields.List(fields.String())
+    days_available = fields.List(code(WEEKDAYS))
+    days_available_labels = labels_of(labels.WEEKDAYS, "days_available")
     note = fields.String(allow_none=True)
-    status = fields.String(metadata={"enum": list(SIGNUP_STATUSES)})
-    status_label = fields.Function(lambda s: labels.SIGNUP_STATUSES[s.status])
+    status = code(SIGNUP_STATUSES)
+    status_label = label(labels.SIGNUP_STATUSES, "status")
     reason = fields.String(
         allow_none=True, metadata={"description": "the committee's reason when declined"}
     )

@@ -593,10 +593,10 @@ def test_api_needs_survey_ranks_items_by_households(client, make, app):
     run_jobs(app)
     t = tally(client, make, scene, cid)
     assert t["figures"]["ranking"] == [
-        {"item": "elevator", "households": 3},
-        {"item": "parking", "households": 3},
-        {"item": "greening", "households": 1},
-        {"item": "lighting", "households": 1},
+        {"item": "elevator", "item_label": "加装电梯", "households": 3},
+        {"item": "parking", "item_label": "停车设施", "households": 3},
+        {"item": "greening", "item_label": "绿化", "households": 1},
+        {"item": "lighting", "item_label": "照明设施", "households": 1},
     ]
     assert t["counted"] == 5 and t["passed"] is False  # a survey has no gate
 

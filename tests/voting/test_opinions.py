@@ -191,7 +191,8 @@ def test_loophole_8_comments_are_shown_after_the_close_without_household_identit
         (w.items[1], "oppose", "费用太高"),
     }
     for comment in page["items"]:
-        assert set(comment) == {"id", "plan_item_id", "opinion", "body", "replies"}, comment
+        keys = {"id", "plan_item_id", "opinion", "opinion_label", "body", "replies"}
+        assert set(comment) == keys, comment
         assert re.fullmatch(r"[0-9a-f]{20}", comment["id"]), comment
     assert_anonymous(page, w, cid, client)
     with app.app_context():

@@ -5,7 +5,10 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields
 
+from api.core import labels
+from api.core.codes import code, label
 from api.core.fields import id_field, text
+from voting.models import DELEGATION_STATUSES, RELATIONS
 
 
 class DelegationArgs(ma.Schema):
@@ -38,7 +41,8 @@ class CandidateSchema(ma.Schema):
     household_id = fields.Integer()
     resident_id = fields.Integer()
     nickname = fields.String(allow_none=True, metadata={"description": "masked"})
-    relation = fields.String(metadata={"description": "tenant or family, at the opening"})
+    relation = code(RELATIONS, metadata={"description": "tenant or family, at the opening"})
+    relation_label = label(labels.RELATIONS, "relation")
 
 
 class DelegationSchema(ma.Schema):
@@ -52,11 +56,14 @@ class DelegationSchema(ma.Schema):
     owner = fields.String(allow_none=True, metadata={"description": "masked nickname"})
     delegate_id = fields.Integer()
     delegate = fields.String(allow_none=True, metadata={"description": "masked nickname"})
-    delegate_relation = fields.String(allow_none=True)
+    delegate_relation = code(RELATIONS, allow_none=True)
+    delegate_relation_label = label(labels.RELATIONS, "delegate_relation", allow_none=True)
     power_of_attorney_upload_id = fields.Integer()
     note = fields.String(allow_none=True)
-    status = fields.String(metadata={"description": "pending, verified, rejected, revoked"})
-    status_label = fields.String()
+    status = code(
+        DELEGATION_STATUSES, metadata={"description": "pending, verified, rejected, revoked"}
+    )
+    status_label = label(labels.DELEGATION_STATUSES, "status")
     recorded_by_committee = fields.Boolean()
     reason = fields.String(allow_none=True, metadata={"description": "why it was rejected"})
     reviewed_at = fields.DateTime(allow_none=True)

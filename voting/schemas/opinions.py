@@ -7,13 +7,16 @@ import marshmallow as ma
 from marshmallow import fields
 
 from api.core import labels
+from api.core.codes import code, label
 from api.core.fields import query_id, text
+from participation.models import PLAN_ITEM_CATEGORIES
 
 
 class ItemOpinionsSchema(ma.Schema):
     plan_item_id = fields.Integer()
     position = fields.Integer()
-    category = fields.String()
+    category = code(PLAN_ITEM_CATEGORIES)
+    category_label = label(labels.PLAN_ITEM_CATEGORIES, "category")
     description = fields.String()
     support = fields.Integer(metadata={"description": "households supporting the item"})
     oppose = fields.Integer(metadata={"description": "households opposing the item"})
@@ -38,10 +41,9 @@ class OpinionReplySchema(ma.Schema):
 
     id = fields.Integer()
     official = fields.Boolean(dump_default=True, metadata={"description": "always true"})
-    role = fields.String(metadata={"description": "`committee` or `owner`"})
-    role_label = fields.Function(
-        lambda r: labels.REPLIER_ROLES[r.role],
-        metadata={"type": "string", "description": "社区居委会 or 建设单位"},
+    role = code(labels.REPLIER_ROLES, metadata={"description": "`committee` or `owner`"})
+    role_label = label(
+        labels.REPLIER_ROLES, "role", metadata={"description": "社区居委会 or 建设单位"}
     )
     body = fields.String()
     in_reply_to = fields.String(
@@ -57,10 +59,12 @@ class BallotCommentSchema(ma.Schema):
     plan_item_id = fields.Integer(
         allow_none=True, metadata={"description": "null: a comment on the plan as a whole"}
     )
-    opinion = fields.String(
+    opinion = code(
+        labels.OPINIONS,
         allow_none=True,
         metadata={"description": "support, oppose or neutral on the item; null on the whole"},
     )
+    opinion_label = label(labels.OPINIONS, "opinion", allow_none=True)
     body = fields.String()
     replies = fields.List(fields.Nested(OpinionReplySchema))
 
