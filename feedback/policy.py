@@ -16,12 +16,13 @@ from datetime import datetime
 from api.core import Conflict, Forbidden, InvalidInput, NotFound, db
 from feedback.models import SupervisorSignup, Ticket, Upload
 from feedback.models.ratings import RATED_STATUSES
-from feedback.queries import acceptance_of
+from feedback.queries import acceptance_of, published
 from participation.models import Project, Resident, Staff
 from participation.policy import (
     covers_community,
     manages_project,
     require_sees_project,
+    resident_sees_project,
     sees_project,
 )
 from participation.queries import project_household_ids
@@ -81,11 +82,22 @@ def require_own_signup(signup: SupervisorSignup, resident: Resident) -> None:
 
 def sees_upload(caller: Resident | Staff, upload: Upload) -> bool:
     """A resident's image: that resident, and staff who see its project. A staff member's
-    image (a paper ballot's form, which may show a household's choice): staff who see its
-    project only, never a resident."""
+    file: staff who see its project; residents of the project's estates too once it is
+    published (a plan's attachment, a progress update's photo), never before (a paper ballot's
+    form may show a household's choice, and is never published: `uploads.publishable`)."""
     if isinstance(caller, Resident):
-        return upload.uploader_id is not None and upload.uploader_id == caller.id
+        if upload.uploader_id is not None:
+            return upload.uploader_id == caller.id
+        return published(upload.id) and resident_sees_project(
+            caller, db.session.get(Project, upload.project_id)
+        )
     return sees_project(caller, db.session.get(Project, upload.project_id))
+
+
+def may_upload_documents(caller: Resident | Staff, project: Project) -> bool:
+    """Who may upload a PDF (a plan document) to the project: those who make its plans (its
+    owner, its county, the prefecture). Residents and committees upload images only."""
+    return isinstance(caller, Staff) and manages_project(caller, project)
 
 
 def sees_ticket(caller: Resident | Staff, ticket: Ticket) -> bool:

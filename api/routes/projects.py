@@ -8,8 +8,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from api import auth
 from api.core import NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
+from feedback import queries as feedback_queries
+from feedback.service import plan_attachments
 from participation import policy, queries
-from participation.models import County, Estate, Project, Resident
+from participation.models import County, Estate, Plan, Project, Resident
 from participation.schemas.projects import (
     CountyOverviewSchema,
     PlanArgs,
@@ -88,16 +90,26 @@ def resident_project(project_id: int) -> tuple[Project, Resident]:
     return visible_project(project_id), resident
 
 
+def with_attachments(plans: list[Plan]) -> list[visibility.Shown]:
+    """Each plan as its reply shows it, with its attachments (the feedback domain's rows,
+    since the files are uploads: one statement for them all, none for no plan)."""
+    attached = feedback_queries.plan_attachments([plan.id for plan in plans])
+    return [visibility.Shown(plan, attachments=attached[plan.id]) for plan in plans]
+
+
 def _with_open_consultations(project: Project) -> visibility.Shown:
     """The project as its reply shows it: its current plan with the items (one statement, not
-    every version), the consultations open on it (voting's read: participation knows nothing
-    of consultations) and its gate result as the caller may see it now
-    (`voting.queries.visibility`: hidden from residents until the close), read with the open
-    consultations in one statement."""
+    every version) and its attachments (one more), the consultations open on it (voting's
+    read: participation knows nothing of consultations) and its gate result as the caller may
+    see it now (`voting.queries.visibility`: hidden from residents until the close), read with
+    the open consultations in one statement."""
     open_now, gate_rows = consultations.open_and_gate(project.id, project.gate_consultation_id)
     shown = visibility.redact_project(project, auth.current_caller(), gate_rows)
+    plan = queries.current_plan(project.id)
     return visibility.Shown(
-        shown, current_plan=queries.current_plan(project.id), open_consultations=open_now
+        shown,
+        current_plan=with_attachments([plan])[0] if plan is not None else None,
+        open_consultations=open_now,
     )
 
 
@@ -175,13 +187,15 @@ def estate_projects(args, estate_id):
 @blp.response(201, PlanSchema)
 @blp.errors(401, 403, 404, 409, 422)
 def create_plan(args, project_id):
-    """A new plan version; earlier versions, once put to residents, never change."""
+    """A new plan version with its attachments, written together; a version never changes
+    after (nor do its attachments: a change is a new version)."""
     project = load_project(project_id)
     staff = auth.current_staff()
     policy.require_manages_project(staff, project)
     plan = project_service.create_plan(project, staff, args)
+    plan_attachments.attach(project, plan, staff, args["attachments"])
     commit()
-    return plan
+    return with_attachments([plan])[0]
 
 
 @blp.get("/projects/<int:project_id>/plans")
@@ -189,8 +203,8 @@ def create_plan(args, project_id):
 @blp.response(200, PlanSchema(many=True))
 @blp.errors(401, 403, 404)
 def list_plans(project_id):
-    """Every plan version, oldest first."""
-    return visible_project(project_id).plans
+    """Every plan version with its attachments, oldest first."""
+    return with_attachments(visible_project(project_id).plans)
 
 
 @blp.get("/projects/<int:project_id>/plans/current")
@@ -198,11 +212,11 @@ def list_plans(project_id):
 @blp.response(200, PlanSchema)
 @blp.errors(401, 403, 404)
 def current_plan(project_id):
-    """The current (latest) plan version with its items."""
+    """The current (latest) plan version with its items and attachments."""
     plan = visible_project(project_id).current_plan
     if plan is None:
         raise NotFound("该项目还没有改造方案", code="plan_not_found")
-    return plan
+    return with_attachments([plan])[0]
 
 
 @blp.post("/projects/<int:project_id>/transitions")

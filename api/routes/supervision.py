@@ -146,16 +146,21 @@ def withdraw_supervisor(signup_id):
 @blp.response(201, UploadSchema)
 @blp.errors(401, 403, 404, 413, 422)
 def upload_photo(files, project_id):
-    """Upload one image (multipart field `file`; JPEG, PNG or WebP up to 10 MiB) of this
-    project: a verified resident of its estates (an inspection's or a problem report's photo, a
-    power of attorney), or staff who see the project (a paper ballot's form, its evidence). A
-    staff member's image is shown to staff who see the project only, never to residents."""
+    """Upload one file (multipart field `file`, at most 10 MiB; its type read from its bytes,
+    never its name) of this project: a JPEG, PNG or WebP image from a verified resident of its
+    estates (an inspection's or a problem report's photo, a power of attorney) or from staff who
+    see the project (a paper ballot's form, a plan's drawing, a progress photo); a PDF (a plan
+    document) from the project's owner, its county or the prefecture only (422
+    `file_type_unsupported` for anyone else). A staff member's file is shown to staff who see
+    the project, and to the residents of its estates only once it is published: attached to a
+    plan version or to a progress update."""
     if isinstance(auth.current_caller(), Resident):
         project, uploader = resident_project(project_id)
     else:
         uploader = auth.current_staff()
         project = visible_project(project_id)
-    upload = uploads.store(project, uploader, files["file"].stream)
+    documents = policy.may_upload_documents(uploader, project)
+    upload = uploads.store(project, uploader, files["file"].stream, documents=documents)
     commit()
     return upload
 
@@ -165,18 +170,19 @@ def upload_photo(files, project_id):
 @blp.doc(
     responses={
         "200": {
-            "description": "the image",
+            "description": "the file",
             "content": {
                 kind: {"schema": {"type": "string", "format": "binary"}}
-                for kind in ("image/jpeg", "image/png", "image/webp")
+                for kind in ("image/jpeg", "image/png", "image/webp", "application/pdf")
             },
         }
     }
 )
 @blp.errors(401, 404)
 def get_upload(upload_id):
-    """The image itself: for the resident who uploaded it and staff who see its project; a
-    staff member's image for staff who see its project only."""
+    """The file itself: for the resident who uploaded it and staff who see its project; a
+    staff member's file for staff who see its project, and for verified residents of the
+    project's estates once published (a plan version's attachment, a progress photo)."""
     upload = get_or_404(Upload, upload_id, "upload_not_found", "找不到该图片")
     path = uploads.file_path(upload)
     if not policy.sees_upload(auth.current_caller(), upload) or not path.is_file():

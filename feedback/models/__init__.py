@@ -1,12 +1,16 @@
 """The feedback domain's tables, one entity group a module: `supervision` (sign-ups),
-`uploads` (photos), `tickets` (inspections, tickets and their history), `ratings` (ratings and
-their count), `acceptance` (the joint completion acceptance) and `comments`.
+`uploads` (photos and documents), `plan_attachments` (the files a plan version carries),
+`progress` (progress updates, 进度公示), `tickets` (inspections, tickets and their history),
+`ratings` (ratings and their count), `acceptance` (the joint completion acceptance) and
+`comments`.
 
 Importing this package registers every one of them with SQLAlchemy.
 """
 
 from feedback.models.acceptance import Acceptance, AcceptanceParty, AcceptanceRepresentative
 from feedback.models.comments import Comment, CommentDecision, CommentLike, CommentReport
+from feedback.models.plan_attachments import PlanAttachment
+from feedback.models.progress import ProgressUpdate
 from feedback.models.ratings import CompletionTally, Rating
 from feedback.models.supervision import SupervisorSignup
 from feedback.models.tickets import Inspection, Ticket, TicketEvent
@@ -22,6 +26,8 @@ __all__ = [
     "CommentReport",
     "CompletionTally",
     "Inspection",
+    "PlanAttachment",
+    "ProgressUpdate",
     "Rating",
     "SupervisorSignup",
     "Ticket",

@@ -1,4 +1,5 @@
-"""Photos residents upload for inspection reports and problem reports (现场照片).
+"""Files uploaded to a project: residents' photos for inspection and problem reports (现场照片),
+staff's images and plan documents.
 
 The row is written only for a file that passed every check and is in place on disk (see
 `feedback.service.uploads`).
@@ -13,13 +14,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core import UTCDateTime, db, utcnow
 
-MAX_IMAGE_BYTES = 10 * 1024 * 1024  # the image itself; the request's limit is the HTTP layer's
+IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
+PDF = "application/pdf"  # a plan document: staff who manage the project only
+# The file itself, per type; the request's limit is the HTTP layer's (a little more, for the
+# multipart envelope). The same 10 MiB for both today, kept apart so that one can change alone.
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MAX_BYTES = {**dict.fromkeys(IMAGE_TYPES, MAX_IMAGE_BYTES), PDF: MAX_DOCUMENT_BYTES}
 MAX_PHOTOS = 9  # what wx.chooseImage lets a resident pick at once
 
 
 class Upload(db.Model):
-    """An uploaded image (上传的图片), stored on local disk by project: a resident's (inspection
-    and problem photos, a power of attorney) or a staff member's (a paper ballot's form)."""
+    """An uploaded file (上传的文件), stored on local disk by project: a resident's image
+    (inspection and problem photos, a power of attorney) or a staff member's (a paper ballot's
+    form, a plan's drawing, a progress photo; a manager's plan document as a PDF)."""
 
     __tablename__ = "uploads"
     __table_args__ = (

@@ -102,6 +102,27 @@ def _json(path, body=None):
 
 ENDPOINTS = [
     Endpoint(
+        "GET",
+        "/api/v1/projects/<int:project_id>/timeline",
+        _json(lambda w: f"/api/v1/projects/{w.construction}/timeline"),
+        visible(),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/projects/<int:project_id>/progress",
+        _json(
+            lambda w: f"/api/v1/projects/{w.construction}/progress",
+            lambda w: {"body": "外墙保温层施工完成"},
+        ),
+        managers(201),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/projects/<int:project_id>/progress",
+        _json(lambda w: f"/api/v1/projects/{w.construction}/progress"),
+        visible(),
+    ),
+    Endpoint(
         "POST",
         "/api/v1/projects/<int:project_id>/supervisors",
         _json(
@@ -369,7 +390,8 @@ def test_the_matrix_rows_are_complete():
             assert any(endpoint.answers[a] in (403, 404) for a in STAFF), endpoint.id
 
 
-ISSUE_4_BLUEPRINTS = {"supervision", "feedback", "comments"}
+# And issue 12's timeline and progress updates, read and written by the same callers.
+ISSUE_4_BLUEPRINTS = {"supervision", "feedback", "comments", "progress"}
 
 
 def test_the_matrix_lists_every_endpoint_of_issue_4(app):

@@ -128,6 +128,8 @@ RESIDENT_PATHS = [
     ("GET", P, None),
     ("GET", f"{P}/plans", None),
     ("GET", f"{P}/plans/current", None),
+    ("GET", f"{P}/timeline", None),
+    ("GET", f"{P}/progress", None),
     ("GET", f"{P}/gate", None),
     ("GET", f"{P}/consultations", None),
     ("GET", f"{P}/supervisors", None),

@@ -11,8 +11,8 @@ and for staff (the committee clerk of the estate's community):
 
 - `GET /projects/{id}`: the caller with the project and whether they see it (staff: with
   their grants); the project's estates; its open consultations with the gate consultation's
-  status and count; the current plan with its items. Funding and milestones are joined in the
-  first statement.
+  status and count; the current plan with its items; the current plan's attachments (the
+  feedback domain's rows, issue 12). Funding and milestones are joined in the first statement.
 - `GET /projects/{id}/gate`: the caller with the project; the current plan, the gate
   consultation and its stored tally (never the ballots).
 - `GET /consultations/{id}`: the caller with the consultation and its project (and, for a
@@ -43,7 +43,7 @@ RESIDENT, STAFF = "resident", "staff"
 
 READS = {
     # endpoint: (resident, staff)
-    "project": (4, 4),
+    "project": (5, 5),
     "gate": (2, 2),
     "consultation": (2, 1),
     "notices": (2, 2),
