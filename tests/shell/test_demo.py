@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from api.core import db
 from participation.models import Household, Project, Resident, Staff
+from tests.support.demo import printed_passwords
 from tests.support.voting_helpers import run_jobs
 
 
@@ -15,12 +16,11 @@ def seed(app):
 
 def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client, make, wechat):
     first = seed(app)
-    passwords = {
-        line.split()[0]: line.split()[1]
-        for line in first.splitlines()
-        if line.startswith("  ") and "(" in line and "estate" not in line
-    }
+    passwords = printed_passwords(first)
     assert set(passwords) == {"admin", "county", "clerk", "owner"}
+    # It says what each of the two projects is for.
+    assert "Project 1 (团结小区老旧小区改造项目) has its first plan" in first
+    assert "Project 2 (建设小区老旧小区改造项目) passed its satisfaction gate" in first
     run_jobs(app)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Household)) == 200
