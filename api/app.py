@@ -19,6 +19,7 @@ from api.core.fields import ID_MAX
 from api.core.jobs import install_session_hooks
 from api.extensions import limiter, migrate
 from api.http import (
+    API_DESCRIPTION,
     ErrorSchema,
     JSONProvider,
     SpecPlugin,
@@ -32,12 +33,18 @@ from api.routes import ops, register_blueprints
 from api.wechat import WeChat
 from feedback import jobs as feedback_jobs
 from feedback import policy as feedback_policy
+from feedback.service import personal as feedback_personal
 from feedback.service import ratings, uploads
 from notices import jobs as notice_jobs
 from notices.service import events as notice_events
+from notices.service import personal as notices_personal
+from participation import jobs as participation_jobs
+from participation.service import erasure
 from participation.service import projects as project_service
 from voting import jobs as voting_jobs
 from voting import policy as voting_policy
+from voting.service import members as voting_members
+from voting.service import personal as voting_personal
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -75,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={"info": {"description": API_DESCRIPTION}},
         RATELIMIT_STORAGE_URI=app.config["REDIS_URL"] or "memory://",
         RATELIMIT_KEY_PREFIX="limits",
         RATELIMIT_HEADERS_ENABLED=True,
@@ -137,7 +145,16 @@ def wire_domains(app: Flask) -> None:
     listen(app, "ticket_answered", notice_events.ticket_answered)
     listen(app, "signup_reviewed", notice_events.signup_reviewed)
     listen(app, "ballot_replaced", notice_events.ballot_replaced)
+    listen(app, "progress_posted", notice_events.progress_posted)
+    listen(app, "membership_ended", voting_members.membership_ended)
+    listen(app, "membership_revoked", notice_events.membership_revoked)
     # What a worker keeps scheduled (api.core.periodic): each asks for its job's next run.
     periodic.register(app, voting_jobs.schedule_reconcile)
     periodic.register(app, notice_jobs.schedule_sweep)  # and the daily overdue milestones
     periodic.register(app, feedback_jobs.schedule_reconcile)
+    periodic.register(app, participation_jobs.schedule_purge)  # daily: the retention period
+    # What each domain erases of a resident (DELETE /me, the retention job); participation's own
+    # part runs after them all (participation.service.erasure.erase_resident).
+    erasure.register_eraser(app, voting_personal.erase)
+    erasure.register_eraser(app, feedback_personal.erase)
+    erasure.register_eraser(app, notices_personal.erase)

@@ -1,5 +1,5 @@
 """The `flask --app wsgi ...` commands: seed-demo (its data: `api.demo`), create-staff,
-import-households, worker, reconcile, notices-sweep, jobs."""
+import-households, worker, reconcile, notices-sweep, residents-purge, jobs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from api.core import DomainError, commit, db
 from api.jobs import QUEUES, describe_queues, make_worker
 from feedback import jobs as feedback_jobs
 from notices import jobs as notice_jobs
+from participation import jobs as participation_jobs
 from participation.models import ROLES, Estate
 from participation.service import registry as service
 from participation.service import roster
@@ -58,9 +59,12 @@ def _failure_without_data(exc: Exception) -> str:
 def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo():
-        """Demo data: a county, a community, two estates (~200 households) and staff.
+        """Demo data: a county, a community, two estates (200 households), two projects and
+        staff.
 
-        Safe to run again: the places are kept and the staff passwords are renewed.
+        The first project has its first plan and waits for the residents' vote; the second has
+        passed its satisfaction gate and is under construction. Safe to run again: the places
+        and projects are kept and the staff passwords are renewed.
         """
         seeded = demo.seed()
         commit()
@@ -78,6 +82,10 @@ def register_commands(app: Flask) -> None:
             "A resident who signs in with code demo-zhang can claim estate "
             f"{estates[0].id}, {owner['building']} {owner['unit']} {owner['room']}, "
             f"name {owner['name']}, phone digits {owner['phone_last4']}."
+        )
+        click.echo(
+            f"Project {seeded.consulting.id} ({seeded.consulting.name}) has its first plan and "
+            "waits for the residents' vote."
         )
         click.echo(
             f"Project {building_site.id} ({building_site.name}) passed its satisfaction gate and is "
@@ -146,7 +154,8 @@ def register_commands(app: Flask) -> None:
             click.echo(f"skipped row {bad['row']}: {'; '.join(bad['errors'])}", err=True)
         click.echo(
             f"rows {result.rows}: created {result.created}, updated {result.updated}, "
-            f"unchanged {result.unchanged}, skipped {len(result.skipped)}"
+            f"unchanged {result.unchanged}, skipped {len(result.skipped)}; "
+            f"memberships revoked (owner changed) {result.revoked}"
         )
 
     @app.cli.command("worker")
@@ -193,6 +202,24 @@ def register_commands(app: Flask) -> None:
             f"published {done['published']}, interrupted {done['interrupted']}, "
             f"re-queued {done['requeued']}, overdue milestones announced {overdue}"
         )
+
+    @app.cli.command("residents-purge")
+    @click.option("--dry-run", is_flag=True, help="show who would be erased; change nothing")
+    def residents_purge(dry_run):
+        """Erase the personal data of residents who have not signed in for
+        RESIDENT_RETENTION_DAYS days, as DELETE /me does (the workers do this daily; without
+        Redis, run it from cron). Prints resident ids only, never a name or an openid."""
+        days = current_app.config["RESIDENT_RETENTION_DAYS"]
+        if dry_run:
+            due = participation_jobs.due()
+            db.session.rollback()
+            click.echo(
+                f"would erase {len(due)} residents not signed in for {days} days: "
+                f"{', '.join(map(str, due)) or 'none'}"
+            )
+            return
+        erased = participation_jobs.purge()
+        click.echo(f"erased {len(erased)} residents not signed in for {days} days")
 
     @app.cli.command("jobs")
     def jobs():

@@ -93,6 +93,11 @@ SETTINGS = {
         "10",
         "households that must have voted before staff see a live satisfaction figure",
     ),
+    "RESIDENT_RETENTION_DAYS": (
+        "1095",
+        "days after a resident's last sign-in when their personal data is erased, as by "
+        "DELETE /me (default 3 years; daily job, `flask residents-purge`)",
+    ),
     "LOG_FORMAT": ("text", "`text` or `json` (one object per line, with the request id)"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "METRICS_TOKEN": (
@@ -239,6 +244,7 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "PERIODIC_CHECK_SECONDS": number("PERIODIC_CHECK_SECONDS", float),
         "SECRET_KEY": secret,
         "TOKEN_TTL_SECONDS": number("TOKEN_TTL_SECONDS"),
+        "RESIDENT_RETENTION_DAYS": _days(number, "RESIDENT_RETENTION_DAYS"),
         "WECHAT_APPID": appid,
         "WECHAT_SECRET": wechat_secret,
         "WECHAT_API_BASE": wechat_base,
@@ -248,7 +254,9 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "UPLOAD_DIR": get("UPLOAD_DIR"),
         # JSON bodies are small; uploads raise this per request (see api.http.allow_upload).
         "MAX_CONTENT_LENGTH": 1024 * 1024,
-        "UPLOAD_MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        # A file may be 10 MiB (feedback.models.uploads.MAX_BYTES); the body carries it in a
+        # multipart envelope, a few hundred bytes more.
+        "UPLOAD_MAX_CONTENT_LENGTH": 10 * 1024 * 1024 + 64 * 1024,
         "MAX_FORM_MEMORY_SIZE": 1024 * 1024,
         "JSON_AS_ASCII": False,
         "PROPAGATE_EXCEPTIONS": False,
@@ -258,6 +266,14 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
     config.update(_ops_settings(get, environ))
     config.update(overrides)  # anything else a test or caller sets directly
     return config
+
+
+def _days(number, name) -> int:
+    """A whole number of days, 1 to 36,500 (a century: a date that far back still exists)."""
+    days = number(name)
+    if days > 36500:
+        raise ConfigError(f"{name} must be at most 36500 days, not {days}")
+    return days
 
 
 TEMPLATE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

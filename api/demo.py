@@ -1,6 +1,6 @@
 """The demo data of `flask --app wsgi seed-demo`, which the README's walk-through relies on.
 
-A county, a community and two estates (~200 households) with their rosters; four staff accounts;
+A county, a community and two estates (200 households) with their rosters; four staff accounts;
 a project on the first estate with its first plan, put to the residents; and a second project,
 already through its satisfaction gate and under construction, so that the demo shows what happens
 on the building site (supervisors, inspections, tickets) and after it (ratings, acceptance)
@@ -24,8 +24,8 @@ from api import auth
 from api.core import db, utcnow
 from participation import queries
 from participation.models import Community, County, Estate, Household, Project, Resident, Staff
+from participation.service import privacy, registry, roster
 from participation.service import projects as project_service
-from participation.service import registry, roster
 from voting.service import ballots, consultations
 from voting.service.tally import recompute
 
@@ -87,9 +87,11 @@ SITE_PLAN_ITEMS = (
 @dataclass
 class Seeded:
     """What `seed` built or found: the estates, the staff passwords it set (username ->
-    (password, role, scope id)), and the project under construction."""
+    (password, role, scope id)), the project put to the residents and the one under
+    construction."""
 
     estates: list[Estate]
+    consulting: Project
     building_site: Project
     passwords: dict = field(default_factory=dict)
 
@@ -117,7 +119,9 @@ def seed() -> Seeded:
         queries.staff_by_username("clerk"),
         queries.staff_by_username("owner"),
     )
-    return Seeded(estates=estates, building_site=building_site, passwords=passwords)
+    return Seeded(
+        estates=estates, consulting=project, building_site=building_site, passwords=passwords
+    )
 
 
 # --- places and staff ------------------------------------------------------------------------
@@ -219,8 +223,8 @@ def _project_in_consultation(county: County) -> Project:
 def _members(estate: Estate) -> list[int]:
     """A verified resident for every household of the estate; the first is demo-wang's.
 
-    Each claims its household as a resident would, with the roster's name and phone digits,
-    so the registry verifies it at once.
+    Each has accepted the privacy notice in force and claims its household as a resident would,
+    with the roster's name and phone digits, so the registry verifies it at once.
     """
     households = db.session.scalars(
         select(Household).where(Household.estate_id == estate.id).order_by(Household.id)
@@ -245,6 +249,7 @@ def _members(estate: Estate) -> list[int]:
                     "relation": "owner",
                 },
             )
+        privacy.accept_privacy_notice(resident, queries.privacy_notice().version)
         residents.append(resident.id)
     return residents
 

@@ -2,7 +2,8 @@
 request limits, pagination.
 
 Every error, whatever raised it, leaves as
-`{"error": {"code": "...", "message": "<Chinese>", "details": {...}}}` and never as HTML.
+`{"error": {"code": "...", "message": "<Chinese>", "details": {...}}}` and never as HTML; a
+422's `details.fields` gives each refused field its messages, in Chinese too (`api.core.i18n`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from werkzeug.exceptions import (
 
 from api.core import DomainError, db
 from api.core.fields import unstorable
+from api.core.i18n import localise
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,8 @@ def handle_http_exception(exc: HTTPException):
             details = {"reason": "invalid_json"}
             message = "请求内容不是有效的 JSON"
         else:
-            details = {"fields": _flatten_messages(messages)}
+            # marshmallow's and webargs' messages in Chinese (ours already are)
+            details = {"fields": localise(_flatten_messages(messages))}
     elif "details" in data:
         details = data["details"]
     headers = {}
@@ -376,9 +379,36 @@ class Blueprint(flask_smorest.Blueprint):
         return decorator
 
 
+# The one paging convention, said once in the OpenAPI document (`info.description`, set by
+# `create_app`) and kept by tests/shell/test_paging.py for every operation of the document.
+PAGING = (
+    "Paging. Every list that can grow is paged the same way: the query string takes `page` "
+    "(from 1, default 1) and `per_page` (1 to 100, default 20), out of range is 422; the "
+    "reply is `{items, page, per_page, total}`, where `total` counts the items of every page "
+    "(a page past the end has no items and the same total). A list bounded by what it "
+    "describes (the buildings, units and rooms of a pick list, the caller's own claims, the "
+    "members an owner may name as delegate, a project's plan versions) is a bare array."
+)
+ERRORS = (
+    "Errors. Every error is `{error: {code, message, details}}`: `code` a stable English "
+    "code, `message` in Chinese for the person using the app, `details` what was wrong."
+)
+API_DESCRIPTION = f"{ERRORS}\n\n{PAGING}"
+
+
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100_000))
-    per_page = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+    """The paging of a list (`PAGING`)."""
+
+    page = ma.fields.Integer(
+        load_default=1,
+        validate=ma.validate.Range(min=1, max=100_000),
+        metadata={"description": "which page, from 1"},
+    )
+    per_page = ma.fields.Integer(
+        load_default=20,
+        validate=ma.validate.Range(min=1, max=100),
+        metadata={"description": "items a page, 1 to 100"},
+    )
 
 
 def page_schema(item_schema, name: str):
@@ -386,9 +416,9 @@ def page_schema(item_schema, name: str):
     return ma.Schema.from_dict(
         {
             "items": ma.fields.List(ma.fields.Nested(item_schema)),
-            "page": ma.fields.Integer(),
-            "per_page": ma.fields.Integer(),
-            "total": ma.fields.Integer(),
+            "page": ma.fields.Integer(metadata={"description": "this page, from 1"}),
+            "per_page": ma.fields.Integer(metadata={"description": "items a page asked for"}),
+            "total": ma.fields.Integer(metadata={"description": "items of every page"}),
         },
         name=name,
     )

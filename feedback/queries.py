@@ -3,8 +3,10 @@ services, the policy and the jobs share. Nothing here writes."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import contains_eager, selectinload
 
 from api.core import db, utcnow
 from feedback.models import (
@@ -13,10 +15,13 @@ from feedback.models import (
     CommentLike,
     CompletionTally,
     Inspection,
+    PlanAttachment,
+    ProgressUpdate,
     Rating,
     SupervisorSignup,
     Ticket,
 )
+from feedback.models.progress import progress_update_photos
 from feedback.models.supervision import LIVE_STATUSES
 from feedback.models.tickets import AWAITING_ANSWER
 from participation.models import Household, HouseholdClaim, Plan, Project, Resident
@@ -65,6 +70,25 @@ def resident_signups(resident: Resident):
     )
 
 
+# A resident's sign-ups as their home screen lists them, with each project in the same statement.
+_HOME_SIGNUPS = (
+    select(SupervisorSignup)
+    .join(SupervisorSignup.project)
+    .options(contains_eager(SupervisorSignup.project))
+    .where(
+        SupervisorSignup.resident_id == bindparam("resident_id"),
+        SupervisorSignup.status != "withdrawn",
+    )
+    .order_by(SupervisorSignup.created_at.desc(), SupervisorSignup.id.desc())
+)
+
+
+def home_signups(resident_id: int) -> list[SupervisorSignup]:
+    """The resident's sign-ups but those they withdrew (pending, accepted, declined with the
+    reason), newest first, each with its project loaded: one statement."""
+    return list(db.session.scalars(_HOME_SIGNUPS, {"resident_id": resident_id}))
+
+
 def roster(project: Project, *, everyone: bool, status: str | None = None):
     """A statement for the project's sign-ups: the accepted roster, or every sign-up (staff),
     optionally of one status."""
@@ -106,6 +130,89 @@ def tickets_of(
         waiting = Ticket.status.in_(AWAITING_ANSWER) & (Ticket.due_at < utcnow())
         statement = statement.where(waiting if overdue else ~waiting)
     return statement.order_by(Ticket.id.desc())
+
+
+class OpenTicket(NamedTuple):
+    """A ticket of the resident's still open, with its project's name (`open_tickets`)."""
+
+    ticket: Ticket
+    project_name: str
+
+
+_OPEN_TICKETS = (
+    select(Ticket, Project.name)
+    .join(Project, Project.id == Ticket.project_id)
+    .where(Ticket.reporter_id == bindparam("reporter_id"), Ticket.status != "resolved")
+    .order_by(Ticket.id.desc())
+)
+
+
+def open_tickets(resident_id: int) -> list[OpenTicket]:
+    """The tickets the resident reported that are not resolved yet (open, answered and waiting
+    for their confirmation, or reopened), newest first: one statement."""
+    return [
+        OpenTicket(*row) for row in db.session.execute(_OPEN_TICKETS, {"reporter_id": resident_id})
+    ]
+
+
+# --- what is published: plan attachments and progress updates ---------------------------------
+
+
+def plan_attachments(plan_ids: list[int]) -> dict[int, list[PlanAttachment]]:
+    """plan id -> its attachments in their order, each with its upload: one statement (none
+    for no plan)."""
+    found: dict[int, list[PlanAttachment]] = {plan_id: [] for plan_id in plan_ids}
+    if not plan_ids:
+        return found
+    rows = db.session.scalars(
+        select(PlanAttachment)
+        .join(PlanAttachment.upload)
+        .options(contains_eager(PlanAttachment.upload))
+        .where(PlanAttachment.plan_id.in_(plan_ids))
+        .order_by(PlanAttachment.plan_id, PlanAttachment.position)
+    )
+    for attachment in rows:
+        found[attachment.plan_id].append(attachment)
+    return found
+
+
+def published(upload_id: int) -> bool:
+    """The upload is a plan's attachment or a progress update's photo: the project's residents
+    may fetch it."""
+    attached = select(PlanAttachment.id).where(PlanAttachment.upload_id == upload_id)
+    shown = select(progress_update_photos.c.upload_id).where(
+        progress_update_photos.c.upload_id == upload_id
+    )
+    return db.session.scalar(select(attached.exists() | shown.exists())) or False
+
+
+def progress_of(project: Project):
+    """A statement for the project's progress updates, newest first, with their photos."""
+    return (
+        select(ProgressUpdate)
+        .where(ProgressUpdate.project_id == project.id)
+        .options(selectinload(ProgressUpdate.photos))
+        .order_by(ProgressUpdate.created_at.desc(), ProgressUpdate.id.desc())
+    )
+
+
+def progress_counts(project_id: int) -> list[tuple[ProgressUpdate, int]]:
+    """Every progress update of the project with its number of photos, oldest first: one
+    statement (the timeline's)."""
+    photos = func.count(progress_update_photos.c.upload_id)
+    return [
+        (update, count)
+        for update, count in db.session.execute(
+            select(ProgressUpdate, photos)
+            .outerjoin(
+                progress_update_photos,
+                progress_update_photos.c.progress_update_id == ProgressUpdate.id,
+            )
+            .where(ProgressUpdate.project_id == project_id)
+            .group_by(ProgressUpdate.id)
+            .order_by(ProgressUpdate.created_at, ProgressUpdate.id)
+        )
+    ]
 
 
 # --- ratings and the completion satisfaction --------------------------------------------------

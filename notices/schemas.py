@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.core import labels
+from api.core.codes import code, label, labels_of
 from api.core.fields import DateTime, Text, id_field, query_id, text
 from notices.models import CATEGORIES, STAFF_CATEGORIES, STATUSES, TARGET_KINDS
 
@@ -55,12 +57,14 @@ class NoticeArgs(ma.Schema):
         given = [name for name in TARGET_FIELDS if data.get(name) is not None]
         if len(given) != 1:
             raise ma.ValidationError(
-                "Give exactly one of community_id, estate_id, project_id.", "_target"
+                "请在 community_id、estate_id、project_id 中指定且只指定一个发布对象", "_target"
             )
         if data.get("building_ids") and given != ["estate_id"]:
-            raise ma.ValidationError("building_ids needs estate_id.", "building_ids")
+            raise ma.ValidationError(
+                "指定楼栋 building_ids 时须同时指定小区 estate_id", "building_ids"
+            )
         if data.get("draft") and data.get("publish_at") is not None:
-            raise ma.ValidationError("A draft has no publish_at; publish it later.", "publish_at")
+            raise ma.ValidationError("草稿不设发布时间 publish_at，请在发布时再指定", "publish_at")
 
 
 class NoticePatchArgs(ma.Schema):
@@ -84,7 +88,7 @@ class NoticePatchArgs(ma.Schema):
     @ma.validates_schema
     def _something(self, data, **kwargs):
         if not data:
-            raise ma.ValidationError("Nothing to change.", "_schema")
+            raise ma.ValidationError("没有要修改的内容", "_schema")
 
 
 class PublishArgs(ma.Schema):
@@ -99,17 +103,26 @@ class WithdrawArgs(ma.Schema):
 
 
 class NoticeFilter(ma.Schema):
-    """Staff filter by all of these; residents by category (they get their published ones)."""
+    """Staff filter by all of these but `unread`; residents by category and `unread` (they get
+    their published ones)."""
 
     status = fields.String(validate=validate.OneOf(STATUSES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     community_id = query_id()
     estate_id = query_id()
     project_id = query_id()
+    unread = fields.Boolean(
+        metadata={
+            "description": "residents only: `1`/`true` lists the notices the resident has not "
+            "read (no read receipt of theirs), `0`/`false` those they have; `total` counts "
+            "them. Staff have no read receipts: 422 `unread_residents_only`"
+        }
+    )
 
 
 class TargetSchema(ma.Schema):
-    kind = fields.String(attribute="target_kind", metadata={"enum": list(TARGET_KINDS)})
+    kind = code(TARGET_KINDS, attribute="target_kind")
+    kind_label = label(labels.NOTICE_TARGET_KINDS, "target_kind")
     community_id = fields.Integer(allow_none=True)
     estate_id = fields.Integer(allow_none=True)
     building_ids = fields.List(fields.Integer(), allow_none=True)
@@ -118,12 +131,13 @@ class TargetSchema(ma.Schema):
 
 class NoticeSummarySchema(ma.Schema):
     id = fields.Integer()
-    category = fields.String()
-    category_label = fields.String()
+    category = code(CATEGORIES)
+    category_label = label(labels.NOTICE_CATEGORIES, "category")
     title = fields.String()
     summary = fields.Function(lambda n: n.body[:80] if n.body else "")
     pinned = fields.Boolean()
-    status = fields.String()
+    status = code(STATUSES)
+    status_label = label(labels.NOTICE_STATUSES, "status")
     published_at = fields.DateTime(allow_none=True)
     expires_at = fields.DateTime(allow_none=True)
     read = fields.Boolean(
@@ -175,7 +189,8 @@ class ReceiptsArgs(ma.Schema):
 
 class ReceiptsSchema(ma.Schema):
     notice_id = fields.Integer()
-    status = fields.String()
+    status = code(STATUSES)
+    status_label = label(labels.NOTICE_STATUSES, "status")
     households_targeted = fields.Integer()
     households_read = fields.Integer()
     read_share = fields.Float(
@@ -210,17 +225,18 @@ class SubscriptionArgs(ma.Schema):
         bad = sorted(k for k, v in results.items() if v not in SUBSCRIBE_ANSWERS)
         if bad:
             raise ma.ValidationError(
-                {k: [f"Must be one of: {', '.join(SUBSCRIBE_ANSWERS)}."] for k in bad}, "results"
+                {k: [f"必须是以下之一：{', '.join(SUBSCRIBE_ANSWERS)}"] for k in bad}, "results"
             )
         if not results:
-            raise ma.ValidationError("No template answers.", "results")
+            raise ma.ValidationError("没有任何模板的订阅结果", "results")
         data["results"] = results
         return data
 
 
 class TemplateSchema(ma.Schema):
     template_id = fields.String()
-    categories = fields.List(fields.String())
+    categories = fields.List(code(CATEGORIES))
+    categories_labels = labels_of(labels.NOTICE_CATEGORIES, "categories")
     unspent = fields.Integer()
 
 

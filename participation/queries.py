@@ -7,8 +7,10 @@ domains may use these reads (voting, feedback and notices do); nothing here writ
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, select
@@ -25,11 +27,15 @@ from participation.models import (
     HouseholdClaim,
     Milestone,
     Plan,
+    PrivacyConsent,
     Project,
     Resident,
     Staff,
     project_estates,
 )
+from participation.models.registry import LIVE_CLAIM_STATUSES
+
+NOTICE_FILE = Path(__file__).with_name("privacy_notice.md")
 
 # --- places and the roster -------------------------------------------------------------------
 
@@ -171,7 +177,8 @@ def sees_project(resident_id: int, project_id) -> ColumnElement[bool]:
 
 
 def resident_claims(resident: Resident) -> list[HouseholdClaim]:
-    """Every claim of the resident, verified, pending or rejected, oldest first."""
+    """Every claim of the resident, oldest first: verified, pending and rejected ones, and the
+    memberships that ended (left, or revoked with the reason)."""
     return list(
         db.session.scalars(
             select(HouseholdClaim)
@@ -181,13 +188,43 @@ def resident_claims(resident: Resident) -> list[HouseholdClaim]:
     )
 
 
+class HomeClaim(NamedTuple):
+    """A live claim of the resident, with the address of its household (`home_claims`)."""
+
+    claim: HouseholdClaim
+    estate_id: int
+    estate: str
+    building: str
+    unit: str
+    room: str
+
+
+def home_claims(resident_id: int) -> list[HomeClaim]:
+    """The resident's verified and pending claims, oldest first, each with its household's
+    estate and address: one statement, whatever the number of claims."""
+    rows = db.session.execute(
+        select(
+            HouseholdClaim, Estate.id, Estate.name, Building.name, Household.unit, Household.room
+        )
+        .join(Household, Household.id == HouseholdClaim.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .join(Estate, Estate.id == Household.estate_id)
+        .where(
+            HouseholdClaim.resident_id == resident_id,
+            HouseholdClaim.status.in_(("verified", "pending")),
+        )
+        .order_by(HouseholdClaim.id)
+    ).all()
+    return [HomeClaim(*row) for row in rows]
+
+
 def live_claim(resident: Resident, household: Household) -> HouseholdClaim | None:
     """The resident's claim on the household that is verified or still pending, if any."""
     return db.session.scalar(
         select(HouseholdClaim).where(
             HouseholdClaim.resident_id == resident.id,
             HouseholdClaim.household_id == household.id,
-            HouseholdClaim.status != "rejected",
+            HouseholdClaim.status.in_(LIVE_CLAIM_STATUSES),
         )
     )
 
@@ -202,6 +239,42 @@ def community_claims(community: Community, status: str | None = None) -> Select:
         case((HouseholdClaim.status == "pending", 0), else_=1),
         HouseholdClaim.created_at,
         HouseholdClaim.id,
+    )
+
+
+# --- the privacy notice and residents' consents ----------------------------------------------
+
+
+class PrivacyNotice(NamedTuple):
+    """The privacy notice (隐私政策) in force: its version, title, effective date and text."""
+
+    version: str
+    title: str
+    effective_date: date
+    text: str
+
+
+@functools.cache
+def privacy_notice() -> PrivacyNotice:
+    """The notice in force, read once from `participation/privacy_notice.md` (its header lines
+    give the version, title and effective date; the text follows the `---` line). A new text
+    takes a new version, which every resident accepts again before anything but sign-in."""
+    header, _, text = NOTICE_FILE.read_text(encoding="utf-8").partition("\n---\n")
+    fields = dict(line.split(": ", 1) for line in header.splitlines())
+    return PrivacyNotice(
+        version=fields["version"],
+        title=fields["title"],
+        effective_date=date.fromisoformat(fields["effective_date"]),
+        text=text.strip(),
+    )
+
+
+def privacy_consent(resident_id: int, version: str) -> PrivacyConsent | None:
+    """The resident's acceptance of this version of the notice, if they gave it."""
+    return db.session.scalar(
+        select(PrivacyConsent).where(
+            PrivacyConsent.resident_id == resident_id, PrivacyConsent.version == version
+        )
     )
 
 
@@ -310,6 +383,42 @@ def estate_projects(estate: Estate) -> Select:
         .where(project_estates.c.estate_id == estate.id)
         .order_by(Project.plan_year.desc(), Project.id)
     )
+
+
+class EstateProject(NamedTuple):
+    """A project covering an estate, with its next milestone (`estates_projects`)."""
+
+    estate_id: int
+    project: Project
+    next_milestone: Milestone | None
+
+
+# The project's earliest milestone not yet met (by due date), for the enclosing statement's row.
+_NEXT_MILESTONE = (
+    select(Milestone.id)
+    .where(Milestone.project_id == Project.id, Milestone.done_on.is_(None))
+    .order_by(Milestone.due_on, Milestone.id)
+    .limit(1)
+    .correlate(Project)
+    .scalar_subquery()
+)
+
+
+def estates_projects(estate_ids: list[int]) -> list[EstateProject]:
+    """The projects covering each of these estates (a project of several estates once per
+    estate), by estate, then the latest plan year first, each with its next milestone (the
+    earliest not yet met, None when every one is): one statement, whatever the number of
+    estates, projects and milestones."""
+    if not estate_ids:
+        return []
+    rows = db.session.execute(
+        select(project_estates.c.estate_id, Project, Milestone)
+        .join(Project, Project.id == project_estates.c.project_id)
+        .outerjoin(Milestone, Milestone.id == _NEXT_MILESTONE)
+        .where(project_estates.c.estate_id.in_(estate_ids))
+        .order_by(project_estates.c.estate_id, Project.plan_year.desc(), Project.id)
+    ).all()
+    return [EstateProject(*row) for row in rows]
 
 
 def county_overview(county: County, today: date) -> dict:

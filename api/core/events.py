@@ -24,6 +24,16 @@ reads the emitting domain's tables. Listeners are wired per app in `api.app.crea
     signup_reviewed       feedback, the committee accepted or declined a supervisor sign-up
                           (a sign-up is decided once): signup_id, project_id, resident_id,
                           status (`accepted` or `declined`), reason (the decline's, else None)
+    membership_ended      participation, a verified membership of a household ended: the
+                          resident left it, or a roster re-import revoked it: claim_id,
+                          household_id, resident_id, cause (`left` or `revoked`)
+    membership_revoked    participation, a roster re-import changed a household's owner and
+                          revoked a claim verified against the previous one (emitted after its
+                          `membership_ended`): claim_id, household_id, resident_id, estate_id,
+                          address (the estate and the masked building, unit and room), reason
+    progress_posted       feedback, a manager of a project published a progress update
+                          (进度公示): progress_id, project_id, body (the whole text),
+                          photo_count, posted_at
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ def unstorable(value: str) -> str | None:
     """Why `value` cannot be stored as text (a NUL character, which PostgreSQL refuses, or a
     lone surrogate, which UTF-8 cannot encode), or None when it can."""
     if "\x00" in value:
-        return "Must not contain NUL characters."
+        return "不能包含 NUL 字符"
     if _SURROGATE.search(value):
-        return "Must not contain unpaired surrogates (\\ud800–\\udfff)."
+        return "不能包含不成对的代理字符（\\ud800–\\udfff）"
     return None
 
 
@@ -43,7 +43,7 @@ class Text(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         value = value.strip()
         if not value:
-            raise ma.ValidationError("Must not be blank.")
+            raise ma.ValidationError("不能为空白")
         problem = unstorable(value)
         if problem:
             raise ma.ValidationError(problem)
@@ -65,6 +65,7 @@ def query_id(**kwargs):
 
 
 _DATE_RANGE = f"between {DATE_MIN.isoformat()} and {DATE_MAX.isoformat()}"
+_OUT_OF_RANGE = f"须在{DATE_MIN.isoformat()}至{DATE_MAX.isoformat()}之间"
 
 
 def _noted(kwargs: dict, note: str) -> dict:
@@ -84,7 +85,7 @@ class Date(fields.Date):
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not DATE_MIN <= value <= DATE_MAX:
-            raise ma.ValidationError(f"Must be {_DATE_RANGE}.")
+            raise ma.ValidationError(_OUT_OF_RANGE)
         return value
 
 
@@ -100,7 +101,7 @@ class DateTime(fields.AwareDateTime):
         # Aware datetimes compare without being converted, so a far one is refused before
         # astimezone could overflow.
         if not _EARLIEST <= value <= _LATEST:
-            raise ma.ValidationError(f"Must be {_DATE_RANGE} (UTC).")
+            raise ma.ValidationError(f"{_OUT_OF_RANGE}（按 UTC 计）")
         return value.astimezone(UTC)
 
 
@@ -125,3 +126,10 @@ def mask_phone_last4(digits: str | None) -> str | None:
     if not digits:
         return digits
     return "**" + digits[-2:]
+
+
+def mask_address(building: str, unit: str, room: str) -> str:
+    """1栋 1单元 101 → 1栋1单元1**: enough to find one's own line, not a neighbour's."""
+    return (
+        f"{building}{unit}{mask_name(room) if len(room) < 3 else room[0] + '*' * (len(room) - 1)}"
+    )

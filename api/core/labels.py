@@ -6,6 +6,16 @@ domains define their enumerations from these tables' keys, so a code cannot lack
 
 from __future__ import annotations
 
+# participation: a resident's claim to belong to a household (住户认证). `left` and `revoked` end a
+# verified membership: the resident left the household, or a roster re-import changed its owner.
+CLAIM_STATUSES = {
+    "pending": "待审核",
+    "verified": "已认证",
+    "rejected": "未通过",
+    "left": "已退出",
+    "revoked": "已撤销",
+}
+
 # voting: the kinds of consultation (征询)
 CONSULTATION_KINDS = {
     "plan_satisfaction": "改造方案满意度征询",
@@ -45,6 +55,8 @@ DELEGATION_STATUSES = {
     "rejected": "未通过核实",
     "revoked": "已撤销",
 }
+# voting: a resident's part in a delegation (GET /me/export)
+DELEGATION_ROLES = {"owner": "委托人", "delegate": "受托人"}
 
 # feedback: a supervisor sign-up (监督员报名)
 SIGNUP_STATUSES = {
@@ -80,4 +92,219 @@ NOTICE_CATEGORIES = {
     "ticket_answered": "问题答复",
     "ballot_replaced": "选票变更提醒",
     "supervision_reviewed": "监督员报名结果",
+    "membership_revoked": "住户认证撤销",
+    "progress_update": "进度公示",
+}
+
+# --- the other enumerations replies show (issue 12: every code carries its label) ----------------
+
+# participation: who a claim says the resident is to the household
+RELATIONS = {"owner": "业主", "tenant": "租户", "family": "家庭成员"}
+
+# participation: a staff member's role (the scope it covers: none, a county, a community, a
+# project)
+ROLES = {
+    "prefecture": "市级主管部门",
+    "county": "县（市、区）主管部门",
+    "committee": "社区居委会",
+    "owner": "建设单位",
+}
+
+# who is signed in (GET /me)
+USER_KINDS = {"resident": "居民", "staff": "工作人员"}
+
+# participation: a project's category under the policy
+PROJECT_CATEGORIES = {"basic": "基础类", "improvement": "完善类", "enhancement": "提升类"}
+
+# participation: where a project stands, in the order of its lifecycle
+PROJECT_STATUSES = {
+    "reserve": "项目储备",
+    "annual_plan": "列入年度计划",
+    "consulting": "征求居民意见",
+    "approved": "已审批",
+    "construction": "施工中",
+    "completed": "已完工",
+    "accepted": "已竣工验收",
+}
+
+# participation: where a project's money comes from (多渠道筹资)
+FUNDING_SOURCES = {
+    "government": "政府补助",
+    "residents": "居民出资",
+    "maintenance_fund": "专项维修资金",
+    "housing_provident_fund": "住房公积金",
+    "social_capital": "社会资本",
+    "utility_company": "管线单位出资",
+}
+
+# participation: what an item of a plan renovates; also a needs survey's default options
+PLAN_ITEM_CATEGORIES = {
+    "rain_sewage_separation": "雨污分流",
+    "utility_lines": "水电气讯管线改造",
+    "lighting": "照明设施",
+    "fitness": "健身设施",
+    "security_cameras": "安防监控",
+    "waste_sorting": "垃圾分类设施",
+    "leisure_space": "休闲活动空间",
+    "elderly_care": "养老服务设施",
+    "barrier_free": "无障碍设施",
+    "parking": "停车设施",
+    "ev_charging": "电动车充电设施",
+    "greening": "绿化",
+    "roof_facade": "屋面及外立面",
+    "elevator": "加装电梯",
+    "other": "其他",
+}
+
+# voting: where a consultation stands
+CONSULTATION_STATUSES = {"draft": "未开始", "open": "进行中", "closed": "已结束"}
+
+# voting: every answer a ballot records; a needs survey's ballot is `picked` and carries items
+BALLOT_CHOICES = {
+    **CHOICES["plan_satisfaction"],
+    **CHOICES["owners_decision"],
+    "picked": "已勾选",
+}
+
+# voting: what the count weighs (计票基数)
+BASES = {"households": "按户数", "persons": "按人数", "floor_area": "按建筑面积"}
+
+# voting: the gate's reading of satisfaction
+GATE_BASES = {
+    "ballots": "满意户数占投票户数的比例",
+    "households": "满意户数占全部有权投票户数的比例",
+}
+
+# voting: the majority an owners' decision needs (Civil Code art. 278)
+RULES = {"majority": "过半数同意", "three_quarters": "四分之三以上同意"}
+
+# voting: a resident's opinion of one plan item
+OPINIONS = {"support": "支持", "oppose": "反对", "neutral": "中立"}
+
+# voting: why a resident who sees a consultation may not vote in it
+INELIGIBILITY_REASONS = {
+    "not_verified": "尚未通过住户认证",
+    "other_estate": "所在小区不在本次征询范围",
+    "consultation_not_open": "征询尚未开始",
+    "joined_after_opening": "征询开始后才完成住户认证",
+    "not_an_owner": "业主共同决定仅由业主或其委托人表决",
+}
+
+# voting: why the satisfaction gate is not passed (GET /projects/{id}/gate, 409 gate_not_passed)
+GATE_REASONS = {
+    "no_consultation": "当前方案尚未征询居民意见",
+    "consultation_open": "满意度征询尚未结束",
+    "not_passed": "居民满意度或参与率未达到要求",
+    "tally_pending": "最终计票尚未完成，请稍后再试",
+}
+
+# voting: why a count shows participation only
+RESULTS_HIDDEN = {
+    "until_close": "征询结束后公布结果",
+    "too_few_ballots": "投票户数较少，暂不公布结果",
+}
+
+# feedback: what an inspection or a problem is about
+ASPECTS = {
+    "safety": "施工安全",
+    "materials": "材料质量",
+    "workmanship": "施工工艺",
+    "noise_dust": "噪音扬尘",
+    "schedule": "施工进度",
+    "site_cleanliness": "现场文明施工",
+    "other": "其他",
+}
+
+# feedback: how serious a finding is
+SEVERITIES = {"none": "无问题", "minor": "一般", "major": "较重", "critical": "严重"}
+
+# feedback: who raised a ticket
+TICKET_SOURCES = {"inspection": "监督员巡查", "resident": "居民反映"}
+
+# feedback: where a ticket stands
+TICKET_STATUSES = {
+    "open": "待答复",
+    "answered": "已答复",
+    "resolved": "已解决",
+    "reopened": "重新打开",
+}
+
+# feedback: a step in a ticket's history, and who took it
+TICKET_EVENT_KINDS = {
+    "opened": "提交",
+    "answered": "答复",
+    "resolved": "确认解决",
+    "reopened": "重新打开",
+}
+TICKET_ACTORS = {"staff": "工作人员", "reporter": "反映人"}
+
+# feedback: the days of the week a supervisor can come
+WEEKDAYS = {
+    "mon": "周一",
+    "tue": "周二",
+    "wed": "周三",
+    "thu": "周四",
+    "fri": "周五",
+    "sat": "周六",
+    "sun": "周日",
+}
+
+# feedback: what residents rate after completion (竣工满意度评价)
+RATING_DIMENSIONS = {
+    "quality": "工程质量",
+    "environment": "环境改善",
+    "facilities": "配套设施",
+    "site_management": "施工管理",
+    "overall": "总体评价",
+}
+
+# feedback: a comment's state of moderation
+COMMENT_STATUSES = {
+    "visible": "已公开",
+    "pending_check": "待审核",
+    "pending_review": "待复核",
+    "reported": "被举报待处理",
+    "hidden": "已隐藏",
+    "refused": "未通过审核",
+}
+
+# feedback: the parties of a joint completion acceptance, and their verdicts
+PARTY_ROLES = {"design": "设计单位", "construction": "施工单位", "supervision": "监理单位"}
+VERDICTS = {"pass": "合格", "conditional": "整改后合格", "fail": "不合格"}
+
+# notices: where a notice stands, and whom it reaches
+NOTICE_STATUSES = {
+    "draft": "草稿",
+    "scheduled": "定时发布",
+    "published": "已发布",
+    "withdrawn": "已撤回",
+}
+# notices: where a WeChat message of a notice to one resident stands
+DELIVERY_STATUSES = {
+    "pending": "待发送",
+    "sending": "发送中",
+    "sent": "已发送",
+    "no_consent": "未订阅",
+    "failed": "发送失败",
+    "retrying": "等待重试",
+    "cancelled": "已取消",
+}
+NOTICE_TARGET_KINDS = {
+    "community": "社区",
+    "estate": "小区",
+    "buildings": "楼栋",
+    "project": "项目",
+    "resident": "居民本人",
+}
+
+# a project's timeline (GET /projects/{id}/timeline): what each entry records
+TIMELINE_KINDS = {
+    "transition": "项目阶段变更",
+    "plan_version": "方案发布",
+    "milestone_due": "节点计划",
+    "milestone_done": "节点完成",
+    "consultation_opened": "征询开始",
+    "consultation_closes": "征询截止",
+    "consultation_closed": "征询结束",
+    "progress_update": "进度公示",
 }

@@ -5,9 +5,13 @@ from api.routes import (
     comments,
     delegations,
     feedback,
+    home,
+    me,
     notices,
     opinions,
     places,
+    privacy,
+    progress,
     projects,
     registry,
     supervision,
@@ -18,9 +22,11 @@ from api.routes import (
 def register_blueprints(api) -> None:
     for module in (
         auth,
+        privacy,
         places,
         registry,
         projects,
+        progress,
         voting,
         delegations,
         supervision,
@@ -28,5 +34,7 @@ def register_blueprints(api) -> None:
         comments,
         notices,
         opinions,
+        home,
+        me,
     ):
         api.register_blueprint(module.blp)

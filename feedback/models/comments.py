@@ -27,17 +27,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, choice_check, db, utcnow
+from api.core import UTCDateTime, choice_check, db, labels, utcnow
 from participation.models import Resident
 
-COMMENT_STATUSES = (
-    "visible",
-    "pending_check",
-    "pending_review",
-    "reported",
-    "hidden",
-    "refused",
-)
+COMMENT_STATUSES = tuple(labels.COMMENT_STATUSES)
 DECISION_ACTIONS = ("checked", "reported", "hide", "restore")
 REPORTS_TO_HIDE = 3
 
@@ -55,7 +48,8 @@ class Comment(db.Model):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))  # None: on the project
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"), index=True)
-    author_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    # None once the author's personal data is erased (`feedback.service.personal.erase`).
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16))
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -67,7 +61,7 @@ class Comment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    author: Mapped[Resident] = relationship()
+    author: Mapped[Resident | None] = relationship()
 
 
 class CommentReport(db.Model):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from api.core import labels
+from api.core.codes import code, label
 from api.core.fields import id_field, mask_name, text
 from feedback.models.comments import COMMENT_STATUSES
 
@@ -40,15 +42,28 @@ class ModerationSchema(ma.Schema):
     reviewed_at = fields.DateTime(allow_none=True)
 
 
+# Who wrote a comment whose author erased their personal data (`DELETE /me`).
+ERASED_AUTHOR = "已注销用户"
+
+
+def _author(comment) -> str | None:
+    if comment.author is None:
+        return ERASED_AUTHOR
+    return mask_name(comment.author.nickname)
+
+
 class CommentSchema(ma.Schema):
     id = fields.Integer()
     project_id = fields.Integer()
     plan_id = fields.Integer(allow_none=True)
     parent_id = fields.Integer(allow_none=True)
-    author = fields.Function(lambda c: mask_name(c.author.nickname))
+    author = fields.Function(
+        _author, metadata={"description": "masked nickname; 已注销用户 once the author is erased"}
+    )
     mine = fields.Boolean()
     body = fields.String()
-    status = fields.String()
+    status = code(COMMENT_STATUSES)
+    status_label = label(labels.COMMENT_STATUSES, "status")
     likes = fields.Integer()
     liked = fields.Boolean()
     created_at = fields.DateTime()
@@ -73,4 +88,5 @@ class LikeSchema(ma.Schema):
 class ReportSchema(ma.Schema):
     comment_id = fields.Integer(attribute="id")
     reported = fields.Constant(True)
-    status = fields.String(metadata={"description": "`reported` once hidden by reports"})
+    status = code(COMMENT_STATUSES, metadata={"description": "`reported` once hidden by reports"})
+    status_label = label(labels.COMMENT_STATUSES, "status")

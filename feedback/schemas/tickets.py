@@ -5,9 +5,16 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core import utcnow
+from api.core import labels, utcnow
+from api.core.codes import code, label, labels_of
 from api.core.fields import text
-from feedback.models.tickets import ASPECTS, SEVERITIES, TICKET_STATUSES
+from feedback.models.tickets import (
+    ASPECTS,
+    EVENT_KINDS,
+    SEVERITIES,
+    SOURCES,
+    TICKET_STATUSES,
+)
 from feedback.schemas.uploads import PhotoSchema, photo_ids
 
 
@@ -54,8 +61,16 @@ class TicketFilter(ma.Schema):
 
 
 class TicketEventSchema(ma.Schema):
-    kind = fields.String()
-    by = fields.Function(lambda e: "staff" if e.staff_id else "reporter")
+    kind = code(EVENT_KINDS)
+    kind_label = label(labels.TICKET_EVENT_KINDS, "kind")
+    by = fields.Function(
+        lambda e: "staff" if e.staff_id else "reporter",
+        metadata={"type": "string", "enum": list(labels.TICKET_ACTORS)},
+    )
+    by_label = fields.Function(
+        lambda e: labels.TICKET_ACTORS["staff" if e.staff_id else "reporter"],
+        metadata={"type": "string", "description": "the Chinese label of `by`"},
+    )
     body = fields.String(allow_none=True)
     late = fields.Boolean()
     due_at = fields.DateTime(allow_none=True)
@@ -65,13 +80,17 @@ class TicketEventSchema(ma.Schema):
 class TicketSchema(ma.Schema):
     id = fields.Integer()
     project_id = fields.Integer()
-    source = fields.String()
+    source = code(SOURCES)
+    source_label = label(labels.TICKET_SOURCES, "source")
     inspection_id = fields.Integer(allow_none=True)
-    aspects = fields.List(fields.String())
+    aspects = fields.List(code(ASPECTS))
+    aspects_labels = labels_of(labels.ASPECTS, "aspects")
     description = fields.String()
     location = fields.String(allow_none=True)
-    severity = fields.String()
-    status = fields.String()
+    severity = code(SEVERITIES)
+    severity_label = label(labels.SEVERITIES, "severity")
+    status = code(TICKET_STATUSES)
+    status_label = label(labels.TICKET_STATUSES, "status")
     due_at = fields.DateTime()
     overdue = fields.Function(lambda t: t.overdue(utcnow()))
     opened_at = fields.DateTime()
@@ -88,11 +107,37 @@ class TicketDetailSchema(TicketSchema):
 class InspectionSchema(ma.Schema):
     id = fields.Integer()
     project_id = fields.Integer()
-    aspects = fields.List(fields.String())
+    aspects = fields.List(code(ASPECTS))
+    aspects_labels = labels_of(labels.ASPECTS, "aspects")
     findings = fields.String()
-    severity = fields.String()
+    severity = code(SEVERITIES)
+    severity_label = label(labels.SEVERITIES, "severity")
     location = fields.String(allow_none=True)
     has_problem = fields.Boolean()
     photos = fields.List(fields.Nested(PhotoSchema))
     ticket = fields.Nested(TicketSchema, allow_none=True)
     created_at = fields.DateTime()
+
+
+class HomeTicketSchema(ma.Schema):
+    """One of the resident's unresolved tickets, as their home screen lists it
+    (`feedback.queries.OpenTicket`)."""
+
+    id = fields.Integer(attribute="ticket.id")
+    project_id = fields.Integer(attribute="ticket.project_id")
+    project_name = fields.String()
+    status = code(
+        [s for s in TICKET_STATUSES if s != "resolved"],
+        attribute="ticket.status",
+        metadata={"description": "open, answered (waiting for the reporter) or reopened"},
+    )
+    status_label = label(
+        labels.TICKET_STATUSES,
+        "ticket.status",
+        metadata={"description": "the Chinese label of `status`"},
+    )
+    overdue = fields.Function(
+        lambda row: row.ticket.overdue(utcnow()),
+        metadata={"type": "boolean", "description": "waiting for an answer past its due time"},
+    )
+    created_at = fields.DateTime(attribute="ticket.opened_at")

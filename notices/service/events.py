@@ -19,6 +19,11 @@ domain's tables.
   answer.
 - a supervisor sign-up accepted or declined (feedback's `signup_reviewed`): to the resident
   alone, with the reason of a decline, once per sign-up.
+- a membership revoked by a roster re-import that changed the household's owner
+  (participation's `membership_revoked`): to that resident alone, with the reason, once per
+  claim; about the estate, not a project, so the estate's committee sees it among its notices.
+- a progress update published (feedback's `progress_posted`, 进度公示): to the project's
+  households, once per update.
 """
 
 from __future__ import annotations
@@ -48,15 +53,24 @@ def publish_event(
     category: str,
     title: str,
     body: str,
-    project: Project,
+    project: Project | None,
     *,
     households=None,
     recipient_id: int | None = None,
+    estate: Estate | None = None,
 ) -> Notice | None:
     """Publish a system notice about `project` unless this event already has one or it would
     reach nobody; the notice, or None. To `recipient_id` alone if given, else to `households`
-    (a SELECT of one column `id`), else to the project's households. Flushes; the caller
-    commits."""
+    (a SELECT of one column `id`), else to the project's households. A notice to one resident
+    may be about `estate` instead of a project (`project` None). Flushes; the caller commits."""
+    if project is not None:
+        place = {"county_id": project.county_id, "project_id": project.id}
+    else:
+        place = {
+            "county_id": estate.community.county_id,
+            "community_id": estate.community_id,
+            "estate_id": estate.id,
+        }
     if recipient_id is None:
         probe = households if households is not None else queries.project_households(project.id)
         if not db.session.scalar(select(func.count()).select_from(probe.subquery())):
@@ -69,9 +83,8 @@ def publish_event(
             "title": title[:100],
             "body": body,
             "target_kind": "resident" if recipient_id else "project",
-            "county_id": project.county_id,
-            "project_id": project.id,
             "recipient_id": recipient_id,
+            **place,
         }
     )
     if notice_id is None:
@@ -238,6 +251,57 @@ def signup_reviewed(
         body,
         project,
         recipient_id=resident_id,
+    )
+
+
+# --- progress updates (feedback's event) -------------------------------------------------------
+
+PROGRESS_EXCERPT = 200
+
+
+def progress_posted(
+    *, progress_id: int, project_id: int, body: str, photo_count: int, posted_at: datetime
+) -> Notice | None:
+    """Publish a progress update (进度公示) to the project's households: its text (the start
+    of a long one) and how many photos the mini-program shows with it. Once per update."""
+    project = db.session.get(Project, project_id)
+    text = body if len(body) <= PROGRESS_EXCERPT else body[: PROGRESS_EXCERPT - 1] + "…"
+    photos = f"（附照片{photo_count}张）" if photo_count else ""
+    return publish_event(
+        f"progress-posted:{progress_id}",
+        "progress_update",
+        f"进度公示：{project.name}",
+        f"{project.name}发布进度公示{photos}：{text}\n请打开小程序查看项目进度。",
+        project,
+    )
+
+
+# --- memberships (participation's event) -----------------------------------------------------
+
+
+def membership_revoked(
+    *,
+    claim_id: int,
+    household_id: int,
+    resident_id: int,
+    estate_id: int,
+    address: str,
+    reason: str,
+) -> Notice | None:
+    """Tell a resident that a roster re-import revoked their membership of a household, why,
+    and how to bind it again: a notice to them alone, pushed to their WeChat. Once per claim."""
+    estate = db.session.get(Estate, estate_id)
+    return publish_event(
+        f"membership-revoked:{claim_id}",
+        "membership_revoked",
+        "您的住户认证已撤销",
+        f"您在{address}的住户认证已撤销，原因：{reason}。"
+        "此后您不能再为该户参加尚未结束的表决，您家此前已投的票仍然有效。"
+        "如您仍是该房屋的业主或其家庭成员，可在小程序中按花名册的最新信息重新认证；"
+        f"如有疑问请联系{estate.community.name}居委会。",
+        None,
+        recipient_id=resident_id,
+        estate=estate,
     )
 
 

@@ -21,41 +21,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from api.core import UTCDateTime, choice_check, db, labels, utcnow
 from participation.models.registry import Estate
 
-CATEGORIES = ("basic", "improvement", "enhancement")  # 基础类、完善类、提升类
-STATUSES = (
-    "reserve",
-    "annual_plan",
-    "consulting",
-    "approved",
-    "construction",
-    "completed",
-    "accepted",
-)
-FUNDING_SOURCES = (
-    "government",
-    "residents",
-    "maintenance_fund",
-    "housing_provident_fund",
-    "social_capital",
-    "utility_company",
-)
-PLAN_ITEM_CATEGORIES = (
-    "rain_sewage_separation",
-    "utility_lines",
-    "lighting",
-    "fitness",
-    "security_cameras",
-    "waste_sorting",
-    "leisure_space",
-    "elderly_care",
-    "barrier_free",
-    "parking",
-    "ev_charging",
-    "greening",
-    "roof_facade",
-    "elevator",
-    "other",
-)
+# The enumerations are the keys of the kernel's label tables (so none lacks its Chinese label),
+# in their order: the lifecycle's for the statuses.
+CATEGORIES = tuple(labels.PROJECT_CATEGORIES)  # 基础类、完善类、提升类
+STATUSES = tuple(labels.PROJECT_STATUSES)
+FUNDING_SOURCES = tuple(labels.FUNDING_SOURCES)
+PLAN_ITEM_CATEGORIES = tuple(labels.PLAN_ITEM_CATEGORIES)
 # kind -> (month, day, years relative to the plan year): the policy's deadlines.
 _DEADLINES = {
     "preparation": (12, 30, -1),  # reserve, feasibility, design, drawings: Dec 30 the year before
@@ -118,6 +89,9 @@ class Project(db.Model):
         cascade="all, delete-orphan", order_by="Milestone.due_on"
     )
     plans: Mapped[list[Plan]] = relationship(order_by="Plan.version", viewonly=True)
+    transitions: Mapped[list[ProjectTransition]] = relationship(
+        order_by="(ProjectTransition.at, ProjectTransition.id)", viewonly=True
+    )
 
     def county_id_for_scope(self) -> int:
         """The county an `owner` grant on this project lies in."""

@@ -17,11 +17,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from api.core import UTCDateTime, choice_check, db, utcnow
+from api.core import UTCDateTime, choice_check, db, labels, utcnow
 
-ROLES = ("prefecture", "county", "committee", "owner")
-RELATIONS = ("owner", "tenant", "family")
-CLAIM_STATUSES = ("pending", "verified", "rejected")
+ROLES = tuple(labels.ROLES)
+RELATIONS = tuple(labels.RELATIONS)
+CLAIM_STATUSES = tuple(labels.CLAIM_STATUSES)
+# A live claim is pending or a membership (verified); the others are history.
+LIVE_CLAIM_STATUSES = ("pending", "verified")
+# The ends of a membership: the resident left, or a roster re-import revoked it.
+ENDED_CLAIM_STATUSES = ("left", "revoked")
 
 
 class County(db.Model):
@@ -105,12 +109,19 @@ class Resident(db.Model):
     # that is not stored cannot leak.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the resident's personal data was erased (PIPL: at their request or after the
+    # retention period); the row stays for the ballots and counts that name it, but no token
+    # signs it in again.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class HouseholdClaim(db.Model):
     """A resident's claim to belong to a household; verified claims are memberships.
 
-    What the resident typed is kept as given, so a clerk can compare it with the roster.
+    What the resident typed is kept as given, so a clerk can compare it with the roster. A
+    membership that ends stays as a row, for the record: `left` (the resident left the
+    household) or `revoked` (a roster re-import changed the household's owner; `reason` says
+    so), with `ended_at`; a new claim on the same household may follow either.
     """
 
     __tablename__ = "household_claims"
@@ -119,14 +130,16 @@ class HouseholdClaim(db.Model):
         choice_check("relation", RELATIONS),
         Index("ix_household_claims_household_status", "household_id", "status"),
         Index("ix_household_claims_resident_status", "resident_id", "status"),
-        # One live claim per resident and household; a rejected one may be followed by another.
+        CheckConstraint("(status IN ('left', 'revoked')) = (ended_at IS NOT NULL)", name="ended"),
+        # One live (pending or verified) claim per resident and household; a rejected, left or
+        # revoked one may be followed by another.
         Index(
             "uq_household_claims_live",
             "resident_id",
             "household_id",
             unique=True,
-            postgresql_where=text("status <> 'rejected'"),
-            sqlite_where=text("status <> 'rejected'"),
+            postgresql_where=text("status IN ('pending', 'verified')"),
+            sqlite_where=text("status IN ('pending', 'verified')"),
         ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +154,7 @@ class HouseholdClaim(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # left or revoked
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     resident: Mapped[Resident] = relationship()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core import local_today
+from api.core import labels, local_today
+from api.core.codes import code, keyed_labels, label
 from api.core.fields import Date, Text, id_field, text
 from participation.models import (
     CATEGORIES,
@@ -74,21 +75,45 @@ class PlanItemArgs(ma.Schema):
     )
 
 
+class PlanAttachmentArgs(ma.Schema):
+    upload_id = id_field(
+        required=True,
+        metadata={"description": "id from POST /projects/{id}/uploads, by the same staff member"},
+    )
+    title = text(200, required=True, metadata={"description": "what residents read: 总平面图…"})
+
+
 class PlanArgs(ma.Schema):
+    class Meta:
+        description = (
+            "`attachments`: the version's drawings (JPEG, PNG, WebP) and plan document (PDF), "
+            "in the order given, each the caller's own upload of this project (422 "
+            "`upload_invalid`, ids under `details.attachments`; 422 `upload_in_use` for one "
+            "that is a ballot's or a delegation's evidence; 422 `upload_duplicate` for one "
+            "named twice). They are part of the version: none can be added, changed or removed "
+            "later (a change is a new version). Residents of the project's estates may fetch "
+            "them (`url`)."
+        )
+
     summary = Text(validate=validate.Length(max=5000), allow_none=True)
     items = fields.List(
         fields.Nested(PlanItemArgs), required=True, validate=validate.Length(min=1, max=200)
     )
+    attachments = fields.List(
+        fields.Nested(PlanAttachmentArgs), load_default=list, validate=validate.Length(max=20)
+    )
 
 
 class FundingSchema(ma.Schema):
-    source = fields.String()
+    source = code(FUNDING_SOURCES)
+    source_label = label(labels.FUNDING_SOURCES, "source")
     amount = fields.Float()
     note = fields.String(allow_none=True)
 
 
 class MilestoneSchema(ma.Schema):
-    kind = fields.String()
+    kind = code(MILESTONES)
+    kind_label = label(labels.MILESTONES, "kind")
     due_on = fields.Date()
     done_on = fields.Date(allow_none=True)
     overdue = fields.Function(lambda m: m.overdue(local_today()))
@@ -97,10 +122,28 @@ class MilestoneSchema(ma.Schema):
 class PlanItemSchema(ma.Schema):
     id = fields.Integer()
     position = fields.Integer()
-    category = fields.String()
+    category = code(PLAN_ITEM_CATEGORIES)
+    category_label = label(labels.PLAN_ITEM_CATEGORIES, "category")
     description = fields.String()
     estimated_cost = fields.Float()
     attachments = fields.List(fields.String())
+
+
+class PlanAttachmentSchema(ma.Schema):
+    """A file of a plan version (its rows and files are the feedback domain's uploads)."""
+
+    id = fields.Integer()
+    upload_id = fields.Integer()
+    position = fields.Integer()
+    title = fields.String()
+    content_type = fields.String(
+        metadata={"enum": ["image/jpeg", "image/png", "image/webp", "application/pdf"]}
+    )
+    size = fields.Integer()
+    url = fields.Function(
+        lambda a: f"/api/v1/uploads/{a.upload_id}",
+        metadata={"type": "string", "description": "GET it with the caller's token"},
+    )
 
 
 class PlanSchema(ma.Schema):
@@ -112,6 +155,7 @@ class PlanSchema(ma.Schema):
     put_to_residents_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
     items = fields.List(fields.Nested(PlanItemSchema))
+    attachments = fields.List(fields.Nested(PlanAttachmentSchema))
 
 
 RESULTS_HIDDEN = (
@@ -132,22 +176,28 @@ class SatisfactionSchema(ma.Schema):
     completion_ratings = fields.Integer()
     completion_computed_at = fields.DateTime(allow_none=True)
     rating_closes_at = fields.DateTime(allow_none=True)
-    results_hidden = fields.String(allow_none=True, metadata={"description": RESULTS_HIDDEN})
+    results_hidden = code(
+        labels.RESULTS_HIDDEN, allow_none=True, metadata={"description": RESULTS_HIDDEN}
+    )
+    results_hidden_label = label(labels.RESULTS_HIDDEN, "results_hidden", allow_none=True)
 
 
 class ProjectSummarySchema(SatisfactionSchema):
     id = fields.Integer()
     county_id = fields.Integer()
     name = fields.String()
-    category = fields.String()
+    category = code(CATEGORIES)
+    category_label = label(labels.PROJECT_CATEGORIES, "category")
     plan_year = fields.Integer()
-    status = fields.String()
+    status = code(STATUSES)
+    status_label = label(labels.PROJECT_STATUSES, "status")
     estate_ids = fields.Function(lambda p: [e.id for e in p.estates])
 
 
 class OpenConsultationSchema(ma.Schema):
     id = fields.Integer()
-    kind = fields.String()
+    kind = code(labels.CONSULTATION_KINDS)
+    kind_label = label(labels.CONSULTATION_KINDS, "kind")
     title = fields.String()
     closes_at = fields.DateTime(allow_none=True)
 
@@ -162,13 +212,55 @@ class ProjectSchema(ProjectSummarySchema):
     completion_means = fields.Dict(
         keys=fields.String(), values=fields.Float(allow_none=True), allow_none=True
     )
+    completion_means_labels = keyed_labels(
+        labels.RATING_DIMENSIONS, "completion_means", allow_none=True
+    )
     open_consultations = fields.List(fields.Nested(OpenConsultationSchema))
     created_at = fields.DateTime()
 
 
+class NextMilestoneSchema(ma.Schema):
+    """A project's earliest milestone not yet met."""
+
+    kind = code(MILESTONES)
+    kind_label = label(labels.MILESTONES, "kind")
+    due_on = fields.Date()
+    overdue = fields.Function(
+        lambda m: m.overdue(local_today()),
+        metadata={"type": "boolean", "description": "its due date has passed"},
+    )
+
+
+class EstateProjectSchema(ma.Schema):
+    """A project covering an estate, as a resident's home screen lists it
+    (`participation.queries.EstateProject`)."""
+
+    id = fields.Integer(attribute="project.id")
+    name = fields.String(attribute="project.name")
+    status = code(STATUSES, attribute="project.status")
+    status_label = label(
+        labels.PROJECT_STATUSES,
+        "project.status",
+        metadata={"description": "the Chinese label of `status`"},
+    )
+    category = code(CATEGORIES, attribute="project.category")
+    category_label = label(
+        labels.PROJECT_CATEGORIES,
+        "project.category",
+        metadata={"description": "the Chinese label of `category`"},
+    )
+    plan_year = fields.Integer(attribute="project.plan_year")
+    next_milestone = fields.Nested(
+        NextMilestoneSchema,
+        allow_none=True,
+        metadata={"description": "the earliest milestone not yet met; null when all are"},
+    )
+
+
 class OverdueMilestoneSchema(ma.Schema):
     project_id = fields.Integer()
-    kind = fields.String()
+    kind = code(MILESTONES)
+    kind_label = label(labels.MILESTONES, "kind")
     due_on = fields.String()
     done_on = fields.String(allow_none=True)
 
@@ -176,17 +268,22 @@ class OverdueMilestoneSchema(ma.Schema):
 class ProjectProgressSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
-    status = fields.String()
+    status = code(STATUSES)
+    status_label = label(labels.PROJECT_STATUSES, "status")
     plan_year = fields.Integer()
     plan_satisfaction_rate = fields.Float(allow_none=True)
     participation_rate = fields.Float(allow_none=True)
     gate_passed = fields.Boolean()
     gate_final = fields.Boolean()
-    results_hidden = fields.String(allow_none=True, metadata={"description": RESULTS_HIDDEN})
+    results_hidden = code(
+        labels.RESULTS_HIDDEN, allow_none=True, metadata={"description": RESULTS_HIDDEN}
+    )
+    results_hidden_label = label(labels.RESULTS_HIDDEN, "results_hidden", allow_none=True)
 
 
 class CountyOverviewSchema(ma.Schema):
     county_id = fields.Integer()
     by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_status_labels = keyed_labels(labels.PROJECT_STATUSES, "by_status")
     overdue_milestones = fields.List(fields.Nested(OverdueMilestoneSchema))
     projects = fields.List(fields.Nested(ProjectProgressSchema))

@@ -5,8 +5,18 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from api.core.fields import Text, id_field, mask_name, mask_phone_last4, query_id, text
-from participation.models import RELATIONS, ROLES
+from api.core import labels
+from api.core.codes import code, label
+from api.core.fields import (
+    Text,
+    id_field,
+    mask_address,
+    mask_name,
+    mask_phone_last4,
+    query_id,
+    text,
+)
+from participation.models import CLAIM_STATUSES, RELATIONS, ROLES
 
 # --- places -------------------------------------------------------------------------------
 
@@ -108,6 +118,12 @@ class ImportResultSchema(ma.Schema):
     updated = fields.Integer()
     unchanged = fields.Integer()
     rows = fields.Integer()
+    revoked = fields.Integer(
+        metadata={
+            "description": "verified owner and family claims revoked because the file changed "
+            "their household's owner (each resident is told by a notice)"
+        }
+    )
 
 
 # --- claims -------------------------------------------------------------------------------
@@ -134,7 +150,7 @@ class RejectArgs(ma.Schema):
 
 
 class ClaimFilter(ma.Schema):
-    status = fields.String(validate=validate.OneOf(("pending", "verified", "rejected")))
+    status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
 
 
 def _address(claim):
@@ -148,17 +164,63 @@ def _address(claim):
     }
 
 
+STATUS_DESCRIPTION = (
+    "pending, verified (a member of the household), rejected (`reason` says why), left (the "
+    "resident left the household) or revoked (a roster re-import changed its owner; `reason` "
+    "says so)"
+)
+
+
 class MyClaimSchema(ma.Schema):
     """A resident's own claim (their own typed name is not echoed back)."""
 
     id = fields.Integer()
     household_id = fields.Integer()
-    status = fields.String()
-    relation = fields.String()
+    status = code(CLAIM_STATUSES, metadata={"description": STATUS_DESCRIPTION})
+    status_label = label(labels.CLAIM_STATUSES, "status")
+    relation = code(RELATIONS)
+    relation_label = label(labels.RELATIONS, "relation")
     reason = fields.String(allow_none=True)
     address = fields.Function(_address)
     created_at = fields.DateTime()
     verified_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True, metadata={"description": "left or revoked at"})
+
+
+class HomeHouseholdSchema(ma.Schema):
+    """One of the resident's live claims as their home screen shows it (`participation.queries.
+    HomeClaim`): the address masked, and no estate id while the claim waits for the committee."""
+
+    claim_id = fields.Function(lambda row: row.claim.id)
+    household_id = fields.Function(lambda row: row.claim.household_id)
+    status = code(
+        ("verified", "pending"),
+        attribute="claim.status",
+        metadata={"description": "verified (a member of the household) or pending"},
+    )
+    status_label = label(
+        labels.CLAIM_STATUSES,
+        "claim.status",
+        metadata={"description": "the Chinese label of `status`"},
+    )
+    relation = code(RELATIONS, attribute="claim.relation")
+    relation_label = label(
+        labels.RELATIONS,
+        "claim.relation",
+        metadata={"description": "the Chinese label of `relation`"},
+    )
+    estate_id = fields.Function(
+        lambda row: row.estate_id if row.claim.status == "verified" else None,
+        allow_none=True,
+        metadata={"type": "integer", "description": "null while the claim is pending"},
+    )
+    address = fields.Function(
+        lambda row: f"{row.estate} {mask_address(row.building, row.unit, row.room)}",
+        metadata={
+            "type": "string",
+            "description": "the estate, then the masked address: 甲小区 1栋1单元1**",
+        },
+    )
 
 
 class ClaimSchema(ma.Schema):
@@ -167,8 +229,10 @@ class ClaimSchema(ma.Schema):
     id = fields.Integer()
     household_id = fields.Integer()
     resident_id = fields.Integer()
-    status = fields.String()
-    relation = fields.String()
+    status = code(CLAIM_STATUSES, metadata={"description": STATUS_DESCRIPTION})
+    status_label = label(labels.CLAIM_STATUSES, "status")
+    relation = code(RELATIONS)
+    relation_label = label(labels.RELATIONS, "relation")
     reason = fields.String(allow_none=True)
     address = fields.Function(_address)
     claimed_name = fields.Function(lambda c: mask_name(c.claimed_name))
@@ -179,6 +243,7 @@ class ClaimSchema(ma.Schema):
     )
     created_at = fields.DateTime()
     reviewed_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True, metadata={"description": "left or revoked at"})
 
 
 # --- people -------------------------------------------------------------------------------
@@ -208,9 +273,9 @@ class GrantArgs(ma.Schema):
     @ma.validates_schema
     def _scope_matches_role(self, data, **kwargs):
         if data["role"] == "prefecture" and data.get("scope_id") is not None:
-            raise ma.ValidationError("The prefecture role has no scope.", "scope_id")
+            raise ma.ValidationError("市级主管部门的角色不设范围，请勿填写 scope_id", "scope_id")
         if data["role"] != "prefecture" and data.get("scope_id") is None:
-            raise ma.ValidationError("This role needs a scope_id.", "scope_id")
+            raise ma.ValidationError("该角色须指定范围 scope_id", "scope_id")
 
 
 class StaffArgs(ma.Schema):
@@ -229,7 +294,8 @@ class StaffArgs(ma.Schema):
 
 class GrantSchema(ma.Schema):
     id = fields.Integer()
-    role = fields.String()
+    role = code(ROLES)
+    role_label = label(labels.ROLES, "role")
     scope_id = fields.Integer(allow_none=True)
 
 
@@ -250,6 +316,14 @@ class ResidentSchema(ma.Schema):
 class WeChatLoginSchema(ma.Schema):
     token = fields.String()
     user = fields.Nested(ResidentSchema)
+    consent_required = fields.Boolean(
+        metadata={
+            "description": "the resident has not accepted the privacy notice in force: show it "
+            "(`GET /privacy`) and send `POST /me/privacy-consent`, whose token replaces this "
+            "one; until then every other call is a 403 `consent_required`"
+        }
+    )
+    privacy_version = fields.String(metadata={"description": "the privacy notice in force"})
 
 
 class StaffLoginSchema(ma.Schema):
@@ -258,7 +332,8 @@ class StaffLoginSchema(ma.Schema):
 
 
 class MeSchema(ma.Schema):
-    kind = fields.String(metadata={"enum": ["resident", "staff"]})
+    kind = code(labels.USER_KINDS)
+    kind_label = label(labels.USER_KINDS, "kind")
     id = fields.Integer()
     nickname = fields.String(allow_none=True)
     username = fields.String()

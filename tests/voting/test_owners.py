@@ -156,6 +156,7 @@ def test_loophole_6_tenants_and_family_members_do_not_vote_in_an_owners_decision
         assert shown["eligibility"] == {
             "eligible": False,
             "reason": "not_an_owner",
+            "reason_label": "业主共同决定仅由业主或其委托人表决",
             "households": [],
             "delegated": [],
         }
@@ -218,6 +219,7 @@ def test_a_delegation_from_record_to_revocation(app, client, owners):
             "resident_id": o.tenant.id,
             "nickname": mask_name(o.tenant.nickname),
             "relation": "tenant",
+            "relation_label": "租户",
         }
     ]
 
@@ -245,6 +247,7 @@ def test_a_delegation_from_record_to_revocation(app, client, owners):
     assert shown == {
         "eligible": True,
         "reason": None,
+        "reason_label": None,
         "households": [o.household(0)],
         "delegated": [o.household(0)],
     }
@@ -376,10 +379,20 @@ def test_the_committee_rejects_a_delegation_with_a_reason_and_the_owner_records_
 
     # The owner's own household list shows both; the household of another owner sees none.
     mine = client.get(f"{C}/{cid}/delegations", headers=w.headers["resident_member"]).get_json()
-    assert [d["status"] for d in mine] == ["pending", "rejected"]
+    assert [d["status"] for d in mine["items"]] == ["pending", "rejected"]
+    assert mine["total"] == 2
     theirs = client.get(f"{C}/{cid}/delegations", headers=o.tenant_headers).get_json()
-    assert [d["id"] for d in theirs] == [d["id"] for d in mine]
-    assert client.get(f"{C}/{cid}/delegations", headers=w.members[2]).get_json() == []
+    assert [d["id"] for d in theirs["items"]] == [d["id"] for d in mine["items"]]
+    none = client.get(f"{C}/{cid}/delegations", headers=w.members[2]).get_json()
+    assert none == {"items": [], "page": 1, "per_page": 20, "total": 0}
+    # A page at a time: the newest first.
+    first = client.get(
+        f"{C}/{cid}/delegations",
+        query_string={"per_page": 1},
+        headers=w.headers["resident_member"],
+    ).get_json()
+    assert [d["id"] for d in first["items"]] == [mine["items"][0]["id"]]
+    assert first["total"] == 2
 
 
 def test_only_the_owner_who_recorded_it_revokes_a_delegation(app, client, owners):
@@ -921,7 +934,7 @@ def test_in_a_bundled_project_each_committee_keeps_its_own_communitys_delegation
     def listed(headers):
         reply = client.get(f"{C}/{cid}/delegations", headers=headers)
         assert reply.status_code == 200, reply.get_json()
-        return {d["id"] for d in reply.get_json()}
+        return {d["id"] for d in reply.get_json()["items"]}
 
     assert listed(w.headers["clerk"]) == {a_id}
     assert listed(make.headers(clerk_b)) == {b_id}

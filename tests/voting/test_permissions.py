@@ -313,6 +313,7 @@ OTHER_MATRICES = {
     "supervision": "tests/feedback/test_permissions.py",
     "feedback": "tests/feedback/test_permissions.py",
     "comments": "tests/feedback/test_permissions.py",
+    "progress": "tests/feedback/test_permissions.py",
     "delegations": "tests/voting/test_owners.py",
     "opinions": "tests/voting/test_opinions.py",
 }
@@ -458,8 +459,8 @@ def test_staff_replies_never_show_a_households_choice(app, client, make, world, 
 def _drop_labels(reply):
     """A consultation names its possible choices (`choices`, `choice_labels`): the question,
     not anyone's answer. Remove them before looking for answers."""
-    if isinstance(reply, list):
-        return {"list": [_drop_labels(item) for item in reply]}
+    if "items" in reply and "total" in reply:  # a page of consultations
+        return {**reply, "items": [_drop_labels(item) for item in reply["items"]]}
     cleaned = {k: v for k, v in reply.items() if k not in ("choices", "choice_labels")}
     if "open_consultations" in cleaned:
         cleaned["open_consultations"] = [_drop_labels(c) for c in cleaned["open_consultations"]]

@@ -6,14 +6,13 @@ Nothing here writes.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from api.core import db, labels
-from api.core.fields import mask_name
+from api.core.fields import mask_address, mask_name
 from participation.models import Building, Estate, Household, Resident
 from voting.models import Consultation, Delegation, ElectorateEntry, ElectorMember
-from voting.schemas import mask_address
 
 LIVE = ("pending", "verified")
 
@@ -108,15 +107,18 @@ def candidates(consultation: Consultation, households: list[int]) -> list[dict]:
     ]
 
 
-def delegations(
+def delegations_page(
     consultation: Consultation,
+    args: dict,
     *,
     households: list[int] | None = None,
     communities: set[int] | None = None,
-) -> list[dict]:
-    """The consultation's delegations, newest first, as `DelegationSchema` dumps them: of these
-    households only (a resident's), of these communities' households only (a committee's), or
-    all (None, the county and the prefecture). Addresses and nicknames masked."""
+) -> dict:
+    """One page (`args["page"]`, `args["per_page"]`) of the consultation's delegations, newest
+    first, each as `DelegationSchema` dumps it: of these households only (a resident's), of
+    these communities' households only (a committee's), or all (None, the county and the
+    prefecture). Addresses and nicknames masked. The envelope of a page (items, page,
+    per_page, total): the count, then the page."""
     statement = (
         select(
             Delegation,
@@ -144,12 +146,14 @@ def delegations(
         statement = statement.where(Delegation.household_id.in_(households))
     if communities is not None:
         statement = statement.where(Household.estate_id.in_(estates_of(communities)))
-    return [
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    rows = db.session.execute(statement.limit(per_page).offset((page - 1) * per_page))
+    items = [
         described(delegation, (building, unit, room), owner, delegate, relation)
-        for delegation, building, unit, room, owner, delegate, relation in db.session.execute(
-            statement
-        )
+        for delegation, building, unit, room, owner, delegate, relation in rows
     ]
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
 def estates_of(communities: set[int]):

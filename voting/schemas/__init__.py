@@ -1,6 +1,7 @@
 """What the consultation, ballot and gate endpoints take and give; the package's other modules
 hold the schemas of one subject each: `counting` (per-estate figures), `delegations`,
-`opinions` (residents' reasons and replies), `paper` (paper ballots' evidence, non-voters)."""
+`opinions` (residents' reasons and replies), `paper` (paper ballots' evidence, non-voters),
+`timeline` (consultations on a project's timeline)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,22 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from api.core import labels
-from api.core.fields import DateTime, Text, id_field, mask_name, text
-from voting.models import BASES, CHANNELS, KINDS, MATTERS
-from voting.schemas.counting import estates_field, held_by_field
+from api.core.codes import code, label, labels_of
+from api.core.fields import DateTime, Text, id_field, text
+from voting.models import (
+    ALL_CHOICES,
+    BASES,
+    CHANNELS,
+    GATE_BASES,
+    KINDS,
+    MATTERS,
+    RULES,
+    STATUSES,
+)
+from voting.schemas.counting import estates_field, held_by_field, labelled_figures
 from voting.service.consultations import earliest_close_at
 
-OPINIONS = ("support", "oppose", "neutral")
+OPINIONS = tuple(labels.OPINIONS)
 
 
 class ConsultationArgs(ma.Schema):
@@ -117,10 +128,17 @@ class PaperBallotArgs(BallotArgs):
     assisted_by = text(100)
 
 
+def _items_labels(**kwargs):
+    """The labels of a needs survey's items: a plan item category's, or the option itself."""
+    return labels_of(labels.PLAN_ITEM_CATEGORIES, "items", **kwargs)
+
+
 class ReceiptSchema(ma.Schema):
     receipt = fields.String()
-    choice = fields.String()
+    choice = code(ALL_CHOICES)
+    choice_label = label(labels.BALLOT_CHOICES, "choice")
     items = fields.List(fields.String(), allow_none=True)
+    items_labels = _items_labels(allow_none=True)
     household_id = fields.Integer()
     updated_at = fields.DateTime()
     revision = fields.Integer(
@@ -139,13 +157,27 @@ class PaperReceiptSchema(ma.Schema):
     updated_at = fields.DateTime()
 
 
+class MyItemOpinionSchema(ma.Schema):
+    opinion = code(OPINIONS)
+    opinion_label = label(labels.OPINIONS, "opinion")
+    comment = fields.String()
+
+
 class MyBallotSchema(ma.Schema):
     receipt = fields.String()
-    choice = fields.String()
+    choice = code(ALL_CHOICES)
+    choice_label = label(labels.BALLOT_CHOICES, "choice")
     items = fields.List(fields.String())
+    items_labels = _items_labels()
     comment = fields.String(allow_none=True)
-    item_opinions = fields.Dict(allow_none=True)
-    channel = fields.String()
+    item_opinions = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(MyItemOpinionSchema),
+        allow_none=True,
+        metadata={"description": "{plan item id: {opinion, opinion_label, comment?}}"},
+    )
+    channel = code(CHANNELS)
+    channel_label = label(labels.CHANNELS, "channel")
     household_id = fields.Integer()
     revision = fields.Integer()
     updated_at = fields.DateTime()
@@ -153,7 +185,8 @@ class MyBallotSchema(ma.Schema):
 
 class EligibilitySchema(ma.Schema):
     eligible = fields.Boolean()
-    reason = fields.String(
+    reason = code(
+        labels.INELIGIBILITY_REASONS,
         allow_none=True,
         metadata={
             "description": "why not: not_verified, other_estate, consultation_not_open, "
@@ -161,6 +194,7 @@ class EligibilitySchema(ma.Schema):
             "verified delegates vote)"
         },
     )
+    reason_label = label(labels.INELIGIBILITY_REASONS, "reason", allow_none=True)
     households = fields.List(fields.Integer())
     delegated = fields.List(
         fields.Integer(),
@@ -176,34 +210,72 @@ class ConsultationSchema(ma.Schema):
     id = fields.Integer()
     project_id = fields.Integer()
     plan_id = fields.Integer(allow_none=True)
-    kind = fields.String()
+    kind = code(KINDS)
+    kind_label = label(labels.CONSULTATION_KINDS, "kind")
     title = fields.String()
-    question = fields.Function(lambda c: QUESTIONS[c.kind])
+    question = fields.Function(lambda c: QUESTIONS[c.kind], metadata={"type": "string"})
     description = fields.String(allow_none=True)
-    status = fields.String()
-    choices = fields.Function(lambda c: list(labels.CHOICES[c.kind]))
-    choice_labels = fields.Function(lambda c: labels.CHOICES[c.kind])
-    options = fields.List(fields.String())
+    status = code(STATUSES)
+    status_label = label(labels.CONSULTATION_STATUSES, "status")
+    choices = fields.Function(
+        lambda c: list(labels.CHOICES[c.kind]),
+        metadata={"type": "array", "items": {"type": "string"}},
+    )
+    choices_labels = fields.Function(
+        lambda c: list(labels.CHOICES[c.kind].values()),
+        metadata={
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "the Chinese labels of `choices`, in its order",
+        },
+    )
+    choice_labels = fields.Function(
+        lambda c: labels.CHOICES[c.kind],
+        metadata={
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "{choice: its Chinese label}",
+        },
+    )
+    options = fields.List(
+        fields.String(),
+        metadata={
+            "description": "a needs survey's items to pick from: plan item categories (the "
+            "default) or the clerk's own"
+        },
+    )
+    options_labels = labels_of(
+        labels.PLAN_ITEM_CATEGORIES,
+        "options",
+        metadata={
+            "description": "the Chinese labels of `options`, in its order (an option of the "
+            "clerk's own is its own label)"
+        },
+    )
     opens_at = fields.DateTime(allow_none=True)
     closes_at = fields.DateTime(allow_none=True)
     opened_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
     threshold = fields.Function(lambda c: float(c.threshold))
     quorum = fields.Function(lambda c: float(c.quorum))
-    basis = fields.String()
-    gate_basis = fields.String(
+    basis = code(BASES)
+    basis_label = label(labels.BASES, "basis")
+    gate_basis = code(
+        GATE_BASES,
         metadata={
             "description": "the gate's reading, frozen at creation: `ballots` (satisfied ÷ "
             "ballots cast, with the quorum) or `households` (satisfied ÷ eligible households)"
-        }
+        },
     )
-    rule = fields.String(
-        allow_none=True, metadata={"description": "owners' decisions: decided by the matter"}
+    gate_basis_label = label(labels.GATE_BASES, "gate_basis")
+    rule = code(
+        RULES,
+        allow_none=True,
+        metadata={"description": "owners' decisions: decided by the matter"},
     )
-    matter = fields.String(allow_none=True)
-    matter_label = fields.Function(
-        lambda c: labels.MATTERS.get(c.matter) if c.matter else None, allow_none=True
-    )
+    rule_label = label(labels.RULES, "rule", allow_none=True)
+    matter = code(MATTERS, allow_none=True)
+    matter_label = label(labels.MATTERS, "matter", allow_none=True)
     earliest_close_at = fields.DateTime(
         allow_none=True,
         metadata={
@@ -232,11 +304,49 @@ QUESTIONS = {
 }
 
 
+class HomeEligibilitySchema(ma.Schema):
+    eligible = fields.Boolean()
+    reason = code(
+        ("not_an_owner", "joined_after_opening"),
+        allow_none=True,
+        metadata={
+            "description": "why not: not_an_owner (an owners' decision: owners and their "
+            "verified delegates vote), joined_after_opening (verified after the electorate "
+            "was frozen)"
+        },
+    )
+    reason_label = label(labels.INELIGIBILITY_REASONS, "reason", allow_none=True)
+
+
+class HomeConsultationSchema(ma.Schema):
+    """A consultation open to the resident's household, as their home screen lists it
+    (`voting.queries.consultations.OpenToResident`)."""
+
+    id = fields.Integer(attribute="consultation.id")
+    project_id = fields.Integer(attribute="consultation.project_id")
+    project_name = fields.String()
+    title = fields.String(attribute="consultation.title")
+    kind = code(KINDS, attribute="consultation.kind")
+    kind_label = label(
+        labels.CONSULTATION_KINDS,
+        "consultation.kind",
+        metadata={"description": "the Chinese label of `kind`"},
+    )
+    closes_at = fields.DateTime(attribute="consultation.closes_at", allow_none=True)
+    voted = fields.Boolean(
+        metadata={
+            "description": "eligible: every household the resident votes for has a ballot; "
+            "not eligible: one of their households has one (another member voted)"
+        }
+    )
+    eligibility = fields.Nested(HomeEligibilitySchema)
+
+
 class TurnoutRowSchema(ma.Schema):
     receipt = fields.String()
     household = fields.String(metadata={"description": "masked address, e.g. 1栋1单元1**"})
-    channel = fields.String(metadata={"description": "wechat, paper or assisted"})
-    channel_label = fields.Function(lambda row: labels.CHANNELS[row["channel"]])
+    channel = code(CHANNELS, metadata={"description": "wechat, paper or assisted"})
+    channel_label = label(labels.CHANNELS, "channel")
     delegated = fields.Boolean(
         metadata={"description": "cast by a delegate of the household's owner (委托投票)"}
     )
@@ -272,7 +382,8 @@ class GateSchema(ma.Schema):
     participation_rate = fields.Float(allow_none=True)
     threshold = fields.Float(allow_none=True)
     quorum = fields.Float(allow_none=True)
-    basis = fields.String(allow_none=True)
+    basis = code(BASES, allow_none=True)
+    basis_label = label(labels.BASES, "basis", allow_none=True)
     counted = fields.Integer()
     eligible = fields.Integer()
     final = fields.Boolean()
@@ -281,21 +392,40 @@ class GateSchema(ma.Schema):
     consultation_id = fields.Integer(allow_none=True)
     plan_id = fields.Integer(allow_none=True)
     plan_version = fields.Integer(allow_none=True)
-    reason = fields.String(allow_none=True)
-    gate_basis = fields.String(
+    reason = code(
+        ("no_consultation", "consultation_open", "not_passed"),
+        allow_none=True,
+        metadata={"description": "why it is not passed; null when it is"},
+    )
+    reason_label = label(labels.GATE_REASONS, "reason", allow_none=True)
+    gate_basis = code(
+        GATE_BASES,
         metadata={
             "description": "the reading of satisfaction, frozen when the consultation was "
             "created: `ballots` (satisfied ÷ ballots cast) or `households` (satisfied ÷ every "
             "eligible); with no consultation, the reading a new one would take"
-        }
+        },
     )
+    gate_basis_label = label(labels.GATE_BASES, "gate_basis")
     figures = fields.Dict(
-        metadata={"description": "the pooled totals: basis, gate_basis, by_choice, voted, eligible"}
+        metadata={
+            "description": "the pooled totals: basis, gate_basis, by_choice, voted, eligible "
+            "(each code with its Chinese label beside it: `by_choice_labels`, …)"
+        }
     )
     estates = estates_field()
     held_by = held_by_field()
     rule = fields.String()
-    results_hidden = fields.String(allow_none=True, metadata={"description": RESULTS_HIDDEN})
+    results_hidden = code(
+        labels.RESULTS_HIDDEN, allow_none=True, metadata={"description": RESULTS_HIDDEN}
+    )
+    results_hidden_label = label(labels.RESULTS_HIDDEN, "results_hidden", allow_none=True)
+
+    @ma.post_dump
+    def _labelled(self, data, **kwargs):
+        if "figures" in data:
+            data["figures"] = labelled_figures(data["figures"])
+        return data
 
 
 class TallySchema(ma.Schema):
@@ -312,14 +442,18 @@ class TallySchema(ma.Schema):
             "description": "the pooled totals (basis; gate_basis for plan satisfaction; "
             "by_choice, voted, eligible; art278 or ranking by kind), `estates` (each estate's "
             "figures and `passed`: every kind is counted per estate) and `held_by` (ids of the "
-            "estates that do not pass)"
+            "estates that do not pass); each code with its Chinese label beside it "
+            "(`by_choice_labels`, a ranking row's `item_label`, `art278`'s `matter_label` and "
+            "`rule_label`, …)"
         }
     )
-    results_hidden = fields.String(allow_none=True, metadata={"description": RESULTS_HIDDEN})
-
-
-def mask_address(building: str, unit: str, room: str) -> str:
-    """1栋 1单元 101 → 1栋1单元1**: enough to find one's own line, not a neighbour's."""
-    return (
-        f"{building}{unit}{mask_name(room) if len(room) < 3 else room[0] + '*' * (len(room) - 1)}"
+    results_hidden = code(
+        labels.RESULTS_HIDDEN, allow_none=True, metadata={"description": RESULTS_HIDDEN}
     )
+    results_hidden_label = label(labels.RESULTS_HIDDEN, "results_hidden", allow_none=True)
+
+    @ma.post_dump
+    def _labelled(self, data, **kwargs):
+        if "figures" in data:
+            data["figures"] = labelled_figures(data["figures"])
+        return data
