@@ -22,6 +22,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from api.core import Forbidden, Unauthorized, db
+from api.core.fields import ID_MAX
 from participation import policy
 from participation.models import Resident, Staff
 
@@ -126,6 +127,10 @@ def _token_claims() -> tuple[str, int]:
         not isinstance(payload, dict)
         or payload.get("k") not in (RESIDENT, STAFF)
         or not isinstance(payload.get("id"), int)
+        or isinstance(payload["id"], bool)
+        # An id no table can hold (a signed token is ours, but a bug or an old key must still
+        # answer 401, not overflow the database's integer).
+        or not 1 <= payload["id"] <= ID_MAX
     ):
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
     if payload["k"] == RESIDENT and not _consent_exempt():

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from api import auth
 from api.core import db
+from devtools import factory
 from participation.models import HouseholdClaim, Staff
 from tests.support.registry_world import (
     ACTORS,
@@ -374,3 +376,20 @@ def test_a_resident_sees_only_their_own_claims(app, client, world):
     assert [(c["household_id"], c["status"]) for c in reply.json] == [(w.household, "pending")]
     me = client.get("/api/v1/me", headers=w.headers["resident_other_estate"]).json
     assert [h["household_id"] for h in me["households"]] == [w.other_household]
+
+
+@pytest.mark.parametrize("subject", [0, -1, 2**31, 2**63, True])
+@pytest.mark.parametrize("kind", [auth.RESIDENT, auth.STAFF])
+def test_a_signed_token_for_an_id_no_table_can_hold_is_refused(app, client, kind, subject):
+    """A token we signed ourselves (an old key, a bug) naming an id out of any table's range
+    answers 401 token_invalid on the resident's and the staff's paths, never an overflow."""
+    with app.test_request_context():
+        token = auth.issue_token(kind, subject, consent=factory.privacy_version())
+    headers = {"Authorization": f"Bearer {token}"}
+    for path in ("/api/v1/me", "/api/v1/me/home", "/api/v1/staff"):
+        error = assert_error_shape(client.get(path, headers=headers), 401)
+        assert error["code"] == "token_invalid", path
+    ballot = client.put(
+        "/api/v1/consultations/1/ballot", json={"choice": "satisfied"}, headers=headers
+    )
+    assert assert_error_shape(ballot, 401)["code"] == "token_invalid"
