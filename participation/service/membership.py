@@ -56,12 +56,17 @@ def leave_household(resident: Resident, household_id: int) -> HouseholdClaim:
     A claim still pending is a 409 `claim_pending` naming it: that is withdrawn, not left
     (`DELETE /me/claims/{claim_id}`).
     """
+    # Locked: a second leave (or a revocation) at the same moment waits, then finds the
+    # membership ended (PostgreSQL reads the row again) instead of ending it a second time.
     claim = db.session.scalar(
-        select(HouseholdClaim).where(
+        select(HouseholdClaim)
+        .where(
             HouseholdClaim.resident_id == resident.id,
             HouseholdClaim.household_id == household_id,
             HouseholdClaim.status.in_(LIVE_CLAIM_STATUSES),
         )
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if claim is None:
         raise NotFound("您不是该房屋的认证住户", code="membership_not_found")
@@ -100,6 +105,9 @@ def revoke_superseded(estate: Estate, owners: dict[int, tuple[str, str]]) -> int
                 HouseholdClaim.relation.in_(REVOKED_RELATIONS),
             )
             .order_by(HouseholdClaim.id)
+            # Locked, as a leave locks it: a claim its resident left meanwhile is not revoked.
+            .with_for_update(of=HouseholdClaim)
+            .execution_options(populate_existing=True)
         ).all()
         for claim, building, unit, room in rows:
             if (claim.claimed_name, claim.claimed_phone_last4) == owners[claim.household_id]:
