@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, case, distinct, exists, func, or_, select
+from sqlalchemy import Select, bindparam, case, distinct, exists, func, or_, select, union_all
 
 from api.core import InvalidInput, db, get_or_404
 from notices.models import (
@@ -118,15 +118,19 @@ def resident_notices(resident_id: int, now: datetime):
     households = select(HouseholdClaim.household_id).where(
         HouseholdClaim.resident_id == resident_id, HouseholdClaim.status == "verified"
     )
-    targeted = exists().where(
-        NoticeTarget.notice_id == Notice.id, NoticeTarget.household_id.in_(households)
+    # Found from the resident's side (their households' targets, the notices addressed to
+    # them), both by index: `recipient OR EXISTS (target)` made PostgreSQL read every notice.
+    addressed = Notice.__table__.alias("addressed")
+    theirs = union_all(
+        select(NoticeTarget.notice_id).where(NoticeTarget.household_id.in_(households)),
+        select(addressed.c.id).where(addressed.c.recipient_id == resident_id),
     )
     return (
         select(Notice, _read_by(resident_id).label("read"))
         .where(
             Notice.status == "published",
             or_(Notice.expires_at.is_(None), Notice.expires_at > now),
-            or_(Notice.recipient_id == resident_id, targeted),
+            Notice.id.in_(theirs),
         )
         .order_by(Notice.pinned.desc(), Notice.published_at.desc(), Notice.id.desc())
     )
