@@ -129,12 +129,23 @@ class TargetSchema(ma.Schema):
     project_id = fields.Integer(allow_none=True)
 
 
+# What `TargetSchema` gives, for the document (it is dumped by hand, so not a component).
+TARGET = {
+    "kind": {"type": "string", "enum": list(TARGET_KINDS)},
+    "kind_label": {"type": "string"},
+    "community_id": {"type": "integer", "nullable": True},
+    "estate_id": {"type": "integer", "nullable": True},
+    "building_ids": {"type": "array", "items": {"type": "integer"}, "nullable": True},
+    "project_id": {"type": "integer", "nullable": True},
+}
+
+
 class NoticeSummarySchema(ma.Schema):
     id = fields.Integer()
     category = code(CATEGORIES)
     category_label = label(labels.NOTICE_CATEGORIES, "category")
     title = fields.String()
-    summary = fields.Function(lambda n: n.body[:80] if n.body else "")
+    summary = fields.Function(lambda n: n.body[:80] if n.body else "", metadata={"type": "string"})
     pinned = fields.Boolean()
     status = code(STATUSES)
     status_label = label(labels.NOTICE_STATUSES, "status")
@@ -150,11 +161,16 @@ class NoticeSchema(NoticeSummarySchema):
 
     body = fields.String(allow_none=True)
     attachments = fields.List(fields.String())
-    target = fields.Function(lambda n: TargetSchema().dump(n))
+    target = fields.Function(
+        lambda n: TargetSchema().dump(n),
+        metadata={"type": "object", "properties": TARGET},
+    )
     publish_at = fields.DateTime(allow_none=True)
     withdrawn_at = fields.DateTime(allow_none=True)
     withdraw_reason = fields.String(allow_none=True)
-    system = fields.Function(lambda n: n.author_id is None, metadata={"description": "by an event"})
+    system = fields.Function(
+        lambda n: n.author_id is None, metadata={"type": "boolean", "description": "by an event"}
+    )
     created_at = fields.DateTime()
 
 

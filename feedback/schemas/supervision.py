@@ -72,7 +72,7 @@ class MySignupSchema(ma.Schema):
 
     id = fields.Integer()
     project_id = fields.Integer()
-    project_name = fields.Function(lambda s: s.project.name)
+    project_name = fields.Function(lambda s: s.project.name, metadata={"type": "string"})
     trade = fields.String(allow_none=True)
     days_available = fields.List(code(WEEKDAYS))
     days_available_labels = labels_of(labels.WEEKDAYS, "days_available")

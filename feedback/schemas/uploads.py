@@ -28,7 +28,7 @@ class UploadSchema(ma.Schema):
 class PhotoSchema(ma.Schema):
     id = fields.Integer()
     content_type = fields.String()
-    url = fields.Function(lambda u: f"/api/v1/uploads/{u.id}")
+    url = fields.Function(lambda u: f"/api/v1/uploads/{u.id}", metadata={"type": "string"})
 
 
 def photo_ids():

@@ -116,7 +116,7 @@ class MilestoneSchema(ma.Schema):
     kind_label = label(labels.MILESTONES, "kind")
     due_on = fields.Date()
     done_on = fields.Date(allow_none=True)
-    overdue = fields.Function(lambda m: m.overdue(local_today()))
+    overdue = fields.Function(lambda m: m.overdue(local_today()), metadata={"type": "boolean"})
 
 
 class PlanItemSchema(ma.Schema):
@@ -191,7 +191,10 @@ class ProjectSummarySchema(SatisfactionSchema):
     plan_year = fields.Integer()
     status = code(STATUSES)
     status_label = label(labels.PROJECT_STATUSES, "status")
-    estate_ids = fields.Function(lambda p: [e.id for e in p.estates])
+    estate_ids = fields.Function(
+        lambda p: [e.id for e in p.estates],
+        metadata={"type": "array", "items": {"type": "integer"}},
+    )
 
 
 class OpenConsultationSchema(ma.Schema):
@@ -206,7 +209,9 @@ class ProjectSchema(ProjectSummarySchema):
     description = fields.String(allow_none=True)
     supervisor_cap = fields.Integer()
     funding = fields.List(fields.Nested(FundingSchema))
-    funding_total = fields.Function(lambda p: float(sum(f.amount for f in p.funding)))
+    funding_total = fields.Function(
+        lambda p: float(sum(f.amount for f in p.funding)), metadata={"type": "number"}
+    )
     milestones = fields.List(fields.Nested(MilestoneSchema))
     current_plan = fields.Nested(PlanSchema, allow_none=True)
     completion_means = fields.Dict(

@@ -153,6 +153,16 @@ class ClaimFilter(ma.Schema):
     status = fields.String(validate=validate.OneOf(CLAIM_STATUSES))
 
 
+# What `_address` gives, for the document.
+ADDRESS = {
+    "estate_id": {"type": "integer"},
+    "estate": {"type": "string"},
+    "building": {"type": "string"},
+    "unit": {"type": "string"},
+    "room": {"type": "string"},
+}
+
+
 def _address(claim):
     h = claim.household
     return {
@@ -181,7 +191,7 @@ class MyClaimSchema(ma.Schema):
     relation = code(RELATIONS)
     relation_label = label(labels.RELATIONS, "relation")
     reason = fields.String(allow_none=True)
-    address = fields.Function(_address)
+    address = fields.Function(_address, metadata={"type": "object", "properties": ADDRESS})
     created_at = fields.DateTime()
     verified_at = fields.DateTime(allow_none=True)
     ended_at = fields.DateTime(allow_none=True, metadata={"description": "left or revoked at"})
@@ -191,8 +201,8 @@ class HomeHouseholdSchema(ma.Schema):
     """One of the resident's live claims as their home screen shows it (`participation.queries.
     HomeClaim`): the address masked, and no estate id while the claim waits for the committee."""
 
-    claim_id = fields.Function(lambda row: row.claim.id)
-    household_id = fields.Function(lambda row: row.claim.household_id)
+    claim_id = fields.Function(lambda row: row.claim.id, metadata={"type": "integer"})
+    household_id = fields.Function(lambda row: row.claim.household_id, metadata={"type": "integer"})
     status = code(
         ("verified", "pending"),
         attribute="claim.status",

@@ -203,3 +203,57 @@ def test_schemas_that_refuse_unknown_fields_say_so(app, openapi):
         and schemas[schema_class.__name__].get("additionalProperties") is not False
     ]
     assert problems == []
+
+
+# The replies the mini-program's screens read (issue 12: each screen built from the document
+# alone, through a generated client): the calls /work/screens_calls.md lists per screen.
+SCREEN_REPLIES = [
+    ("get", "/api/v1/me"),
+    ("get", "/api/v1/me/home"),
+    ("get", "/api/v1/me/households"),
+    ("get", "/api/v1/projects/{project_id}"),
+    ("get", "/api/v1/projects/{project_id}/timeline"),
+    ("get", "/api/v1/projects/{project_id}/progress"),
+    ("get", "/api/v1/projects/{project_id}/plans"),
+    ("get", "/api/v1/projects/{project_id}/plans/current"),
+    ("get", "/api/v1/consultations/{consultation_id}"),
+    ("get", "/api/v1/consultations/{consultation_id}/ballot"),
+    ("put", "/api/v1/consultations/{consultation_id}/ballot"),
+    ("get", "/api/v1/consultations/{consultation_id}/turnout"),
+    ("get", "/api/v1/notices"),
+    ("get", "/api/v1/notices/{notice_id}"),
+    ("get", "/api/v1/me/supervision"),
+]
+
+
+def _untyped(spec: dict, node: dict, where: str, seen: set) -> list[str]:
+    """`where.property` for each property under `node` with no type (nor a schema to read one
+    from): a generated client makes it `any`, and the screen cannot know what it holds."""
+    found = []
+    if "$ref" in node:
+        name = node["$ref"].rsplit("/", 1)[-1]
+        if name not in seen:
+            seen.add(name)
+            found += _untyped(spec, _resolve(spec, node), name, seen)
+        return found
+    for key in ("allOf", "oneOf", "anyOf"):
+        for part in node.get(key, []):
+            found += _untyped(spec, part, where, seen)
+    if isinstance(node.get("items"), dict):
+        found += _untyped(spec, node["items"], where, seen)
+    for name, prop in node.get("properties", {}).items():
+        if not any(key in prop for key in ("type", "$ref", "allOf", "oneOf", "anyOf")):
+            found.append(f"{where}.{name}")
+        found += _untyped(spec, prop, where, seen)
+    return found
+
+
+def test_every_field_a_screen_reads_has_a_type(openapi):
+    seen: set = set()
+    problems = []
+    for method, path in SCREEN_REPLIES:
+        for code, response in openapi["paths"][path][method]["responses"].items():
+            if code.startswith("2"):
+                for media in _resolve(openapi, response).get("content", {}).values():
+                    problems += _untyped(openapi, media["schema"], path, seen)
+    assert problems == []

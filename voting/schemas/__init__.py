@@ -256,8 +256,8 @@ class ConsultationSchema(ma.Schema):
     closes_at = fields.DateTime(allow_none=True)
     opened_at = fields.DateTime(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
-    threshold = fields.Function(lambda c: float(c.threshold))
-    quorum = fields.Function(lambda c: float(c.quorum))
+    threshold = fields.Function(lambda c: float(c.threshold), metadata={"type": "number"})
+    quorum = fields.Function(lambda c: float(c.quorum), metadata={"type": "number"})
     basis = code(BASES)
     basis_label = label(labels.BASES, "basis")
     gate_basis = code(
