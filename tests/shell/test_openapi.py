@@ -206,7 +206,7 @@ def test_schemas_that_refuse_unknown_fields_say_so(app, openapi):
 
 
 # The replies the mini-program's screens read (issue 12: each screen built from the document
-# alone, through a generated client): the calls /work/screens_calls.md lists per screen.
+# alone, through a generated client): the calls the issue's closing note lists per screen.
 SCREEN_REPLIES = [
     ("get", "/api/v1/me"),
     ("get", "/api/v1/me/home"),
