@@ -126,6 +126,10 @@ class HomeTicketSchema(ma.Schema):
     id = fields.Integer(attribute="ticket.id")
     project_id = fields.Integer(attribute="ticket.project_id")
     project_name = fields.String()
+    description = fields.String(
+        attribute="ticket.description",
+        metadata={"description": "what the resident reported: which ticket this is"},
+    )
     status = code(
         [s for s in TICKET_STATUSES if s != "resolved"],
         attribute="ticket.status",

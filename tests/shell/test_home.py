@@ -192,6 +192,8 @@ def test_my_supervisor_sign_ups_and_open_tickets(client, world):
 
     assert [x["id"] for x in home["tickets"]] == [t["answered"], t["open"]]
     answered, opened = home["tickets"]
+    # Which problem each is: two tickets of one project differ by what was reported.
+    assert (answered["description"], opened["description"]) == ("管道漏水", "夜间施工噪音大")
     assert answered["project_name"] == "甲乙小区管网改造"
     assert (answered["status"], answered["status_label"]) == ("answered", "已答复")
     assert (opened["status"], opened["status_label"]) == ("open", "待答复")
