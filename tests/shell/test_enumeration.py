@@ -149,6 +149,7 @@ RESIDENT_PATHS = [
     ("PUT", f"{C}/ballot", {"choice": "satisfied"}),
     ("GET", f"{C}/ballot", None),
     ("GET", f"{C}/turnout", None),
+    ("GET", f"{C}/turnout?receipt=ABCDEFGHJK", None),  # my receipt (issue 12)
     ("GET", f"{C}/tally", None),
     ("GET", f"{C}/delegation-candidates", None),
     ("POST", f"{C}/delegations", {"delegate_id": 1, "power_of_attorney_upload_id": 1}),
@@ -250,3 +251,31 @@ def test_every_path_that_names_such_an_id_is_in_the_list_or_refuses_residents_al
             missing = _ask(client, method, rule, _path(rule, None), headers)
             assert existing == missing, (method, rule, actor, existing, missing)
             assert existing[0] in (403, 404), (method, rule, actor, existing)
+
+
+def test_a_published_file_out_of_sight_is_answered_as_a_missing_one(app, client, world):
+    """A file the project's managers published (a progress photo, issue 12) is fetched by the
+    residents of its estates only: to a resident outside them, or staff out of scope, it is
+    answered as an upload that does not exist."""
+    owner = world.headers["owner"]
+    photo = client.post(
+        f"/api/v1/projects/{world.project}/uploads", headers=owner, **multipart(JPEG)
+    )
+    photo_id = _made(photo)["id"]
+    posted = client.post(
+        f"/api/v1/projects/{world.project}/progress",
+        json={"body": "外墙施工完成", "photo_ids": [photo_id]},
+        headers=owner,
+    )
+    _made(posted)
+    seen = client.get(f"/api/v1/uploads/{photo_id}", headers=world.headers["resident_member"])
+    seen.close()
+    assert seen.status_code == 200  # published: the estate's residents fetch it
+    before = snapshot(app)
+    for actor in (*RESIDENTS_OUT, "clerk_other_community", "owner_other_project"):
+        headers = world.headers[actor]
+        existing = _ask(client, "GET", "", f"/api/v1/uploads/{photo_id}", headers)
+        missing = _ask(client, "GET", "", f"/api/v1/uploads/{MISSING}", headers)
+        assert existing == missing, actor
+        assert existing[0] == 404 and existing[1]["error"]["code"] == "upload_not_found"
+    assert snapshot(app) == before
