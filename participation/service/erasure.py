@@ -22,7 +22,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from api.core import db, utcnow
-from participation.models import Resident
+from participation.models import HouseholdClaim, Resident
 from participation.service import personal
 
 _ERASERS = "resident_erasers"
@@ -39,13 +39,20 @@ def erase_resident(resident_id: int, now: datetime | None = None) -> bool:
     """Erase the resident's personal data in every domain (see the module docstring); False,
     and nothing written, when there is no such resident or they were erased already.
 
-    The resident's row is locked first, so two erasures of one resident (a second `DELETE /me`
-    racing the first, or the retention job) run one after the other and the second finds the
-    work done.
+    The resident's claims are locked first, then their row: a consultation opening now reads
+    the verified claims FOR SHARE (`voting.service.consultations.open_consultation`), so it
+    either froze its members before this, and voting's eraser then finds and removes them, or
+    waits and finds the claims gone. (In that order: the opening's members point at the
+    resident's row, so taking the row first while the opening holds a claim would deadlock.)
+    The row lock makes two erasures of one resident (a second `DELETE /me` racing the first,
+    or the retention job) run one after the other, the second finding the work done.
     """
     erasers = current_app.extensions.get(_ERASERS)
     if erasers is None:
         raise RuntimeError("no resident erasers are wired: build the app with create_app")
+    db.session.execute(
+        select(HouseholdClaim.id).where(HouseholdClaim.resident_id == resident_id).with_for_update()
+    )
     resident = db.session.scalar(
         select(Resident)
         .where(Resident.id == resident_id)

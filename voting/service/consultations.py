@@ -301,7 +301,13 @@ def open_consultation(consultation: Consultation, now: datetime | None = None) -
                 HouseholdClaim.relation,
             )
             .join(Household, Household.id == HouseholdClaim.household_id)
-            .where(HouseholdClaim.status == "verified", Household.estate_id.in_(estate_ids)),
+            .where(HouseholdClaim.status == "verified", Household.estate_id.in_(estate_ids))
+            # A membership ending now (a leave, a revocation, an erasure: each locks the claim
+            # before it takes the resident out of the electorates not yet closed) is waited for
+            # and then read as ended; a later one finds these rows committed and deletes them.
+            # Without the lock the opening would read the claim still verified while the ending
+            # could not see these rows: the resident would stay, and vote.
+            .with_for_update(read=True, of=HouseholdClaim),
         )
     )
     households, persons, area = db.session.execute(
