@@ -2,10 +2,10 @@
 erasing the resident does to it (`erase`, registered with
 `participation.service.erasure.register_eraser`).
 
-Comments stay, without their author; sign-ups still waiting are withdrawn. Inspections,
-tickets, ratings (the household's), the acceptance record and the photos are the project's
-record and stay, pointing at a resident row that no longer names anyone. `SOURCES` names the
-columns pointing at the resident that each section is read from.
+Comments stay, without their author; live sign-ups (pending or accepted) are withdrawn.
+Inspections, tickets, ratings (the household's), the acceptance record and the photos are the
+project's record and stay, pointing at a resident row that no longer names anyone. `SOURCES`
+names the columns pointing at the resident that each section is read from.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from feedback.models import (
 )
 from feedback.models.acceptance import Acceptance
 from feedback.models.ratings import DIMENSIONS
+from feedback.models.supervision import LIVE_STATUSES as SIGNUP_LIVE_STATUSES
 from feedback.models.tickets import inspection_photos, ticket_photos
 
 SOURCES = {
@@ -250,8 +251,10 @@ def export(resident_id: int) -> dict:
 def erase(resident_id: int, now: datetime | None = None) -> None:
     """Feedback's part of an erasure: the resident's comments lose their author (shown as
     `已注销用户`); a comment still waiting for WeChat's check goes to the committee's review
-    instead, since WeChat checks a text only with its author's openid; sign-ups still pending
-    are withdrawn, so the committee does not accept a supervisor who is gone."""
+    instead, since WeChat checks a text only with its author's openid; live sign-ups are
+    withdrawn, as the resident could have done: a pending one so that the committee does not
+    accept a supervisor who is gone, an accepted one so that the place they held within the
+    project's cap is free for another (their review and inspections stay on record)."""
     now = now or utcnow()
     waiting = db.session.scalars(
         select(Comment)
@@ -280,7 +283,10 @@ def erase(resident_id: int, now: datetime | None = None) -> None:
     )
     db.session.execute(
         update(SupervisorSignup)
-        .where(SupervisorSignup.resident_id == resident_id, SupervisorSignup.status == "pending")
+        .where(
+            SupervisorSignup.resident_id == resident_id,
+            SupervisorSignup.status.in_(SIGNUP_LIVE_STATUSES),
+        )
         .values(status="withdrawn", withdrawn_at=now)
         .execution_options(synchronize_session="fetch")
     )

@@ -13,11 +13,17 @@ from api.core import db
 from devtools import factory
 from feedback.models import Comment, CommentDecision, SupervisorSignup
 from notices.models import Delivery, SubscriptionConsent
-from participation.models import HouseholdClaim, PrivacyConsent, Resident
+from participation.models import HouseholdClaim, PrivacyConsent, Project, Resident
 from participation.service import erasure
 from participation.service.personal import tombstone
 from tests.support.consent import consented_headers
-from tests.support.feedback_world import STAFF, assert_error_shape, build_world, snapshot
+from tests.support.feedback_world import (
+    STAFF,
+    assert_error_shape,
+    build_world,
+    set_columns,
+    snapshot,
+)
 from tests.support.personal_world import enrich
 from voting.models import Delegation, ElectorMember
 
@@ -82,7 +88,9 @@ def test_erasing_oneself_removes_what_names_the_person_and_keeps_the_record(app,
         signups = {s.id: s for s in db.session.scalars(select(SupervisorSignup))}
         assert signups[mine.pending_signup].status == "withdrawn"
         assert signups[mine.pending_signup].withdrawn_at is not None
-        assert signups[w.signup_accepted].status == "accepted"  # the record of who supervised
+        # An accepted sign-up ends as withdrawn (the place is free); the review stays on record.
+        assert signups[w.signup_accepted].status == "withdrawn"
+        assert signups[w.signup_accepted].reviewed_at is not None
         assert signups[theirs.pending_signup].status == "pending"
 
         assert db.session.get(Delivery, mine.delivery).status == "cancelled"
@@ -106,6 +114,33 @@ def test_erasing_oneself_removes_what_names_the_person_and_keeps_the_record(app,
     # The ballots, their audit rows and every other record are as they were.
     for table in ("ballots", "ballot_changes", "tallies", "tickets", "ratings", "uploads"):
         assert before[table] == after[table], table
+
+
+def test_an_erased_supervisor_frees_their_place(app, client, rich):
+    """An accepted supervisor who erases themself supervises no more (their token is dead): the
+    sign-up ends as withdrawn, as if they had withdrawn it, so the committee may accept another
+    within the project's cap. The sign-up, its review and the inspections stay on record."""
+    w, _, _ = rich
+    set_columns(app, Project, w.construction, supervisor_cap=1)
+    accept = f"/api/v1/supervisors/{w.signup_pending}/accept"
+    full = client.post(accept, headers=w.headers["clerk"])
+    assert_error_shape(full, 409, "supervisor_cap_reached")
+
+    assert client.delete(ME, headers=w.headers["supervisor"]).status_code == 204
+
+    with app.app_context():
+        gone = db.session.get(SupervisorSignup, w.signup_accepted)
+        assert (gone.status, gone.reviewed_at is not None) == ("withdrawn", True)
+        assert gone.withdrawn_at is not None
+        db.session.remove()
+    reply = client.post(accept, headers=w.headers["clerk"])
+    assert reply.status_code == 200, reply.get_json()
+    listed = client.get(
+        f"/api/v1/projects/{w.construction}/supervisors", headers=w.headers["clerk"]
+    )
+    assert w.signup_accepted not in {
+        s["id"] for s in listed.get_json()["items"] if s["status"] == "accepted"
+    }
 
 
 def participation_rows(resident_id: int) -> dict:
