@@ -175,6 +175,27 @@ def own_upload(
     return own_uploads(project, caller, [upload_id], field=field, message=message)[0]
 
 
+def evidence_upload(
+    project: Project, caller: Resident | Staff, upload_id: int, *, field: str, message: str
+) -> Upload:
+    """One upload to keep as evidence (a paper ballot's form, a power of attorney): as
+    `own_upload`, and never one already published (422 `upload_published`, the id under
+    `details[field]`): evidence is never a file the project's residents may fetch, whichever
+    came first (`publishable` refuses the other order)."""
+    upload = own_upload(project, caller, upload_id, field=field, message=message)
+    attached = select(PlanAttachment.id).where(PlanAttachment.upload_id == upload.id)
+    shown = select(progress_update_photos.c.upload_id).where(
+        progress_update_photos.c.upload_id == upload.id
+    )
+    if db.session.scalar(select(attached.exists() | shown.exists())):
+        raise InvalidInput(
+            "该照片已公开发布，不能作为凭证，请上传凭证原件的照片",
+            code="upload_published",
+            details={field: [upload.id]},
+        )
+    return upload
+
+
 def attachable(project: Project, resident: Resident, upload_ids: list[int]) -> list[Upload]:
     """The photos a report attaches: the resident's own uploads of this project (422
     `upload_invalid`, `details.photo_ids`)."""

@@ -365,3 +365,35 @@ def test_a_photo_that_is_a_paper_ballot_s_evidence_cannot_be_published(app, worl
     assert alone.status_code == 201, alone.json
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ProgressUpdate)) == 1
+
+
+def test_a_published_photo_cannot_become_a_paper_ballot_s_evidence(app, world, client):
+    """The other way round: a photo the county officer published in a progress update is
+    refused as the evidence of a paper ballot, so that no ballot's evidence is a file every
+    resident of the estate may fetch (and a form is photographed for the ballot it proves)."""
+    w = world
+    officer = w.headers["county_officer"]
+    consultation = client.post(
+        f"/api/v1/projects/{w.construction}/consultations",
+        json={"kind": "plan_satisfaction", "plan_id": w.plan},
+        headers=officer,
+    )
+    assert consultation.status_code == 201, consultation.json
+    cid = consultation.json["id"]
+    assert client.post(f"/api/v1/consultations/{cid}/open", headers=officer).status_code == 200
+    photo = _photo(client, w, actor="county_officer")
+    posted = _post(client, w, {"body": BODY, "photo_ids": [photo]}, actor="county_officer")
+    assert posted.status_code == 201, posted.json
+
+    before = snapshot(app)
+    reply = client.post(
+        f"/api/v1/consultations/{cid}/paper-ballots",
+        json={
+            "household_id": w.households["resident_member"],
+            "choice": "satisfied",
+            "evidence_upload_id": photo,
+        },
+        headers=officer,
+    )
+    error = refused(app, before, reply, 422, "upload_published")
+    assert error["details"] == {"evidence_upload_id": [photo]}

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from api.core import db
 from api.core.fields import mask_name
 from devtools import factory
+from feedback.models import PlanAttachment
 from participation.models import Estate
 from tests.support.voting_helpers import evidence_upload, run_jobs
 from tests.support.voting_world import (
@@ -338,6 +339,38 @@ def test_the_committee_records_a_delegation_for_an_owner_without_a_phone(app, cl
     revoked = client.post(f"{D}/{delegation['id']}/revoke", headers=w.headers["clerk"])
     assert revoked.status_code == 200 and revoked.get_json()["status"] == "revoked"
     assert_refused_not_an_owner(put_ballot(client, o.family_headers, cid, choice="agree"))
+
+
+def test_a_published_file_is_refused_as_a_power_of_attorney(app, client, owners):
+    """The county records a delegation for an owner without a phone, naming a photo of its own
+    that is a plan version's attachment, which every resident of the estate may fetch: refused
+    (422 `upload_published`), nothing written. Evidence is never a published file."""
+    o = owners
+    w = o.w
+    cid = owners_decision(client, w)
+    with app.app_context():
+        db.session.add(
+            PlanAttachment(
+                plan_id=w.scene.plan_id,
+                upload_id=o.uploads["county_officer"],
+                position=1,
+                title="总平面图",
+            )
+        )
+        db.session.commit()
+    before = snapshot(app)
+    reply = client.post(
+        f"{C}/{cid}/delegations",
+        json={
+            "household_id": o.household(1),
+            "delegate_id": o.family.id,
+            "power_of_attorney_upload_id": o.uploads["county_officer"],
+        },
+        headers=w.headers["county_officer"],
+    )
+    error = assert_error_shape(reply, 422, "upload_published")
+    assert error["details"] == {"power_of_attorney_upload_id": [o.uploads["county_officer"]]}
+    assert snapshot(app) == before
 
 
 def test_the_committee_rejects_a_delegation_with_a_reason_and_the_owner_records_another(

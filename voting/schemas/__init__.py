@@ -113,7 +113,8 @@ class PaperBallotArgs(BallotArgs):
             "consultation's electorate; `assisted_by` is required when `channel` is `assisted` "
             "(422 `assisted_by_required`). `evidence_upload_id` is the recording clerk's own "
             "upload of this project (POST /projects/{id}/uploads: a photo of the signed form; "
-            "422 `upload_invalid` for another's, a resident's or another project's). A paper "
+            "422 `upload_invalid` for another's, a resident's or another project's; 422 "
+            "`upload_published` for a plan's attachment or a progress photo). A paper "
             "or assisted ballot that replaces the household's WeChat ballot sends its members "
             "a notice (`ballot_replaced`), never saying what was chosen."
         )

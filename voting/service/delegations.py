@@ -10,7 +10,7 @@ Functions flush, never commit.
 from __future__ import annotations
 
 from api.core import Conflict, InvalidInput, db, utcnow
-from feedback.service.uploads import own_upload
+from feedback.service.uploads import evidence_upload
 from participation.models import Project, Resident, Staff
 from voting.models import Consultation, Delegation
 from voting.queries import delegations as queries
@@ -90,7 +90,7 @@ def _check_delegate(consultation: Consultation, household_id: int, delegate_id: 
 
 
 def _check_upload(consultation: Consultation, caller: Resident | Staff, upload_id: int) -> None:
-    own_upload(
+    evidence_upload(
         db.session.get(Project, consultation.project_id),
         caller,
         upload_id,

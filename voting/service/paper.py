@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 
 from api.core import InvalidInput, db, emit, utcnow
-from feedback.service.uploads import own_upload
+from feedback.service.uploads import evidence_upload
 from participation.models import Project, Staff
 from voting.models import BallotChange, Consultation, ElectorateEntry
 from voting.service.ballots import NotEligible, check_open, write_ballot
@@ -19,7 +19,8 @@ def record_paper_ballot(consultation: Consultation, staff: Staff, args: dict) ->
     """A clerk records a paper or assisted ballot, with its evidence (the clerk's own upload of
     this project's, a photo of the form: 422 `upload_invalid` for anything else; 422
     `evidence_reused` for a photo already the evidence of another household's ballot or of
-    another consultation) and an optional note, under their own identity.
+    another consultation; 422 `upload_published` for a published one) and an optional note,
+    under their own identity.
 
     When it replaces a ballot the household cast on WeChat, voting announces
     `ballot_replaced`, so that the household's members hear of it (never of the choice).
@@ -33,7 +34,7 @@ def record_paper_ballot(consultation: Consultation, staff: Staff, args: dict) ->
         )
     if args["channel"] == "assisted" and not args.get("assisted_by"):
         raise InvalidInput("代为填写的选票须注明协助人", code="assisted_by_required")
-    evidence = own_upload(
+    evidence = evidence_upload(
         db.session.get(Project, consultation.project_id),
         staff,
         args["evidence_upload_id"],
