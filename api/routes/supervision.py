@@ -183,10 +183,10 @@ def get_upload(upload_id):
     """The file itself: for the resident who uploaded it and staff who see its project; a
     staff member's file for staff who see its project, and for verified residents of the
     project's estates once published (a plan version's attachment, a progress photo)."""
-    upload = get_or_404(Upload, upload_id, "upload_not_found", "找不到该图片")
+    upload = get_or_404(Upload, upload_id, "upload_not_found", "找不到该文件")
     path = uploads.file_path(upload)
     if not policy.sees_upload(auth.current_caller(), upload) or not path.is_file():
-        raise NotFound("找不到该图片", code="upload_not_found")
+        raise NotFound("找不到该文件", code="upload_not_found")
     response = send_file(path, mimetype=upload.content_type, max_age=0, etag=upload.sha256)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'"
