@@ -29,7 +29,7 @@ from api.http import (
 )
 from api.jobs import InlineRunner, RQRunner, connect_redis, redis_options
 from api.logs import configure as configure_logging
-from api.routes import ops, register_blueprints
+from api.routes import console, ops, register_blueprints
 from api.wechat import WeChat
 from feedback import jobs as feedback_jobs
 from feedback import policy as feedback_policy
@@ -119,6 +119,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     register_blueprints(api)
     ops.register(app)  # /healthz, /readyz, /metrics (not in the OpenAPI document); request ids
+    console.register(app)  # /console/: the built staff console (not in the OpenAPI document)
     install_error_handlers(app)
     app.before_request(enforce_request_limits)
     app.before_request(enforce_body_limit)

@@ -21,6 +21,7 @@ from api.core.labels import NOTICE_CATEGORIES
 from api.pool import engine_options
 
 DEV_SECRET = "dev-only-secret-do-not-use-in-production"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # name: (default, description) — README lists these; keep them in step.
 SETTINGS = {
@@ -103,6 +104,10 @@ SETTINGS = {
     "METRICS_TOKEN": (
         "",
         "bearer token Prometheus sends to read /metrics; unset: loopback only, 404 in production",
+    ),
+    "CONSOLE_DIST": (
+        "<project>/console/dist",
+        "the built staff console (`cd console && npm ci && npm run build`), served at /console/",
     ),
     "PROMETHEUS_MULTIPROC_DIR": (
         "",
@@ -252,6 +257,7 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
         "STAFF_LOGIN_LIMIT": rate_limit("STAFF_LOGIN_LIMIT"),
         "STAFF_LOGIN_ADDRESS_LIMIT": rate_limit("STAFF_LOGIN_ADDRESS_LIMIT"),
         "UPLOAD_DIR": get("UPLOAD_DIR"),
+        "CONSOLE_DIST": _console_dist(get),
         # JSON bodies are small; uploads raise this per request (see api.http.allow_upload).
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         # A file may be 10 MiB (feedback.models.uploads.MAX_BYTES); the body carries it in a
@@ -266,6 +272,13 @@ def load(instance_path: str, environ=None, overrides: dict | None = None) -> dic
     config.update(_ops_settings(get, environ))
     config.update(overrides)  # anything else a test or caller sets directly
     return config
+
+
+def _console_dist(get) -> str:
+    """The console's build folder, absolute; it need not exist (`/console/` then says how to
+    build it)."""
+    raw = str(get("CONSOLE_DIST")).replace("<project>", str(PROJECT_ROOT))
+    return str(Path(raw).expanduser().resolve())
 
 
 def _days(number, name) -> int:
