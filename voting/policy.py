@@ -22,7 +22,7 @@ from voting.jobs import catch_up
 from voting.models import Consultation, Delegation, Tally
 from voting.queries.ballots import eligibility
 from voting.queries.gate import gate_consultation, is_stale
-from voting.service.ballots import refuse_ineligible
+from voting.service.ballots import NotOpenYet, refuse_ineligible
 
 # --- running a consultation and recording its ballots ----------------------------------------
 
@@ -208,3 +208,40 @@ def require_delegation_owner(resident: Resident, delegation: Delegation, househo
     if delegation.household_id in households:
         raise Forbidden("只有委托的业主本人或居委会可以撤销该委托", code="not_delegation_owner")
     raise DelegationNotFound()
+
+
+# --- the staff's downloads (issue 13, exports) ------------------------------------------------
+
+
+def require_opened(consultation: Consultation) -> None:
+    """A draft has no frozen electorate and no count: 409 `consultation_not_open`."""
+    if consultation.status == "draft":
+        raise NotOpenYet()
+
+
+def require_result_shown(view: dict) -> None:
+    """An export never shows what the API hides: a result the caller may not see now
+    (`voting.queries.visibility`: too few ballots while the vote is open, a bundled project's
+    estate below that number) is 409 `results_hidden`, with the reason."""
+    reason = view.get("results_hidden")
+    if reason is not None:
+        raise Conflict(
+            f"暂不能导出计票结果：{labels.RESULTS_HIDDEN[reason]}",
+            code="results_hidden",
+            details={"results_hidden": reason},
+        )
+
+
+def require_final_satisfaction(consultation: Consultation, tally: Tally) -> None:
+    """A publicity sheet (公示) states a plan satisfaction consultation's final result: 409
+    `publicity_not_applicable` for another kind, `consultation_not_closed` while the vote is
+    open, `tally_pending` until the final count has every ballot."""
+    if consultation.kind != "plan_satisfaction":
+        raise Conflict(
+            "结果公示仅适用于改造方案满意度征询，其他征询请导出计票结果",
+            code="publicity_not_applicable",
+        )
+    if consultation.status != "closed":
+        raise Conflict("表决结束后才能生成结果公示", code="consultation_not_closed")
+    if not tally.final or is_stale(consultation, tally):
+        raise Conflict(labels.GATE_REASONS["tally_pending"], code="tally_pending")

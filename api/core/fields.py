@@ -128,8 +128,11 @@ def mask_phone_last4(digits: str | None) -> str | None:
     return "**" + digits[-2:]
 
 
+def mask_room(room: str) -> str:
+    """101 → 1**, 12 → 1*: the floor stays, the door does not."""
+    return mask_name(room) if len(room) < 3 else room[0] + "*" * (len(room) - 1)
+
+
 def mask_address(building: str, unit: str, room: str) -> str:
     """1栋 1单元 101 → 1栋1单元1**: enough to find one's own line, not a neighbour's."""
-    return (
-        f"{building}{unit}{mask_name(room) if len(room) < 3 else room[0] + '*' * (len(room) - 1)}"
-    )
+    return f"{building}{unit}{mask_room(room)}"
