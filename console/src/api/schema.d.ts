@@ -2095,6 +2095,188 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/consultations/{consultation_id}/publicity.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The printable publicity sheet (结果公示) of a plan satisfaction consultation's final
+         *     result: the estates, the project, the plan version, the voting period, the electorate,
+         *     participation against the quorum, satisfaction against the threshold (at least 90%),
+         *     passed or not, each estate of a bundled project, the date and a place for the committee's
+         *     seal. Staff who see the project; 409 `publicity_not_applicable` (another kind),
+         *     `consultation_not_open` (a draft), `consultation_not_closed`, `tally_pending`; 503
+         *     `font_missing` when the server lacks its CJK font.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    consultation_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the publicity sheet (公示) as a printable A4 PDF, its CJK font embedded */
+                200: {
+                    headers: {
+                        /** @description attachment; filename (ASCII) and filename* (UTF-8, RFC 5987) with the Chinese name */
+                        "Content-Disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/pdf": string;
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 服务暂时不可用，请稍后再试 */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/result.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The result as `/tally` shows it, as an Excel workbook: the summary (rates against the
+         *     threshold and the quorum, passed or not, final or provisional), each estate's figures and
+         *     verdict (a bundled project), the counts per choice, an owners' decision's figures by area
+         *     and by head, a needs survey's ranking. Staff who see the project; while the vote is open,
+         *     only once the result shows to them (else 409 `results_hidden` with the reason); a draft
+         *     409 `consultation_not_open`.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    consultation_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the result as an Excel workbook */
+                200: {
+                    headers: {
+                        /** @description attachment; filename (ASCII) and filename* (UTF-8, RFC 5987) with the Chinese name */
+                        "Content-Disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/consultations/{consultation_id}/tally": {
         parameters: {
             query?: never;
@@ -2238,6 +2420,91 @@ export interface paths {
                 };
                 /** @description 提交的内容有误 */
                 422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/turnout.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The frozen electorate as an Excel workbook, one row per household: estate, building,
+         *     unit, the room masked as `/turnout` masks it, voted or not, the channel, whether a
+         *     delegate voted, the day (never a time) and the receipt; never a choice. Staff who see the
+         *     project (as `/turnout`); residents 403 `staff_only`; a draft has no electorate (409
+         *     `consultation_not_open`).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    consultation_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the turnout list as an Excel workbook */
+                200: {
+                    headers: {
+                        /** @description attachment; filename (ASCII) and filename* (UTF-8, RFC 5987) with the Chinese name */
+                        "Content-Disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -8094,7 +8361,7 @@ export interface components {
             /** @description the Chinese label of `status` */
             readonly status_label?: string;
         };
-        /** @description An owner entrusts the household's vote in an owners' decision to another member: `delegate_id` must be a verified member of the household at the opening who is not one of its owners (422 `delegate_not_in_household`, `delegate_is_owner`); `power_of_attorney_upload_id` a photo of the signed power of attorney (委托书) the caller uploaded for this project (422 `upload_invalid`). `household_id` is needed from an owner of several households (422 `household_required`) and always from the committee, which records for an owner without a phone (422 `household_not_in_electorate`). Only in an owners' decision (422 `delegation_not_applicable`), while it is open (409 `consultation_not_open`, `consultation_closed`), one live delegation per household (409 `delegation_exists`). */
+        /** @description An owner entrusts the household's vote in an owners' decision to another member: `delegate_id` must be a verified member of the household at the opening who is not one of its owners (422 `delegate_not_in_household`, `delegate_is_owner`); `power_of_attorney_upload_id` a photo of the signed power of attorney (委托书) the caller uploaded for this project (422 `upload_invalid`; 422 `upload_published` for a plan's attachment or a progress photo). `household_id` is needed from an owner of several households (422 `household_required`) and always from the committee, which records for an owner without a phone (422 `household_not_in_electorate`). Only in an owners' decision (422 `delegation_not_applicable`), while it is open (409 `consultation_not_open`, `consultation_closed`), one live delegation per household (409 `delegation_exists`). */
         DelegationArgs: {
             delegate_id: number;
             household_id?: number;
@@ -9208,7 +9475,7 @@ export interface components {
             /** @description Total number of pages. */
             total_pages?: number;
         };
-        /** @description The ballot rules of BallotArgs, for `household_id`, which must be in the consultation's electorate; `assisted_by` is required when `channel` is `assisted` (422 `assisted_by_required`). `evidence_upload_id` is the recording clerk's own upload of this project (POST /projects/{id}/uploads: a photo of the signed form; 422 `upload_invalid` for another's, a resident's or another project's). A paper or assisted ballot that replaces the household's WeChat ballot sends its members a notice (`ballot_replaced`), never saying what was chosen. */
+        /** @description The ballot rules of BallotArgs, for `household_id`, which must be in the consultation's electorate; `assisted_by` is required when `channel` is `assisted` (422 `assisted_by_required`). `evidence_upload_id` is the recording clerk's own upload of this project (POST /projects/{id}/uploads: a photo of the signed form; 422 `upload_invalid` for another's, a resident's or another project's; 422 `upload_published` for a plan's attachment or a progress photo). A paper or assisted ballot that replaces the household's WeChat ballot sends its members a notice (`ballot_replaced`), never saying what was chosen. */
         PaperBallotArgs: {
             assisted_by?: string;
             /**
