@@ -1,7 +1,7 @@
 """Residents' household claims and their review; staff accounts and role grants."""
 
 from api import auth
-from api.core import commit, get_or_404
+from api.core import NotFound, commit, get_or_404
 from api.http import Blueprint, PageArgs, page_schema, paginate
 from participation import policy, queries
 from participation.models import Community, Estate, HouseholdClaim, Staff
@@ -94,7 +94,9 @@ def list_claims(args, community_id):
 
 
 def _reviewable_claim(claim_id) -> HouseholdClaim:
-    claim = get_or_404(HouseholdClaim, claim_id, "claim_not_found", "找不到该申请")
+    claim = service.lock_claim(claim_id)  # the resident may be taking it back right now
+    if claim is None:
+        raise NotFound("找不到该申请", code="claim_not_found")
     policy.require_claim_reviewer(auth.current_staff(), claim)
     return claim
 

@@ -125,6 +125,14 @@ def _has_verified_owner(household_id: int) -> bool:
     )
 
 
+def lock_claim(claim_id: int) -> HouseholdClaim | None:
+    """The claim, locked FOR UPDATE (PostgreSQL) and read afresh, or None. A review, a
+    withdrawal and an erasure (`participation.service.erasure`) lock the claim before they
+    change it: the second waits, then finds it reviewed, or gone (a 409 or a 404, not an update
+    of a row that no longer exists, nor a withdrawal of a claim just verified)."""
+    return db.session.get(HouseholdClaim, claim_id, with_for_update=True, populate_existing=True)
+
+
 def _require_pending(claim: HouseholdClaim) -> None:
     if claim.status != "pending":
         raise Conflict("该申请已处理", code="claim_not_pending", details={"status": claim.status})
@@ -158,7 +166,7 @@ def withdraw_claim(resident: Resident, claim_id: int) -> None:
     take it back. Someone else's claim is answered as a missing one (404); a verified or
     rejected claim is a 409.
     """
-    claim = db.session.get(HouseholdClaim, claim_id)
+    claim = lock_claim(claim_id)
     if claim is None or claim.resident_id != resident.id:
         raise NotFound("找不到该申请", code="claim_not_found")
     _require_pending(claim)

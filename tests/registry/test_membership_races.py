@@ -20,6 +20,7 @@ from api.core import db
 from notices.models import Notice
 from participation.models import HouseholdClaim
 from participation.service import membership
+from participation.service import registry as registry_service
 from tests.support.registry_world import roster_csv
 
 
@@ -123,3 +124,77 @@ def test_a_leave_and_a_revocation_at_once_end_the_membership_once(app, make, mon
     else:
         assert leave == (404, "membership_not_found"), results
         assert status == "revoked" and reason == membership.REVOKED_REASON and len(told) == 1
+
+
+# --- a pending claim reviewed while its resident takes it back -------------------------------
+
+
+def _pending_claim(app, make):
+    estate = make.estate()
+    household = make.household(estate)
+    resident = make.member(household, status="pending")
+    clerk = make.staff("committee", estate.community_id)
+    with app.app_context():
+        claim_id = db.session.scalar(
+            select(HouseholdClaim.id).where(HouseholdClaim.resident_id == resident.id)
+        )
+        db.session.remove()
+    return resident, clerk, claim_id
+
+
+def _held_review(monkeypatch, name: str, arrived: threading.Event, done: threading.Event):
+    """Hold the clerk's review (approve or reject) after the claim was read until `done`."""
+    real = getattr(registry_service, name)
+
+    def held(*args, **kwargs):
+        arrived.set()
+        done.wait(2)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(registry_service, name, held)
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("taken_back_by", ["erasure", "withdrawal"])
+def test_a_claim_approved_while_its_resident_takes_it_back_is_never_a_500(
+    app, make, monkeypatch, taken_back_by
+):
+    """The clerk approves a pending claim while its resident erases themself (`DELETE /me`)
+    or withdraws it (`DELETE /me/claims/{id}`). Without a lock the approval updated a row
+    that was gone (500), or the withdrawal deleted a claim the clerk had just verified."""
+    resident, clerk, claim_id = _pending_claim(app, make)
+    arrived, done = threading.Event(), threading.Event()
+    _held_review(monkeypatch, "approve_claim", arrived, done)
+    replies = {}
+
+    def approve():
+        replies["approve"] = app.test_client().post(
+            f"/api/v1/claims/{claim_id}/approve", headers=make.headers(clerk)
+        )
+
+    def take_back():
+        arrived.wait(5)
+        path = "/api/v1/me" if taken_back_by == "erasure" else f"/api/v1/me/claims/{claim_id}"
+        replies["take_back"] = app.test_client().delete(path, headers=make.headers(resident))
+        done.set()
+
+    threads = [threading.Thread(target=approve), threading.Thread(target=take_back)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    approved, taken = replies["approve"], replies["take_back"]
+    assert approved.status_code != 500 and taken.status_code != 500, (
+        approved.get_json(),
+        taken.get_json(silent=True),
+    )
+    left = _claims(app, resident.id)
+    # The approval read the claim first: the other waits for it, then finds the claim verified.
+    if taken_back_by == "erasure":
+        # Approved, then erased with the rest.
+        assert (approved.status_code, taken.status_code, left) == (200, 204, [])
+    else:
+        assert approved.status_code == 200, approved.get_json()
+        assert taken.get_json()["error"]["code"] == "claim_not_pending"
+        assert left == [("verified", None)]
