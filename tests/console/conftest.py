@@ -54,14 +54,21 @@ def browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(autouse=True)
-def _browser_ready(request):
-    """Skip a browser test that cannot run here, or fail it under REQUIRE_BROWSER=1."""
-    reason = browser_missing() if "browser" in request.node.keywords else None
+def require_browser() -> None:
+    """Skip what cannot run here for want of the browser or the build, or fail it under
+    REQUIRE_BROWSER=1. Called by the session fixtures too: pytest sets them up before any
+    function-scoped fixture, autouse or not."""
+    reason = browser_missing()
     if reason and REQUIRE_BROWSER:
         pytest.fail(f"REQUIRE_BROWSER=1 but {reason}")
     if reason:
         pytest.skip(f"browser test: {reason}")
+
+
+@pytest.fixture(autouse=True)
+def _browser_ready(request):
+    if "browser" in request.node.keywords:
+        require_browser()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -85,12 +92,14 @@ class Live:
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory):
+    require_browser()
     with Demo(tmp_path_factory.mktemp("live")) as demo:
         yield Live(demo)
 
 
 @pytest.fixture(scope="session")
 def chromium():
+    require_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -102,3 +102,17 @@ def test_a_refused_token_returns_to_the_sign_in_page_with_the_apis_message(page,
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/console/consultations$"))
     expect(page.locator("[data-test=login-notice]")).to_have_count(0)
+
+
+def test_on_an_upright_tablet_the_menu_starts_folded(chromium, live):
+    context = chromium.new_context(viewport={"width": 768, "height": 1024}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        _sign_in(page, live, "admin", live.passwords["admin"])
+        expect(page).to_have_url(re.compile(r"/console/overview$"))
+        expect(page.locator("[data-test=menu]")).to_have_class(re.compile(r"el-menu--collapse"))
+        page.get_by_role("button", name="展开菜单").click()
+        expect(page.locator(MENU)).to_have_text(["概览", "项目", "征询"])
+        shot(page, "shell-prefecture-tablet")
+    finally:
+        context.close()
