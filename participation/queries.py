@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from api.core import db
 from participation.models import (
+    CATEGORIES,
     STATUSES,
     Building,
     Community,
@@ -421,37 +422,127 @@ def estates_projects(estate_ids: list[int]) -> list[EstateProject]:
     return [EstateProject(*row) for row in rows]
 
 
-def county_overview(county: County, today: date) -> dict:
-    """The county's progress for the annual assessment: its projects, how many are at each
-    status (every status listed, zero included), and the milestones overdue on `today`."""
-    projects = db.session.scalars(
-        select(Project).where(Project.county_id == county.id).order_by(Project.id)
-    ).all()
-    by_status = dict(
-        db.session.execute(
-            select(Project.status, func.count())
-            .where(Project.county_id == county.id)
-            .group_by(Project.status)
-        ).all()
+def _overdue(today: date) -> ColumnElement[bool]:
+    """SQL of `Milestone.overdue`: still open after its due date, or met late."""
+    return ((Milestone.done_on.is_(None)) & (Milestone.due_on < today)) | (
+        Milestone.done_on > Milestone.due_on
     )
-    milestones = db.session.scalars(
-        select(Milestone)
+
+
+def _in_year(plan_year: int | None) -> list[ColumnElement[bool]]:
+    return [] if plan_year is None else [Project.plan_year == plan_year]
+
+
+def _empty_summary() -> dict:
+    return {
+        "projects_total": 0,
+        "by_status": {status: 0 for status in STATUSES},
+        "by_category": {category: 0 for category in CATEGORIES},
+        "gates": {"passed": 0, "shut": 0, "pending": 0},
+        "completion_satisfaction_rate": None,
+        "completion_rated_projects": 0,
+        "completion_ratings": 0,
+        "overdue_count": 0,
+        "plan_years": [],
+    }
+
+
+def overview_summaries(county_ids: list[int], today: date, plan_year: int | None) -> dict:
+    """Each county's figures for the overview, by county id: projects by status and by
+    category (every code listed, zero included), gates passed and shut (final results only:
+    a gate whose consultation is still open is `pending`, so no live result shows), the mean
+    completion satisfaction of the projects rated, the overdue milestones on `today`, and the
+    plan years the county has (whatever `plan_year` filters). Three statements, whatever the
+    number of counties and projects."""
+    summaries = {county_id: _empty_summary() for county_id in county_ids}
+    if not county_ids:
+        return summaries
+    rows = db.session.execute(
+        select(
+            Project.county_id,
+            Project.plan_year,
+            Project.status,
+            Project.category,
+            Project.gate_final,
+            Project.gate_passed,
+            func.count(),
+            func.count(Project.completion_satisfaction_rate),
+            func.sum(Project.completion_satisfaction_rate),
+            func.sum(Project.completion_ratings),
+        )
+        .where(Project.county_id.in_(county_ids))
+        .group_by(
+            Project.county_id,
+            Project.plan_year,
+            Project.status,
+            Project.category,
+            Project.gate_final,
+            Project.gate_passed,
+        )
+    ).all()
+    rate_sums: dict[int, float] = {}
+    for county_id, year, status, category, final, passed, n, rated, rate_sum, ratings in rows:
+        summary = summaries[county_id]
+        if year not in summary["plan_years"]:
+            summary["plan_years"].append(year)
+        if plan_year is not None and year != plan_year:
+            continue
+        summary["projects_total"] += n
+        summary["by_status"][status] = summary["by_status"].get(status, 0) + n
+        summary["by_category"][category] = summary["by_category"].get(category, 0) + n
+        gate = "pending" if not final else "passed" if passed else "shut"
+        summary["gates"][gate] += n
+        summary["completion_rated_projects"] += rated
+        summary["completion_ratings"] += int(ratings or 0) if rated else 0
+        rate_sums[county_id] = rate_sums.get(county_id, 0.0) + float(rate_sum or 0)
+    for county_id, summary in summaries.items():
+        summary["plan_years"].sort(reverse=True)
+        if summary["completion_rated_projects"]:
+            summary["completion_satisfaction_rate"] = round(
+                rate_sums[county_id] / summary["completion_rated_projects"], 6
+            )
+    overdue = db.session.execute(
+        select(Project.county_id, func.count())
+        .select_from(Milestone)
         .join(Project, Project.id == Milestone.project_id)
-        .where(Project.county_id == county.id)
-        .order_by(Milestone.due_on)
+        .where(Project.county_id.in_(county_ids), _overdue(today), *_in_year(plan_year))
+        .group_by(Project.county_id)
+    ).all()
+    for county_id, n in overdue:
+        summaries[county_id]["overdue_count"] = n
+    return summaries
+
+
+def county_overview(county: County, today: date, plan_year: int | None = None) -> dict:
+    """The county's progress for the annual assessment (of one plan year, or of all): its
+    figures (`overview_summaries`), its projects, and the milestones overdue on `today`, the
+    latest due first, each with its project's name."""
+    projects = db.session.scalars(
+        select(Project)
+        .where(Project.county_id == county.id, *_in_year(plan_year))
+        .order_by(Project.id)
+    ).all()
+    overdue = db.session.execute(
+        select(Milestone, Project.name)
+        .join(Project, Project.id == Milestone.project_id)
+        .where(Project.county_id == county.id, _overdue(today), *_in_year(plan_year))
+        .order_by(Milestone.due_on, Milestone.id)
     ).all()
     return {
         "county_id": county.id,
-        "by_status": {status: by_status.get(status, 0) for status in STATUSES},
+        "county_name": county.name,
+        "plan_year": plan_year,
+        **overview_summaries([county.id], today, plan_year)[county.id],
         "overdue_milestones": [
             {
                 "project_id": m.project_id,
+                "project_name": name,
                 "kind": m.kind,
                 "due_on": m.due_on.isoformat(),
                 "done_on": m.done_on.isoformat() if m.done_on else None,
+                "days_late": ((m.done_on or today) - m.due_on).days,
             }
-            for m in milestones
-            if m.overdue(today)
+            for m, name in overdue
         ],
         "projects": projects,
     }

@@ -14,8 +14,10 @@ from participation import policy, queries
 from participation.models import County, Estate, Plan, Project, Resident
 from participation.schemas.projects import (
     CountyOverviewSchema,
+    OverviewArgs,
     PlanArgs,
     PlanSchema,
+    PrefectureOverviewSchema,
     ProjectArgs,
     ProjectPatchArgs,
     ProjectSchema,
@@ -259,13 +261,41 @@ def get_gate(project_id):
 
 @blp.get("/counties/<int:county_id>/overview")
 @auth.staff_required
+@blp.arguments(OverviewArgs, location="query")
 @blp.response(200, CountyOverviewSchema)
-@blp.errors(401, 403, 404)
-def county_overview(county_id):
-    """Progress for the annual assessment: projects by status, overdue milestones, satisfaction."""
+@blp.errors(401, 403, 404, 422)
+def county_overview(args, county_id):
+    """Progress for the annual assessment (the console's 概览), of one plan year or of all:
+    projects by status and by category, gates passed and shut, completion satisfaction, the
+    milestones overdue against their due dates, and the projects. The county's officers and the
+    prefecture."""
     county = get_or_404(County, county_id, "county_not_found", "找不到该县市")
     staff = auth.current_staff()
     policy.require_county(staff, county)
-    overview = queries.county_overview(county, local_today())
+    overview = queries.county_overview(county, local_today(), args.get("plan_year"))
     overview["projects"] = visibility.redact_projects(overview["projects"], staff)
     return overview
+
+
+class OverviewPageArgs(OverviewArgs, PageArgs):
+    pass
+
+
+@blp.get("/overview")
+@auth.staff_required
+@blp.arguments(OverviewPageArgs, location="query")
+@blp.response(200, PrefectureOverviewSchema)
+@blp.errors(401, 403, 422)
+def prefecture_overview(args):
+    """Every county side by side (the prefecture's 概览), a page of counties in id order, each
+    with its figures of one plan year or of all (as `GET /counties/{id}/overview` gives them,
+    without the lists). The prefecture only: a county officer reads their own county's."""
+    policy.require_prefecture(auth.current_staff())
+    page = paginate(queries.counties(), args)
+    figures = queries.overview_summaries(
+        [c.id for c in page["items"]], local_today(), args.get("plan_year")
+    )
+    page["items"] = [
+        {"county_id": c.id, "county_name": c.name, **figures[c.id]} for c in page["items"]
+    ]
+    return {**page, "plan_year": args.get("plan_year")}

@@ -264,10 +264,14 @@ class EstateProjectSchema(ma.Schema):
 
 class OverdueMilestoneSchema(ma.Schema):
     project_id = fields.Integer()
+    project_name = fields.String()
     kind = code(MILESTONES)
     kind_label = label(labels.MILESTONES, "kind")
     due_on = fields.String()
     done_on = fields.String(allow_none=True)
+    days_late = fields.Integer(
+        metadata={"description": "days past the due date: until today, or until it was met"}
+    )
 
 
 class ProjectProgressSchema(ma.Schema):
@@ -275,6 +279,8 @@ class ProjectProgressSchema(ma.Schema):
     name = fields.String()
     status = code(STATUSES)
     status_label = label(labels.PROJECT_STATUSES, "status")
+    category = code(CATEGORIES)
+    category_label = label(labels.PROJECT_CATEGORIES, "category")
     plan_year = fields.Integer()
     plan_satisfaction_rate = fields.Float(allow_none=True)
     participation_rate = fields.Float(allow_none=True)
@@ -284,11 +290,57 @@ class ProjectProgressSchema(ma.Schema):
         labels.RESULTS_HIDDEN, allow_none=True, metadata={"description": RESULTS_HIDDEN}
     )
     results_hidden_label = label(labels.RESULTS_HIDDEN, "results_hidden", allow_none=True)
+    completion_satisfaction_rate = fields.Float(allow_none=True)
+    completion_ratings = fields.Integer()
 
 
-class CountyOverviewSchema(ma.Schema):
+class OverviewArgs(ma.Schema):
+    plan_year = fields.Integer(
+        validate=validate.Range(2000, 2100),
+        metadata={"description": "only the projects of this plan year; all years when absent"},
+    )
+
+
+class GateCountsSchema(ma.Schema):
+    passed = fields.Integer(metadata={"description": "final results that passed the gate"})
+    shut = fields.Integer(metadata={"description": "final results that did not"})
+    pending = fields.Integer(
+        metadata={"description": "no final result yet (never consulted, or the vote is open)"}
+    )
+
+
+class OverviewFiguresSchema(ma.Schema):
+    """A county's figures for the overview (`participation.queries.overview_summaries`)."""
+
     county_id = fields.Integer()
+    county_name = fields.String()
+    projects_total = fields.Integer()
     by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
     by_status_labels = keyed_labels(labels.PROJECT_STATUSES, "by_status")
+    by_category = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_category_labels = keyed_labels(labels.PROJECT_CATEGORIES, "by_category")
+    gates = fields.Nested(GateCountsSchema)
+    completion_satisfaction_rate = fields.Float(
+        allow_none=True,
+        metadata={"description": "the mean of the rated projects' rates; null when none is"},
+    )
+    completion_rated_projects = fields.Integer()
+    completion_ratings = fields.Integer()
+    overdue_count = fields.Integer(metadata={"description": "milestones overdue today"})
+    plan_years = fields.List(
+        fields.Integer(), metadata={"description": "the county's plan years, latest first"}
+    )
+
+
+class CountyOverviewSchema(OverviewFiguresSchema):
+    plan_year = fields.Integer(allow_none=True)
     overdue_milestones = fields.List(fields.Nested(OverdueMilestoneSchema))
     projects = fields.List(fields.Nested(ProjectProgressSchema))
+
+
+class PrefectureOverviewSchema(ma.Schema):
+    items = fields.List(fields.Nested(OverviewFiguresSchema))
+    page = fields.Integer(metadata={"description": "this page, from 1"})
+    per_page = fields.Integer(metadata={"description": "items a page asked for"})
+    total = fields.Integer(metadata={"description": "items of every page"})
+    plan_year = fields.Integer(allow_none=True)

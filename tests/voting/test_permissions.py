@@ -207,6 +207,23 @@ ENDPOINTS = [
         },
         codes={**_STAFF_ONLY, "clerk": "out_of_scope", "owner": "out_of_scope"},
     ),
+    Endpoint(
+        "GET",
+        "/api/v1/overview",
+        "voted",
+        {
+            **managed(200),
+            "clerk_other_community": 403,
+            "owner_other_project": 403,
+            "owner": 403,
+            "county_officer": 403,  # the prefecture only: an officer reads their county's
+        },
+        codes={
+            **_STAFF_ONLY,
+            **{a: "out_of_scope" for a in ("clerk", "owner", "county_officer")},
+            **{a: "out_of_scope" for a in ("clerk_other_community", "owner_other_project")},
+        },
+    ),
     Endpoint("GET", f"{P}/consultations", "draft", visible()),
     Endpoint(
         "POST",
@@ -304,6 +321,7 @@ def test_permission_matrix(app, client, make, world, endpoint: Endpoint, actor: 
 GUARDED = re.compile(
     r"^/api/v1/(projects|consultations)(/|$)"
     r"|^/api/v1/counties/<[^>]+>/overview$"
+    r"|^/api/v1/overview$"
     r"|^/api/v1/estates/<[^>]+>/projects$"
 )
 ISSUE_3_BLUEPRINTS = {"projects", "voting"}

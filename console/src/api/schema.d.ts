@@ -2637,10 +2637,18 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** Progress for the annual assessment: projects by status, overdue milestones, satisfaction. */
+        /**
+         * Progress for the annual assessment (the console's 概览), of one plan year or of all:
+         *     projects by status and by category, gates passed and shut, completion satisfaction, the
+         *     milestones overdue against their due dates, and the projects. The county's officers and the
+         *     prefecture.
+         */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description only the projects of this plan year; all years when absent */
+                    plan_year?: number;
+                };
                 header?: never;
                 path: {
                     county_id: number;
@@ -2678,6 +2686,15 @@ export interface paths {
                 };
                 /** @description 找不到该记录 */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4749,6 +4766,81 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every county side by side (the prefecture's 概览), a page of counties in id order, each
+         *     with its figures of one plan year or of all (as `GET /counties/{id}/overview` gives them,
+         *     without the lists). The prefecture only: a county officer reads their own county's.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                    /** @description only the projects of this plan year; all years when absent */
+                    plan_year?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PrefectureOverview"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8302,6 +8394,13 @@ export interface components {
             name: string;
         };
         CountyOverview: {
+            by_category?: {
+                [key: string]: number;
+            };
+            /** @description the Chinese label of each key of `by_category` */
+            readonly by_category_labels?: {
+                [key: string]: string;
+            };
             by_status?: {
                 [key: string]: number;
             };
@@ -8309,9 +8408,21 @@ export interface components {
             readonly by_status_labels?: {
                 [key: string]: string;
             };
+            completion_rated_projects?: number;
+            completion_ratings?: number;
+            /** @description the mean of the rated projects' rates; null when none is */
+            completion_satisfaction_rate?: number | null;
             county_id?: number;
+            county_name?: string;
+            gates?: components["schemas"]["GateCounts"];
+            /** @description milestones overdue today */
+            overdue_count?: number;
             overdue_milestones?: components["schemas"]["OverdueMilestone"][];
+            plan_year?: number | null;
+            /** @description the county's plan years, latest first */
+            plan_years?: number[];
             projects?: components["schemas"]["ProjectProgress"][];
+            projects_total?: number;
         };
         CountyPage: {
             items?: components["schemas"]["County"][];
@@ -8953,6 +9064,14 @@ export interface components {
             stale?: boolean;
             threshold?: number | null;
         };
+        GateCounts: {
+            /** @description final results that passed the gate */
+            passed?: number;
+            /** @description no final result yet (never consulted, or the vote is open) */
+            pending?: number;
+            /** @description final results that did not */
+            shut?: number;
+        };
         Grant: {
             id?: number;
             /** @enum {string} */
@@ -9451,6 +9570,8 @@ export interface components {
             voted?: number;
         };
         OverdueMilestone: {
+            /** @description days past the due date: until today, or until it was met */
+            days_late?: number;
             done_on?: string | null;
             due_on?: string;
             /** @enum {string} */
@@ -9458,6 +9579,35 @@ export interface components {
             /** @description the Chinese label of `kind` */
             readonly kind_label?: string;
             project_id?: number;
+            project_name?: string;
+        };
+        OverviewFigures: {
+            by_category?: {
+                [key: string]: number;
+            };
+            /** @description the Chinese label of each key of `by_category` */
+            readonly by_category_labels?: {
+                [key: string]: string;
+            };
+            by_status?: {
+                [key: string]: number;
+            };
+            /** @description the Chinese label of each key of `by_status` */
+            readonly by_status_labels?: {
+                [key: string]: string;
+            };
+            completion_rated_projects?: number;
+            completion_ratings?: number;
+            /** @description the mean of the rated projects' rates; null when none is */
+            completion_satisfaction_rate?: number | null;
+            county_id?: number;
+            county_name?: string;
+            gates?: components["schemas"]["GateCounts"];
+            /** @description milestones overdue today */
+            overdue_count?: number;
+            /** @description the county's plan years, latest first */
+            plan_years?: number[];
+            projects_total?: number;
         };
         PaginationMetadata: {
             /** @description First available page number. */
@@ -9588,6 +9738,16 @@ export interface components {
             category: "rain_sewage_separation" | "utility_lines" | "lighting" | "fitness" | "security_cameras" | "waste_sorting" | "leisure_space" | "elderly_care" | "barrier_free" | "parking" | "ev_charging" | "greening" | "roof_facade" | "elevator" | "other";
             description: string;
             estimated_cost: number;
+        };
+        PrefectureOverview: {
+            items?: components["schemas"]["OverviewFigures"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            plan_year?: number | null;
+            /** @description items of every page */
+            total?: number;
         };
         PrivacyConsent: {
             /**
@@ -9731,6 +9891,12 @@ export interface components {
             supervisor_cap?: number;
         };
         ProjectProgress: {
+            /** @enum {string} */
+            category?: "basic" | "improvement" | "enhancement";
+            /** @description the Chinese label of `category` */
+            readonly category_label?: string;
+            completion_ratings?: number;
+            completion_satisfaction_rate?: number | null;
             gate_final?: boolean;
             gate_passed?: boolean;
             id?: number;
