@@ -62,14 +62,20 @@ def estates(community_id: int | None = None) -> Select:
     return statement
 
 
-def roster(estate: Estate) -> Select:
-    """The estate's households by building, unit and room."""
-    return (
+def roster(estate: Estate, building_id: int | None = None, room: str | None = None) -> Select:
+    """The estate's households by building, unit and room; of one of its buildings, and whose
+    room contains `room` (as typed: `%` and `_` are plain characters), when given."""
+    statement = (
         select(Household)
         .join(Building, Household.building_id == Building.id)
         .where(Household.estate_id == estate.id)
         .order_by(Building.name, Household.unit, Household.room)
     )
+    if building_id is not None:
+        statement = statement.where(Household.building_id == building_id)
+    if room:
+        statement = statement.where(Household.room.contains(room, autoescape=True))
+    return statement
 
 
 def find_household(estate: Estate, building: str, unit: str, room: str) -> Household | None:

@@ -15,6 +15,7 @@ from participation.schemas.registry import (
     EstateArgs,
     EstateFilter,
     EstateSchema,
+    HouseholdFilter,
     HouseholdSchema,
     ImportArgs,
     ImportResultSchema,
@@ -33,6 +34,10 @@ class CommunityQuery(PageArgs, CommunityFilter):
 
 
 class EstateQuery(PageArgs, EstateFilter):
+    pass
+
+
+class HouseholdQuery(PageArgs, HouseholdFilter):
     pass
 
 
@@ -121,14 +126,15 @@ def create_estate(args):
 
 @blp.get("/estates/<int:estate_id>/households")
 @auth.staff_required
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(HouseholdQuery, location="query")
 @blp.response(200, page_schema(HouseholdSchema, "HouseholdPage"))
-@blp.errors(401, 403, 404)
+@blp.errors(401, 403, 404, 422)
 def list_households(args, estate_id):
-    """The estate's roster, masked (the committee, its county, or the prefecture)."""
+    """The estate's roster, masked (the committee, its county, or the prefecture); of one
+    building (`?building_id=`, another estate's gives none) and by room (`?room=`) when asked."""
     estate = _estate(estate_id)
     policy.require_community(auth.current_staff(), estate.community)
-    return paginate(queries.roster(estate), args)
+    return paginate(queries.roster(estate, args.get("building_id"), args.get("room")), args)
 
 
 def _pickable_estate(estate: Estate) -> Estate:
@@ -186,7 +192,9 @@ def list_rooms(args, building_id):
 def import_households(files, estate_id):
     """Import the roster from an xlsx or csv upload (field `file`).
 
-    With any bad row nothing is imported and the reply lists every bad row and why.
+    With any bad row nothing is imported and the 422 reply lists every bad row and why:
+    `details.bad_rows` (each row's reasons) and `details.bad_cells` (one fault a line: row,
+    column, reason).
     """
     estate = _estate(estate_id)
     policy.require_community(auth.current_staff(), estate.community)

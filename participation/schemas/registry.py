@@ -44,6 +44,11 @@ class EstateFilter(ma.Schema):
     community_id = query_id()
 
 
+class HouseholdFilter(ma.Schema):
+    building_id = query_id(metadata={"description": "one building of the estate"})
+    room = text(20, metadata={"description": "rooms containing this text (e.g. 10 finds 101)"})
+
+
 class CountySchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
@@ -70,12 +75,14 @@ class HouseholdSchema(ma.Schema):
 
     id = fields.Integer()
     estate_id = fields.Integer()
-    building = fields.Function(lambda h: h.building.name)
+    building = fields.Function(lambda h: h.building.name, metadata={"type": "string"})
     unit = fields.String()
     room = fields.String()
     floor_area = fields.Float()
-    owner_name = fields.Function(lambda h: mask_name(h.owner_name))
-    owner_phone_last4 = fields.Function(lambda h: mask_phone_last4(h.owner_phone_last4))
+    owner_name = fields.Function(lambda h: mask_name(h.owner_name), metadata={"type": "string"})
+    owner_phone_last4 = fields.Function(
+        lambda h: mask_phone_last4(h.owner_phone_last4), metadata={"type": "string"}
+    )
     updated_at = fields.DateTime()
 
 
@@ -244,12 +251,17 @@ class ClaimSchema(ma.Schema):
     relation = code(RELATIONS)
     relation_label = label(labels.RELATIONS, "relation")
     reason = fields.String(allow_none=True)
-    address = fields.Function(_address)
-    claimed_name = fields.Function(lambda c: mask_name(c.claimed_name))
-    claimed_phone_last4 = fields.Function(lambda c: mask_phone_last4(c.claimed_phone_last4))
-    name_matches = fields.Function(lambda c: c.claimed_name == c.household.owner_name)
+    address = fields.Function(_address, metadata={"type": "object", "properties": ADDRESS})
+    claimed_name = fields.Function(lambda c: mask_name(c.claimed_name), metadata={"type": "string"})
+    claimed_phone_last4 = fields.Function(
+        lambda c: mask_phone_last4(c.claimed_phone_last4), metadata={"type": "string"}
+    )
+    name_matches = fields.Function(
+        lambda c: c.claimed_name == c.household.owner_name, metadata={"type": "boolean"}
+    )
     phone_matches = fields.Function(
-        lambda c: c.claimed_phone_last4 == c.household.owner_phone_last4
+        lambda c: c.claimed_phone_last4 == c.household.owner_phone_last4,
+        metadata={"type": "boolean"},
     )
     created_at = fields.DateTime()
     reviewed_at = fields.DateTime(allow_none=True)

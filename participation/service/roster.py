@@ -2,8 +2,9 @@
 
 Columns: 楼栋, 单元, 房号, 业主姓名, 手机后四位, 建筑面积. A file is checked whole first: with any
 bad row nothing is written (unless the caller asks to skip bad rows), and every bad row is reported
-with its number and reason. Re-importing the same file changes nothing; a changed row updates its
-household; households missing from the file are left alone (ballots and claims refer to them).
+with its number and reasons (`bad_rows`), each fault also one a line with its column
+(`bad_cells`). Re-importing the same file changes nothing; a changed row updates its household;
+households missing from the file are left alone (ballots and claims refer to them).
 A row that changes its household's owner (name or phone digits; not its area alone) revokes the
 claims verified against the previous owner (`participation.service.membership`).
 
@@ -74,6 +75,8 @@ class RosterRow:
 class ParsedRoster:
     rows: list[RosterRow] = field(default_factory=list)
     bad: list[dict] = field(default_factory=list)
+    # The same faults one a line, each with its column's header (the console's table).
+    cells: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -204,8 +207,9 @@ def _phone(value) -> str:
     return text.zfill(4) if text.isdigit() and len(text) < 4 else text
 
 
-def _check_row(number: int, cells: dict) -> tuple[RosterRow | None, list[str]]:
-    errors = []
+def _check_row(number: int, cells: dict) -> tuple[RosterRow | None, list[tuple[str, str]]]:
+    """The row, or its faults: (the column's header, the reason) each."""
+    errors: list[tuple[str, str]] = []
     building = _cell_text(cells.get("building"))
     unit = _cell_text(cells.get("unit"))
     room = _cell_text(cells.get("room"))
@@ -213,24 +217,24 @@ def _check_row(number: int, cells: dict) -> tuple[RosterRow | None, list[str]]:
     phone = _phone(cells.get("owner_phone_last4"))
     raw_area = _cell_text(cells.get("floor_area"))
     if not building:
-        errors.append("楼栋为空")
+        errors.append(("楼栋", "楼栋为空"))
     elif len(building) > 50:
-        errors.append("楼栋超过50个字")
+        errors.append(("楼栋", "楼栋超过50个字"))
     if len(unit) > 20:
-        errors.append("单元超过20个字")
+        errors.append(("单元", "单元超过20个字"))
     if not room:
-        errors.append("房号为空")
+        errors.append(("房号", "房号为空"))
     elif len(room) > 20:
-        errors.append("房号超过20个字")
+        errors.append(("房号", "房号超过20个字"))
     if not name:
-        errors.append("业主姓名为空")
+        errors.append(("业主姓名", "业主姓名为空"))
     elif len(name) > 100:
-        errors.append("业主姓名超过100个字")
+        errors.append(("业主姓名", "业主姓名超过100个字"))
     if not (len(phone) == 4 and phone.isascii() and phone.isdigit()):
-        errors.append("手机后四位应为4位数字")
+        errors.append(("手机后四位", "手机后四位应为4位数字"))
     area, area_error = _area(raw_area)
     if area_error:
-        errors.append(area_error)
+        errors.append(("建筑面积", area_error))
     if errors:
         return None, errors
     return RosterRow(number, building, unit, room, name, phone, area), []
@@ -305,10 +309,13 @@ def parse(data: bytes, filename: str = "", progress=None) -> ParsedRoster:
             raise RosterError(f"一次最多导入{MAX_ROWS}行", code="roster_too_large")
         row, errors = _check_row(number, values)
         if row is not None and row.key in seen:
-            errors = [f"与第{seen[row.key]}行房号重复"]
+            errors = [("房号", f"与第{seen[row.key]}行房号重复")]
             row = None
         if row is None:
-            parsed.bad.append({"row": number, "errors": errors})
+            parsed.bad.append({"row": number, "errors": [reason for _, reason in errors]})
+            parsed.cells.extend(
+                {"row": number, "column": column, "reason": reason} for column, reason in errors
+            )
             continue
         seen[row.key] = number
         parsed.rows.append(row)
@@ -403,7 +410,7 @@ def import_roster(estate: Estate, data: bytes, filename: str = "", skip_bad=Fals
     if parsed.bad and not skip_bad:
         raise RosterError(
             f"花名册有{len(parsed.bad)}行有误，未导入任何数据",
-            details={"bad_rows": parsed.bad},
+            details={"bad_rows": parsed.bad, "bad_cells": parsed.cells},
         )
     result = apply(estate, parsed.rows)
     result.skipped = parsed.bad

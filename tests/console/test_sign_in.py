@@ -38,7 +38,7 @@ def test_the_clerk_signs_in_sees_the_committees_menu_and_signs_out(page, live):
     expect(page.locator(MENU)).to_have_text(["住户登记", "项目", "征询"])
     expect(page.locator("[data-test=user-menu]")).to_have_text("clerk")
     expect(page.get_by_text("社区居委会", exact=True)).to_be_visible()  # the grant's label
-    expect(page.locator("[data-test=area-placeholder]")).to_contain_text("住户登记")
+    expect(page.locator("[data-test=registry-tabs]")).to_contain_text("认领审核")
     assert page.title() == "住户登记 · 老旧小区改造工作台"
     shot(page, "shell-clerk")
 

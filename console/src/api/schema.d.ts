@@ -3154,14 +3154,21 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The estate's roster, masked (the committee, its county, or the prefecture). */
+        /**
+         * The estate's roster, masked (the committee, its county, or the prefecture); of one
+         *     building (`?building_id=`, another estate's gives none) and by room (`?room=`) when asked.
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description one building of the estate */
+                    building_id?: number;
                     /** @description which page, from 1 */
                     page?: number;
                     /** @description items a page, 1 to 100 */
                     per_page?: number;
+                    /** @description rooms containing this text (e.g. 10 finds 101) */
+                    room?: string;
                 };
                 header?: never;
                 path: {
@@ -3207,7 +3214,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
@@ -3232,7 +3247,9 @@ export interface paths {
         put?: never;
         /**
          * Import the roster from an xlsx or csv upload (field `file`).
-         * @description With any bad row nothing is imported and the reply lists every bad row and why.
+         * @description With any bad row nothing is imported and the 422 reply lists every bad row and why:
+         *     `details.bad_rows` (each row's reasons) and `details.bad_cells` (one fault a line: row,
+         *     column, reason).
          */
         post: {
             parameters: {
@@ -8149,9 +8166,15 @@ export interface components {
             resident_id?: number;
         };
         Claim: {
-            readonly address?: unknown;
-            readonly claimed_name?: unknown;
-            readonly claimed_phone_last4?: unknown;
+            readonly address?: {
+                building?: string;
+                estate?: string;
+                estate_id?: number;
+                room?: string;
+                unit?: string;
+            };
+            readonly claimed_name?: string;
+            readonly claimed_phone_last4?: string;
             /** Format: date-time */
             created_at?: string;
             /**
@@ -8161,8 +8184,8 @@ export interface components {
             ended_at?: string | null;
             household_id?: number;
             id?: number;
-            readonly name_matches?: unknown;
-            readonly phone_matches?: unknown;
+            readonly name_matches?: boolean;
+            readonly phone_matches?: boolean;
             reason?: string | null;
             /** @enum {string} */
             relation?: "owner" | "tenant" | "family";
@@ -9164,12 +9187,12 @@ export interface components {
             readonly status_label?: string;
         };
         Household: {
-            readonly building?: unknown;
+            readonly building?: string;
             estate_id?: number;
             floor_area?: number;
             id?: number;
-            readonly owner_name?: unknown;
-            readonly owner_phone_last4?: unknown;
+            readonly owner_name?: string;
+            readonly owner_phone_last4?: string;
             room?: string;
             unit?: string;
             /** Format: date-time */
