@@ -428,7 +428,10 @@ def test_every_integer_query_parameter_takes_its_text_form(app, client, world, o
         for parameter in operation.get("parameters", []):
             if parameter.get("in") != "query" or parameter["schema"].get("type") != "integer":
                 continue
-            reply = send(client, world, method, f"{path}?{parameter['name']}=1", operation, "")
+            # The smallest value the parameter takes (1 for an id, 2000 for a plan year).
+            value = parameter["schema"].get("minimum", 1)
+            query = f"{parameter['name']}={value}"
+            reply = send(client, world, method, f"{path}?{query}", operation, "")
             fields = (reply.get_json().get("error") or {}).get("details", {}).get("fields", {})
             assert parameter["name"] not in fields, (method, path, reply.get_json())
             checked.append(parameter["name"])
