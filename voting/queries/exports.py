@@ -10,12 +10,8 @@ from sqlalchemy import and_, select
 from api.core import LOCAL, db
 from api.core.fields import mask_room
 from participation.models import Building, Community, Estate, Household, Plan, Project
+from participation.queries import natural_key
 from voting.models import Ballot, Consultation, ElectorateEntry
-
-
-def _natural(text: str) -> tuple[int, str]:
-    """Numbers in their natural order (2 before 10), as the door-to-door list sorts them."""
-    return len(text), text
 
 
 def electorate_turnout(consultation: Consultation) -> list[dict]:
@@ -70,9 +66,9 @@ def electorate_turnout(consultation: Consultation) -> list[dict]:
     shown.sort(
         key=lambda row: (
             row["estate_id"],
-            _natural(row["building"]),
-            _natural(row["unit"]),
-            _natural(row["room"]),
+            natural_key(row["building"]),
+            natural_key(row["unit"]),
+            natural_key(row["room"]),
             not row["voted"],
             row["receipt"] or "",
         )
