@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select
 
-from api.core import db, utcnow
+from api.core import db
 from voting.models import (
     Ballot,
     BallotChange,
@@ -24,7 +24,7 @@ from voting.models import (
     ElectorMember,
     OpinionReply,
 )
-from voting.queries.delegations import LIVE
+from voting.service.members import leave_open_electorates
 
 SOURCES = {
     "ballots": ("ballots.resident_id",),
@@ -165,22 +165,4 @@ def erase(resident_id: int, now: datetime | None = None) -> None:
     gave or held there are revoked. Ballots, their audit rows, the electorate's frozen counts
     and the tallies are untouched; so are the electorates and delegations of closed
     consultations, the record of who could vote and for whom."""
-    not_closed = select(Consultation.id).where(Consultation.status != "closed")
-    db.session.execute(
-        delete(ElectorMember)
-        .where(
-            ElectorMember.resident_id == resident_id,
-            ElectorMember.consultation_id.in_(not_closed),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        update(Delegation)
-        .where(
-            or_(Delegation.owner_id == resident_id, Delegation.delegate_id == resident_id),
-            Delegation.status.in_(LIVE),
-            Delegation.consultation_id.in_(not_closed),
-        )
-        .values(status="revoked", revoked_at=now or utcnow(), reason=DELEGATION_REVOKED_REASON)
-        .execution_options(synchronize_session="fetch")
-    )
+    leave_open_electorates(resident_id, reason=DELEGATION_REVOKED_REASON, now=now)
