@@ -23,7 +23,9 @@ from tests.support.demo import Demo, printed_passwords
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
-DIST = ROOT / "console" / "dist"
+# TEST_CONSOLE_DIST: a build of its own (`npx vite build --outDir …`), so that parallel work on
+# the console does not rebuild the folder a running browser test is serving.
+DIST = Path(os.environ.get("TEST_CONSOLE_DIST") or ROOT / "console" / "dist")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 REQUIRE_BROWSER = os.environ.get("REQUIRE_BROWSER") == "1"
 VIEWPORT = {"width": 1366, "height": 768}
@@ -93,7 +95,7 @@ class Live:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory):
     require_browser()
-    with Demo(tmp_path_factory.mktemp("live")) as demo:
+    with Demo(tmp_path_factory.mktemp("live"), console_dist=DIST) as demo:
         yield Live(demo)
 
 

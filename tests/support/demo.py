@@ -50,7 +50,7 @@ class Demo:
     processes it started. `api` is the base of the API's paths, `seed_output` what seed-demo
     printed, `wechat_port` the fake WeChat's port."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, console_dist: Path | None = None):
         self.folder = folder
         self.port, self.wechat_port = free_port(), free_port()
         self.api = f"http://127.0.0.1:{self.port}/api/v1"
@@ -67,6 +67,8 @@ class Demo:
             WECHAT_API_BASE=f"http://127.0.0.1:{self.wechat_port}/",
             PYTHONDONTWRITEBYTECODE="1",
         )
+        if console_dist is not None:  # a console built elsewhere (tests/console/conftest.py)
+            self.env["CONSOLE_DIST"] = str(console_dist)
         self.processes: list[subprocess.Popen] = []
         self.logs: list = []
         self.seed_output = ""
