@@ -1,10 +1,10 @@
 """Counties, communities, estates and each estate's household roster."""
 
 from api import auth
-from api.core import commit, get_or_404
+from api.core import NotFound, commit, db, get_or_404
 from api.http import Blueprint, PageArgs, allow_upload, page_schema, paginate
 from participation import policy, queries
-from participation.models import Building, Community, County, Estate, Staff
+from participation.models import Building, Community, County, Estate, Household, Staff
 from participation.schemas.registry import (
     BuildingSchema,
     CommunityArgs,
@@ -15,7 +15,9 @@ from participation.schemas.registry import (
     EstateArgs,
     EstateFilter,
     EstateSchema,
+    HouseholdEditSchema,
     HouseholdFilter,
+    HouseholdPatchArgs,
     HouseholdSchema,
     ImportArgs,
     ImportResultSchema,
@@ -135,6 +137,37 @@ def list_households(args, estate_id):
     estate = _estate(estate_id)
     policy.require_community(auth.current_staff(), estate.community)
     return paginate(queries.roster(estate, args.get("building_id"), args.get("room")), args)
+
+
+@blp.patch("/households/<int:household_id>")
+@auth.staff_required
+@blp.arguments(HouseholdPatchArgs)
+@blp.response(200, HouseholdEditSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def edit_household(args, household_id):
+    """Correct one roster row: building, unit, room (within its estate), the owner's name and
+    phone digits, the floor area; the committee of the household's community, its county, or
+    the prefecture (anyone else, the project owner included: 404 `household_not_found`, as for
+    a missing id). The reply is the row masked, as the roster shows it.
+
+    - An address another household of the estate holds: 409 `household_address_taken`.
+    - A new owner name or phone digits need `owner_change` (else 422 `owner_change_required`):
+      `correction` (a typo in the roster) keeps the household's verified members, who were
+      checked against the person and not the typo; `new_owner` (the dwelling changed hands)
+      revokes the verified owner and family claims that do not name the new owner, as a
+      roster re-import does: each resident is told why and leaves the consultations still
+      open (`revoked` counts them). A tenant's claim stays either way.
+    - A consultation already open keeps what its electorate froze at the opening (the floor
+      area, the owner key of the head count, the members); the edit counts from the next one.
+    """
+    household = db.session.get(Household, household_id)
+    staff = auth.current_staff()
+    if household is None or not policy.covers_community(staff, household.estate.community):
+        raise NotFound("找不到该住户", code="household_not_found")
+    revoked = roster.edit_household(household, args)
+    commit()
+    household.revoked = revoked
+    return household
 
 
 def _pickable_estate(estate: Estate) -> Estate:

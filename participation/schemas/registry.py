@@ -15,8 +15,10 @@ from api.core.fields import (
     mask_phone_last4,
     query_id,
     text,
+    unstorable,
 )
 from participation.models import CLAIM_STATUSES, RELATIONS, ROLES
+from participation.service.roster import roster_area
 
 # --- places -------------------------------------------------------------------------------
 
@@ -84,6 +86,89 @@ class HouseholdSchema(ma.Schema):
         lambda h: mask_phone_last4(h.owner_phone_last4), metadata={"type": "string"}
     )
     updated_at = fields.DateTime()
+
+
+OWNER_CHANGES = ("correction", "new_owner")
+
+
+class RosterArea(fields.Decimal):
+    """A floor area in square metres: a JSON number (not text, not a boolean), greater than 0
+    and less than 100,000 once rounded to the roster's two places."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            places=None,
+            allow_nan=False,
+            metadata={"type": "number", "exclusiveMinimum": 0, "maximum": 99999.99},
+            **kwargs,
+        )
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ma.ValidationError("建筑面积应为数字（平方米）")
+        area, problem = roster_area(str(value))  # the import's own rule
+        if problem:
+            raise ma.ValidationError(problem)
+        return area
+
+
+class HouseholdPatchArgs(ma.Schema):
+    """Any of the roster row's fields; the address (building, unit, room) stays in its estate.
+
+    `owner_change` says what a new owner name or phone digits mean, and is required when either
+    changes: `correction` (the roster was mistyped; the household's verified members stay) or
+    `new_owner` (the dwelling changed hands; the verified owner and family claims that do not
+    name the new owner are revoked, as a roster re-import revokes them, and each resident is
+    told why)."""
+
+    building = text(50)
+    unit = fields.String(
+        validate=validate.Length(max=20),
+        metadata={"description": 'the unit; "" where the building has none'},
+    )
+    room = text(20)
+    owner_name = text(100)
+    owner_phone_last4 = fields.String(
+        validate=validate.Regexp(r"^[0-9]{4}\Z", error="手机后四位应为4位数字"),
+        metadata={"description": "the last four digits of the owner's phone"},
+    )
+    floor_area = RosterArea()
+    owner_change = fields.String(
+        validate=validate.OneOf(
+            OWNER_CHANGES, error="应为 correction（更正）或 new_owner（业主变更）"
+        ),
+        metadata={
+            "description": "correction | new_owner; required when the owner's name or "
+            "phone digits change"
+        },
+    )
+
+    @ma.pre_load
+    def _strip_unit(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("unit"), str):
+            data = {**data, "unit": data["unit"].strip()}
+        return data
+
+    @ma.validates("unit")
+    def _storable_unit(self, value, **kwargs):
+        problem = unstorable(value)
+        if problem:
+            raise ma.ValidationError(problem)
+
+    @ma.validates_schema
+    def _something(self, data, **kwargs):
+        if not set(data) - {"owner_change"}:
+            raise ma.ValidationError("请至少修改一项", "_schema")
+
+
+class HouseholdEditSchema(HouseholdSchema):
+    """The household after the edit (masked), with what the edit did to its members."""
+
+    revoked = fields.Integer(
+        metadata={
+            "description": "verified owner and family claims this edit revoked (new_owner only)"
+        }
+    )
 
 
 class BuildingSchema(ma.Schema):

@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
 
-from api.core import InvalidInput, db, utcnow
+from api.core import Conflict, InvalidInput, db, utcnow
 from participation.models import Building, Estate, Household
 from participation.service import membership
 
@@ -259,6 +259,12 @@ def _area(raw: str) -> tuple[Decimal | None, str | None]:
     return area, None
 
 
+def roster_area(raw: str) -> tuple[Decimal | None, str | None]:
+    """The floor area as the roster stores it, or the reason it is refused (the import's rule,
+    for the single-household edit too)."""
+    return _area(raw)
+
+
 def _blank(cells) -> bool:
     return not any(_cell_text(c) for c in cells)
 
@@ -415,3 +421,74 @@ def import_roster(estate: Estate, data: bytes, filename: str = "", skip_bad=Fals
     result = apply(estate, parsed.rows)
     result.skipped = parsed.bad
     return result
+
+
+# --- one household ------------------------------------------------------------------------
+
+
+OWNER_FIELDS = ("owner_name", "owner_phone_last4")
+
+
+def edit_household(household: Household, changes: dict) -> int:
+    """Correct one roster row (flushes, no commit); how many verified claims it revoked.
+
+    The address stays in the household's estate: a building named anew is added to it, and an
+    address another household holds is a 409 `household_address_taken`. A new owner name or
+    phone digits need `owner_change`: `correction` keeps the verified members (the roster was
+    mistyped; they were checked against the person, not the typo), `new_owner` revokes the
+    owner and family claims that do not name the new owner, as a re-import does
+    (`membership.revoke_superseded`: each resident is told, and leaves the electorates still
+    open). The electorate of a consultation already open keeps the floor area and the owner
+    it froze at the opening; the edit counts from the next one.
+    """
+    estate = household.estate
+    building = household.building
+    if "building" in changes and changes["building"] != building.name:
+        building = db.session.scalar(
+            select(Building).where(
+                Building.estate_id == estate.id, Building.name == changes["building"]
+            )
+        )
+        if building is None:
+            building = Building(estate_id=estate.id, name=changes["building"])
+            db.session.add(building)
+            db.session.flush()
+    unit = changes.get("unit", household.unit)
+    room = changes.get("room", household.room)
+    if (building.id, unit, room) != (household.building_id, household.unit, household.room):
+        taken = db.session.scalar(
+            select(Household.id).where(
+                Household.building_id == building.id,
+                Household.unit == unit,
+                Household.room == room,
+                Household.id != household.id,
+            )
+        )
+        if taken is not None:
+            raise Conflict(
+                "该小区已有同一楼栋、单元、房号的住户",
+                code="household_address_taken",
+                details={"household_id": taken},
+            )
+    owner = (
+        changes.get("owner_name", household.owner_name),
+        changes.get("owner_phone_last4", household.owner_phone_last4),
+    )
+    owner_changed = owner != (household.owner_name, household.owner_phone_last4)
+    if owner_changed and "owner_change" not in changes:
+        raise InvalidInput(
+            "修改业主姓名或手机后四位时，请说明是更正录入错误还是业主变更",
+            code="owner_change_required",
+            details={"fields": {"owner_change": ["须为 correction 或 new_owner"]}},
+        )
+    household.building_id = building.id
+    household.building = building
+    household.unit, household.room = unit, room
+    household.owner_name, household.owner_phone_last4 = owner
+    if "floor_area" in changes:
+        household.floor_area = changes["floor_area"]
+    household.updated_at = utcnow()
+    db.session.flush()
+    if owner_changed and changes["owner_change"] == "new_owner":
+        return membership.revoke_superseded(estate, {household.id: owner})
+    return 0
