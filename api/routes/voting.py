@@ -23,7 +23,13 @@ from voting.schemas import (
     TallySchema,
     TurnoutSchema,
 )
-from voting.schemas.paper import NonVoterFilter, NonVotersSchema, TurnoutFilter
+from voting.schemas.paper import (
+    GridFilter,
+    NonVoterFilter,
+    NonVotersSchema,
+    TurnoutFilter,
+    TurnoutGridSchema,
+)
 from voting.service import ballots, consultations, paper
 from voting.service.ballots import ConsultationNotFound, NotOpenYet
 
@@ -261,3 +267,24 @@ def non_voters(args, consultation_id):
     return turnout_queries.non_voters_page(
         consultation, communities, args.get("building_id"), args["page"], args["per_page"]
     )
+
+
+@blp.get("/consultations/<int:consultation_id>/turnout/grid")
+@auth.staff_required
+@blp.arguments(GridFilter, location="query")
+@blp.response(200, TurnoutGridSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def turnout_grid(args, consultation_id):
+    """One building as a floor grid for the committee's door-to-door work: its households by
+    unit and floor (from the room number), each door with whether its household voted and how
+    (WeChat, paper, assisted), room numbers only (no name, no choice, no receipt). Whom it
+    shows, as the non-voters list: the committee of the households' community (its part of a
+    bundled project), the county, the prefecture; not the project owner (403 `out_of_scope`).
+    409 `consultation_not_open` before the opening; 422 `building_not_in_list`."""
+    consultation = _consultation(consultation_id)
+    project = load_project(consultation.project_id)
+    with hidden_as(ConsultationNotFound):
+        communities = policy.canvassed_communities(auth.current_staff(), project)
+    if consultation.status == "draft":
+        raise NotOpenYet()
+    return turnout_queries.turnout_grid(consultation, communities, args.get("building_id"))

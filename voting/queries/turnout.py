@@ -4,11 +4,14 @@ committee's door-to-door list, and the audience of the closing reminder)."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import and_, exists, func, select
 
 from api.core import LOCAL, InvalidInput, db
 from api.core.fields import mask_address
 from participation.models import Building, Estate, Household
+from participation.queries import natural_key
 from voting.models import Ballot, Consultation, ElectorateEntry
 
 
@@ -193,3 +196,110 @@ def non_voters_page(
         "per_page": per_page,
         "total": total,
     }
+
+
+# --- the floor grid: which doors voted, by building ------------------------------------------
+
+
+def room_floor(room: str) -> int | None:
+    """The floor a room number names, as buildings number doors: the digits before the last two
+    of its last run of digits (1203 → 12, 301 → 3, A-1203 → 12); None when the number does not
+    say (a room "2", "00001", "商铺")."""
+    digits = re.findall(r"\d+", room)
+    if not digits or len(digits[-1]) < 3:
+        return None
+    floor = int(digits[-1][:-2])
+    return floor or None
+
+
+# A door's status in the grid: the channel of its household's ballot, or why there is none.
+GRID_STATUSES = ("wechat", "paper", "assisted", "not_voted", "not_in_electorate")
+
+
+def _grid_status(in_electorate: bool, channel: str | None) -> str:
+    if not in_electorate:
+        return "not_in_electorate"
+    return channel or "not_voted"
+
+
+def turnout_grid(
+    consultation: Consultation, communities: set[int] | None, building_id: int | None
+) -> dict:
+    """One building of the electorate in scope as a floor grid: its households by unit and floor
+    (floors from the room numbers, `room_floor`; units, floors and rooms in their natural
+    order), each with its status: `wechat`, `paper`, `assisted` (the channel of its ballot),
+    `not_voted`, or `not_in_electorate` (on the roster, not in the frozen electorate). Room
+    numbers only: no name, no choice, no receipt. The building is the first of the list when
+    `building_id` is not given; 422 `building_not_in_list` for one outside the caller's list.
+    What `GET /consultations/{id}/turnout/grid` answers."""
+    buildings = non_voter_buildings(consultation.id, communities)
+    known = {b["building_id"]: b for b in buildings}
+    if building_id is not None and building_id not in known:
+        raise InvalidInput(
+            "该楼栋不在您可查看的表决名单中",
+            code="building_not_in_list",
+            details={"building_id": building_id},
+        )
+    counts = dict.fromkeys(GRID_STATUSES, 0)
+    reply = {
+        "consultation_id": consultation.id,
+        "buildings": buildings,
+        "building": None,
+        "units": [],
+        "counts": counts,
+    }
+    if not buildings:
+        return reply
+    building = known[building_id] if building_id is not None else buildings[0]
+    rows = db.session.execute(
+        select(
+            Household.id,
+            Household.unit,
+            Household.room,
+            ElectorateEntry.household_id.label("entry"),
+            Ballot.channel,
+        )
+        .outerjoin(
+            ElectorateEntry,
+            and_(
+                ElectorateEntry.household_id == Household.id,
+                ElectorateEntry.consultation_id == consultation.id,
+            ),
+        )
+        .outerjoin(
+            Ballot,
+            and_(Ballot.household_id == Household.id, Ballot.consultation_id == consultation.id),
+        )
+        .where(Household.building_id == building["building_id"])
+    ).all()
+    units: dict[str, dict[int | None, list[dict]]] = {}
+    for row in rows:
+        floor = room_floor(row.room)
+        units.setdefault(row.unit, {}).setdefault(floor, []).append(
+            {
+                "household_id": row.id,
+                "room": row.room,
+                "status": _grid_status(row.entry is not None, row.channel),
+            }
+        )
+    reply["building"] = building
+    reply["units"] = [
+        {
+            "unit": unit,
+            "floors": [
+                {
+                    "floor": floor,
+                    "rooms": sorted(
+                        rooms[floor], key=lambda r: (natural_key(r["room"]), r["household_id"])
+                    ),
+                }
+                for floor in sorted(rooms, key=lambda f: (f is None, f or 0))
+            ],
+        }
+        for unit, rooms in sorted(units.items(), key=lambda item: natural_key(item[0]))
+    ]
+    for unit in reply["units"]:
+        for floor in unit["floors"]:
+            for room in floor["rooms"]:
+                counts[room["status"]] += 1
+    return reply
