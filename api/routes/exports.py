@@ -94,12 +94,19 @@ def _result(consultation: Consultation) -> tuple[Tally, dict]:
 def turnout_workbook(consultation_id):
     """The frozen electorate as an Excel workbook, one row per household: estate, building,
     unit, the room masked as `/turnout` masks it, voted or not, the channel, whether a
-    delegate voted, the day (never a time) and the receipt; never a choice. Staff who see the
-    project (as `/turnout`); residents 403 `staff_only`; a draft has no electorate (409
-    `consultation_not_open`)."""
-    consultation, _ = visible_consultation(consultation_id)
+    delegate voted, the day (never a time) and the receipt; never a choice.
+
+    It is the committee's list for door-to-door visits, and so goes to whom `/non-voters` goes:
+    the committee of the project's communities (the households of its own communities only, in
+    a bundled project), the county and the prefecture. The project owner is refused (403
+    `out_of_scope`): the committee, not the party whose plan is voted on, organises the vote
+    and knocks on doors, and the owner has no business with which household took part (it
+    reads participation from `/tally`). Staff who do not see the project 404; residents 403
+    `staff_only`; a draft has no electorate (409 `consultation_not_open`)."""
+    consultation, project = visible_consultation(consultation_id)
+    communities = policy.canvassed_communities(auth.current_staff(), project)
     policy.require_opened(consultation)
-    rows = export_queries.electorate_turnout(consultation)
+    rows = export_queries.electorate_turnout(consultation, communities)
     subject = export_queries.subject(consultation)
     data = workbooks.turnout_workbook(consultation, subject, rows, local_today())
     return _file(

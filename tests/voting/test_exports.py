@@ -63,6 +63,10 @@ CODES = {
     "clerk_other_community": "consultation_not_found",
     "owner_other_project": "consultation_not_found",
 }
+# The turnout list is the committee's, for door-to-door visits (as `/non-voters`): the project
+# owner, who sees the project, is refused it.
+TURNOUT_ANSWERS = {**ANSWERS, "owner": 403}
+TURNOUT_CODES = {**CODES, "owner": "out_of_scope"}
 CHOICE_LABELS = {"满意", "不满意", "弃权", "satisfied", "unsatisfied", "abstain"}
 
 
@@ -96,13 +100,16 @@ def test_permission_matrix(app, client, world, suffix, actor):
 
     reply = client.get(f"{C.format(cid)}/{suffix}", headers=world.headers[actor])
 
-    assert reply.status_code == ANSWERS[actor], (actor, reply.get_data()[:300])
-    if ANSWERS[actor] == 200:
+    answers, codes = (
+        (TURNOUT_ANSWERS, TURNOUT_CODES) if suffix == "turnout.xlsx" else (ANSWERS, CODES)
+    )
+    assert reply.status_code == answers[actor], (actor, reply.get_data()[:300])
+    if answers[actor] == 200:
         assert reply.mimetype == mimetype
         assert reply.headers["Content-Disposition"].startswith("attachment;")
         assert len(reply.data) > 1000
     else:
-        assert_error_shape(reply, code=CODES[actor])
+        assert_error_shape(reply, code=codes[actor])
     after = snapshot(app)
     assert after == before, f"a download wrote: {diff(before, after)}"
 
@@ -206,7 +213,8 @@ def test_a_result_hidden_from_staff_is_409_not_a_file(app, client, world, actor)
     assert "投票户数较少" in error["message"]
     reply = client.get(f"{C.format(cid)}/publicity.pdf", headers=headers)
     assert_error_shape(reply, 409, "consultation_not_closed")
-    assert client.get(f"{C.format(cid)}/turnout.xlsx", headers=headers).status_code == 200
+    turnout = client.get(f"{C.format(cid)}/turnout.xlsx", headers=headers)
+    assert turnout.status_code == TURNOUT_ANSWERS[actor]
 
 
 def test_a_bundled_estate_below_the_minimum_keeps_the_workbook_closed(
@@ -269,7 +277,7 @@ def test_the_turnout_workbook_lists_the_electorate_masked_without_choices(app, c
         client.get(f"{C.format(cid)}/ballot", headers=w.members[i]).get_json()["receipt"]
         for i in (0, 1)
     }
-    reply = client.get(f"{C.format(cid)}/turnout.xlsx", headers=w.headers["owner"])
+    reply = client.get(f"{C.format(cid)}/turnout.xlsx", headers=w.headers["clerk"])
     assert reply.status_code == 200
     assert _filename(reply).endswith("-投票名单.xlsx")
     assert 'filename="turnout-' in reply.headers["Content-Disposition"]
@@ -308,11 +316,30 @@ def test_the_turnout_workbook_lists_the_electorate_masked_without_choices(app, c
     assert not (cells & CHOICE_LABELS)
 
     # The same households, receipts and channels as the JSON turnout list.
-    listed = client.get(f"{C.format(cid)}/turnout", headers=w.headers["owner"]).get_json()
+    listed = client.get(f"{C.format(cid)}/turnout", headers=w.headers["clerk"]).get_json()
     assert {(i["receipt"], i["channel_label"]) for i in listed["items"]} == {
         (r[8], r[5]) for r in voted
     }
     assert {i["household"] for i in listed["items"]} == {f"{r[1]}{r[2]}{r[3]}" for r in voted}
+
+
+def test_the_turnout_workbook_is_the_committees_not_the_owners(app, client, world):
+    """In a bundled project each committee gets its own community's households (it knocks on
+    those doors); the county gets every estate's; the owner none."""
+    w = world
+    cid = bundled(app, client, w, close_it=False)
+
+    def estates(actor):
+        reply = client.get(f"{C.format(cid)}/turnout.xlsx", headers=w.headers[actor])
+        assert reply.status_code == 200, reply.get_json()
+        return sorted({r[0] for r in _rows(load_workbook(BytesIO(reply.data))["投票名单"])})
+
+    assert estates("clerk") == ["测试小区"]
+    assert estates("county_officer") == ["测试小区", "邻近小区"]
+    assert estates("prefecture") == ["测试小区", "邻近小区"]
+    reply = client.get(f"{C.format(cid)}/turnout.xlsx", headers=w.headers["owner"])
+    error = assert_error_shape(reply, 403, "out_of_scope")
+    assert "居委会" in error["message"]
 
 
 def test_the_result_workbook_holds_the_tallys_figures(app, client, world):

@@ -14,8 +14,11 @@ from participation.queries import natural_key
 from voting.models import Ballot, Consultation, ElectorateEntry
 
 
-def electorate_turnout(consultation: Consultation) -> list[dict]:
-    """One row per household of the frozen electorate, in one statement: estate, building,
+def electorate_turnout(
+    consultation: Consultation, communities: set[int] | None = None
+) -> list[dict]:
+    """One row per household of the frozen electorate (of these communities' estates, when
+    given: a committee's part of a bundled project), in one statement: estate, building,
     unit, the room masked as the turnout list masks it, whether it voted, and for those that
     did the channel, whether a delegate cast it, the local day (never a time) and the receipt.
 
@@ -46,7 +49,10 @@ def electorate_turnout(consultation: Consultation) -> list[dict]:
                 Ballot.household_id == ElectorateEntry.household_id,
             ),
         )
-        .where(ElectorateEntry.consultation_id == consultation.id)
+        .where(
+            ElectorateEntry.consultation_id == consultation.id,
+            *([] if communities is None else [Estate.community_id.in_(sorted(communities))]),
+        )
     ).all()
     shown = [
         {
