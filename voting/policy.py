@@ -232,15 +232,10 @@ def require_result_shown(view: dict) -> None:
         )
 
 
-def require_final_satisfaction(consultation: Consultation, tally: Tally) -> None:
-    """A publicity sheet (公示) states a plan satisfaction consultation's final result: 409
-    `publicity_not_applicable` for another kind, `consultation_not_closed` while the vote is
-    open, `tally_pending` until the final count has every ballot."""
-    if consultation.kind != "plan_satisfaction":
-        raise Conflict(
-            "结果公示仅适用于改造方案满意度征询，其他征询请导出计票结果",
-            code="publicity_not_applicable",
-        )
+def require_final_result(consultation: Consultation, tally: Tally) -> None:
+    """A publicity sheet (公示) states a consultation's final result, of any kind: 409
+    `consultation_not_closed` while the vote is open, `tally_pending` until the final count
+    has every ballot."""
     if consultation.status != "closed":
         raise Conflict("表决结束后才能生成结果公示", code="consultation_not_closed")
     if not tally.final or is_stale(consultation, tally):

@@ -141,17 +141,23 @@ def result_workbook(consultation_id):
 @_binary(PDF, "the publicity sheet (公示) as a printable A4 PDF, its CJK font embedded")
 @blp.errors(401, 403, 404, 409, 503)
 def publicity_sheet(consultation_id):
-    """The printable publicity sheet (结果公示) of a plan satisfaction consultation's final
-    result: the estates, the project, the plan version, the voting period, the electorate,
-    participation against the quorum, satisfaction against the threshold (at least 90%),
-    passed or not, each estate of a bundled project, the date and a place for the committee's
-    seal. Staff who see the project; 409 `publicity_not_applicable` (another kind),
-    `consultation_not_open` (a draft), `consultation_not_closed`, `tally_pending`; 503
-    `font_missing` when the server lacks its CJK font."""
+    """The printable publicity sheet (结果公示) of a consultation's final result, for every
+    kind: the estates, the project, the voting period, the electorate, participation against
+    the quorum, then
+    - a plan satisfaction consultation: the plan version, satisfaction against the threshold
+      (at least 90%), passed or not;
+    - a needs survey: every item ranked by the households that picked it (their share of the
+      households that voted), each estate's ranking too; no verdict (a survey decides nothing);
+    - an owners' decision (Civil Code art. 278): the matter and its rule, participation and
+      agreement by area and by head count against it, passed or not;
+    each estate of a bundled project, the date and a place for the committee's seal; never a
+    household's choice. Staff who see the project; 409 `consultation_not_open` (a draft),
+    `consultation_not_closed`, `tally_pending`; 503 `font_missing` when the server lacks its
+    CJK font."""
     consultation, _ = visible_consultation(consultation_id)
     policy.require_opened(consultation)
     tally, view = _result(consultation)
-    policy.require_final_satisfaction(consultation, tally)
+    policy.require_final_result(consultation, tally)
     policy.require_result_shown(view)
     subject = export_queries.subject(consultation)
     data = publicity.publicity_sheet(consultation, subject, view, local_today())

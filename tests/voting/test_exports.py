@@ -240,13 +240,142 @@ def test_a_live_result_staff_may_see_downloads_as_provisional(app, client, world
     assert summary["满意度"] == pytest.approx(2 / 3, abs=1e-6)
 
 
-def test_a_publicity_sheet_is_for_a_plan_satisfaction_consultation(app, client, world):
-    cid = create_consultation(client, world, kind="needs_survey", options=["parking", "lighting"])
-    open_(client, world, cid)
-    close(client, world, cid)
+def _closed(app, client, w: World, ballots, **body) -> int:
+    """A consultation of the world's project, voted (`ballots`: member index -> ballot body),
+    closed after its minimum period by the clerk and counted."""
+    cid = create_consultation(client, w, **body)
+    open_(client, w, cid)
+    for i, ballot in ballots.items():
+        assert put_ballot(client, w.members[i], cid, **ballot).status_code == 200
+    backdate_opening(app, cid)
+    close(client, w, cid)
     run_jobs(app)
+    return cid
+
+
+def _keep(name: str, data: bytes) -> None:
+    """The sheet beside the browser tests' screenshots, to be rendered and looked at."""
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "console" / "artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+
+
+def test_a_needs_surveys_publicity_sheet_ranks_the_items(app, client, world):
+    w = world
+    cid = _closed(
+        app,
+        client,
+        w,
+        {
+            0: {"items": ["parking", "lighting"]},
+            1: {"items": ["lighting"]},
+            2: {"items": ["lighting", "elevator"]},
+        },
+        kind="needs_survey",
+        plan_id=None,
+        options=["parking", "lighting", "elevator", "greening"],
+    )
+    reply = client.get(f"{C.format(cid)}/publicity.pdf", headers=w.headers["clerk"])
+    assert reply.status_code == 200, reply.get_json()
+    _keep("publicity-needs-survey.pdf", reply.data)
+    text, _ = _pdf_text(reply.data)
+    for phrase in (
+        "测试项目改造需求调查结果公示",
+        "测试小区",
+        "应参与户数",
+        "4户",
+        "3户",
+        "75%",  # participation 3/4
+        "改造需求排序",
+        "照明设施",
+        "3户",
+        "100%",  # every household that voted picked lighting
+        "特此公示",
+        "测试社区居民委员会（盖章）",
+    ):
+        assert phrase in text, (phrase, text)
+    # Most picked first; parking and the lift tie (rank 2 each); greening, picked by none, last.
+    order = [text.index(label) for label in ("照明设施", "停车设施", "加装电梯", "绿化")]
+    assert order == sorted(order), text
+    cells = "".join(text.split())
+    assert "1照明设施3户100%" in cells and "2停车设施1户33.33%" in cells
+    assert "2加装电梯1户" in cells and "4绿化0户0%" in cells
+    assert "通过" not in text  # a survey decides nothing
+
+
+def test_an_owners_decisions_publicity_sheet_gives_the_art_278_figures(app, client, world):
+    w = world
+    cid = _closed(
+        app,
+        client,
+        w,
+        {
+            0: {"choice": "agree"},
+            1: {"choice": "agree"},
+            2: {"choice": "agree"},
+            3: {"choice": "disagree"},
+        },
+        kind="owners_decision",
+        matter="rebuild",
+        plan_id=None,
+    )
+    reply = client.get(f"{C.format(cid)}/publicity.pdf", headers=w.headers["county_officer"])
+    assert reply.status_code == 200, reply.get_json()
+    _keep("publicity-owners-decision.pdf", reply.data)
+    text, _ = _pdf_text(reply.data)
+    for phrase in (
+        "测试项目业主共同决定表决结果公示",
+        "第二百七十八条",
+        "改建、重建建筑物及其附属设施",
+        "四分之三以上同意",
+        "业主人数",
+        "应参与4人，参与表决4人（占100%），同意3人（占参与人数75%）",
+        "专有面积",
+        # four households of 80 m²
+        "应参与320.00㎡，参与表决320.00㎡（占100%），同意240.00㎡（占参与面积75%）",
+        "表决结果",
+        "通过（参与达标，同意达标）",
+        "同意3户，不同意1户，弃权0户",
+    ):
+        assert phrase in "".join(text.split()), (phrase, text)
+    assert "未通过" not in text
+
+
+def test_an_owners_decision_that_fails_says_so_per_estate(app, client, world):
+    """Bundled with a second community's estate that does not vote: that estate's quorum is
+    not met, so the decision fails, and the sheet gives each estate's figures."""
+    w = world
+    bundle_second_community(app, w.scene)
+    county = w.headers["county_officer"]
+    created = client.post(
+        f"/api/v1/projects/{w.project_id}/consultations",
+        json={"kind": "owners_decision", "matter": "use_maintenance_fund"},
+        headers=county,
+    )
+    assert created.status_code == 201, created.get_json()
+    cid = created.get_json()["id"]
+    assert client.post(f"{C.format(cid)}/open", headers=county).status_code == 200
+    for i in range(4):
+        assert put_ballot(client, w.members[i], cid, choice="agree").status_code == 200
+    backdate_opening(app, cid)
+    assert client.post(f"{C.format(cid)}/close", headers=county).status_code == 200
+    run_jobs(app)
+    reply = client.get(f"{C.format(cid)}/publicity.pdf", headers=county)
+    assert reply.status_code == 200, reply.get_json()
+    _keep("publicity-owners-decision-bundled.pdf", reply.data)
+    text, _ = _pdf_text(reply.data)
+    assert "过半数同意" in text and "各小区分别表决" in text
+    assert "邻近小区" in text and "测试小区" in text
+    assert "未通过（未通过的小区：邻近小区）" in "".join(text.split())
+
+
+def test_a_publicity_sheet_waits_for_the_close_whatever_the_kind(app, client, world):
+    cid = create_consultation(client, world, kind="needs_survey", plan_id=None, options=["parking"])
+    open_(client, world, cid)
     reply = client.get(f"{C.format(cid)}/publicity.pdf", headers=world.headers["clerk"])
-    assert_error_shape(reply, 409, "publicity_not_applicable")
+    assert_error_shape(reply, 409, "consultation_not_closed")
 
 
 def test_a_missing_font_is_503_not_a_broken_pdf(app, client, world, monkeypatch):
@@ -407,6 +536,7 @@ def test_the_publicity_sheet_states_the_result_in_chinese_with_its_font_embedded
     assert reply.data.startswith(b"%PDF-")
     assert _filename(reply).endswith("-结果公示.pdf")
 
+    _keep("publicity-plan-satisfaction.pdf", reply.data)
     text, reader = _pdf_text(reply.data)
     for phrase in (
         "测试项目改造方案满意度征询结果公示",
