@@ -1,0 +1,203 @@
+"""The consultations page (征询) in a real browser, as the demo's committee clerk: a needs
+survey on the first estate prepared, opened, followed building by building (participation, the
+floor grid), a paper ballot entered with the photo of its form (its door turns `paper`), the
+printable list of whom to visit, the survey closed and its ranking; the second estate's closed
+plan satisfaction consultation with its satisfaction gauge against 90%.
+
+The live demo is shared by the browser tests: this file adds a needs survey to the first
+project, never a plan satisfaction consultation, so the first project's gate stays as the demo
+left it."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+import urllib.request
+import zlib
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.console.conftest import shot
+
+pytestmark = pytest.mark.browser
+
+
+def _png() -> bytes:
+    """A small real PNG (the API reads a file's type from its bytes)."""
+    width = height = 8
+    raw = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _call(live, method: str, path: str, token: str | None = None, body=None) -> dict:
+    request = urllib.request.Request(
+        live.demo.api + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return json.loads(reply.read() or b"{}")
+
+
+def _staff_token(live, username: str = "clerk") -> str:
+    reply = _call(
+        live,
+        "POST",
+        "/auth/staff-login",
+        body={"username": username, "password": live.passwords[username]},
+    )
+    return reply["token"]
+
+
+def _sign_in_as_clerk(page, live) -> None:
+    page.goto(live.console)
+    page.locator("input[name=username]").fill("clerk")
+    page.locator("input[name=password]").fill(live.passwords["clerk"])
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/console/registry$"))
+
+
+def _confirm(page, button: str) -> None:
+    page.locator(".el-message-box").get_by_role("button", name=button).click()
+
+
+def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(page, live):
+    page.add_init_script("window.print = () => { window.__printed = (window.__printed || 0) + 1 }")
+    _sign_in_as_clerk(page, live)
+    page.goto(f"{live.console}consultations?project=1")
+
+    # A refusal is shown with the API's reason: an owners' decision needs its matter.
+    page.locator("[data-test=create-consultation]").click()
+    dialog = page.locator("[data-test=create-dialog]")
+    dialog.locator("[data-test=create-kind]").get_by_text("业主共同决定表决").click()
+    dialog.locator("[data-test=create-submit]").click()
+    expect(dialog.locator("[data-test=create-error]")).to_contain_text("所议事项")
+
+    # Prepare a needs survey, then open it.
+    dialog.locator("[data-test=create-kind]").get_by_text("改造需求调查").click()
+    dialog.locator("input[name=title]").fill("浏览器测试需求调查")
+    dialog.locator("[data-test=create-submit]").click()
+    detail = page.locator("[data-test=consultation-detail]")
+    expect(detail).to_contain_text("浏览器测试需求调查")
+    expect(detail.locator("[data-test=consultation-status]")).to_have_text("未开始")
+    expect(page).to_have_url(re.compile(r"consultations\?project=1&consultation=\d+$"))
+    detail.locator("[data-test=open-consultation]").click()
+    _confirm(page, "开始")
+    expect(detail.locator("[data-test=consultation-status]")).to_have_text("进行中")
+
+    # Participation, live: the first estate's 120 households, none voted yet.
+    expect(detail.locator("[data-test=eligible-count]")).to_have_text("120")
+    expect(detail.locator("[data-test=voted-count]")).to_have_text("0")
+    expect(detail.locator("[data-test=participation-rate]")).to_have_text("0.0%")
+
+    # The grid of the first building: 2 units × 5 floors × 2 doors, none voted.
+    grid = detail.locator("[data-test=turnout-grid]")
+    cells = grid.locator("[data-test=grid-cell]")
+    expect(cells).to_have_count(20)
+    expect(grid.locator("[data-test=grid-cell][data-status=not_voted]")).to_have_count(20)
+    floors = grid.locator("[data-test=grid-unit]").first.locator("[data-test=grid-floor]")
+    expect(floors.first).to_contain_text("5层")  # the top floor first, as a building is drawn
+    detail.locator("[data-test=participation]").scroll_into_view_if_needed()
+    shot(page, "consultations-live")
+
+    # A paper ballot for 1单元 302, from its door in the grid, with the photo of the form.
+    door = grid.locator("[data-test=grid-cell][data-unit='1单元'][data-room='302']")
+    door.click()
+    paper = page.locator("[data-test=paper-dialog]")
+    expect(paper.locator("[data-test=paper-household]")).to_contain_text("1栋 1单元 302")
+    paper.locator("[data-test=paper-submit]").click()
+    expect(paper.locator("[data-test=paper-error]")).to_contain_text("请选择表决意见")
+    paper.locator("[data-test=paper-items] .el-checkbox").first.click()
+    paper.locator("[data-test=paper-items] .el-checkbox").nth(2).click()
+    paper.locator("[data-test=paper-photo] input[type=file]").set_input_files(
+        {"name": "form.png", "mimeType": "image/png", "buffer": _png()}
+    )
+    paper.locator("[data-test=paper-submit]").click()
+    receipt = paper.locator("[data-test=paper-receipt-code]")
+    expect(receipt).to_have_text(re.compile(r"^[0-9A-Z]{10}$"))
+    paper.locator("[data-test=paper-done]").click()
+    expect(door).to_have_attribute("data-status", "paper")
+    expect(detail.locator("[data-test=voted-count]")).to_have_text("1")
+    expect(detail.locator("[data-test=participation-rate]")).to_have_text("0.8%")
+    grid.scroll_into_view_if_needed()
+    shot(page, "consultations-grid")
+
+    # Whom to visit: 119 households, printable (only the list is printed).
+    detail.locator("[data-test=consultation-tabs]").get_by_text("未表决住户").click()
+    table = detail.locator("[data-test=non-voters-table]")
+    expect(detail.locator("[data-test=non-voters]")).to_contain_text("未表决 119 户")
+    expect(table.locator(".el-table__body tr").first).to_contain_text("1栋 1单元 101")
+    expect(table).not_to_contain_text("1栋 1单元 302")
+    detail.locator("[data-test=consultation-tabs]").evaluate("e => e.scrollIntoView()")
+    shot(page, "consultations-nonvoters")
+    page.locator("[data-test=print-non-voters]").click()
+    printed = page.locator("[data-test=non-voters-print]")
+    expect(printed.locator("tbody tr")).to_have_count(119)
+    assert page.evaluate("window.__printed") == 1
+    page.emulate_media(media="print")
+    expect(printed).to_be_visible()
+    expect(page.locator("[data-test=consultations]")).to_be_hidden()
+    shot(page, "consultations-nonvoters-print")
+    page.emulate_media(media="screen")
+
+    # Close it (a survey has no minimum period) and read the ranking.
+    detail.locator("[data-test=close-consultation]").click()
+    _confirm(page, "结束")
+    expect(detail.locator("[data-test=consultation-status]")).to_have_text("已结束")
+    expect(detail.locator("[data-test=ranking]")).to_be_visible()
+    expect(detail.locator("[data-test=download-turnout]")).to_be_visible()
+
+    # The exports come with the token.
+    with page.expect_download() as download:
+        detail.locator("[data-test=download-turnout]").click()
+    assert download.value.suggested_filename.endswith("投票名单.xlsx")
+
+
+def test_the_closed_plan_consultation_shows_satisfaction_against_90_percent(page, live):
+    token = _staff_token(live)
+    closed = [
+        c
+        for c in _call(live, "GET", "/projects/2/consultations", token)["items"]
+        if c["kind"] == "plan_satisfaction" and c["status"] == "closed"
+    ]
+    assert closed, "the demo's second project has been through its vote"
+    cid = closed[0]["id"]
+    tally = _call(live, "GET", f"/consultations/{cid}/tally", token)
+
+    _sign_in_as_clerk(page, live)
+    page.goto(f"{live.console}consultations?project=2&consultation={cid}")
+    detail = page.locator("[data-test=consultation-detail]")
+    expect(detail.locator("[data-test=consultation-status]")).to_have_text("已结束")
+    gauge = detail.locator("[data-test=satisfaction-gauge]")
+    expect(gauge.locator("canvas")).to_be_visible()
+    rate = f"{tally['satisfaction_rate'] * 100:.1f}%"
+    expect(detail.locator("[data-test=satisfaction-rate]")).to_contain_text(rate)
+    expect(detail.locator("[data-test=result-passed]")).to_have_text("通过")
+    expect(detail.locator("[data-test=opinions]")).to_be_visible()
+    # Every door of a closed vote: the grid still tells who voted and how.
+    detail.locator("[data-test=consultation-tabs]").get_by_text("楼栋网格").click()
+    expect(detail.locator("[data-test=grid-cell][data-status=wechat]").first).to_be_visible()
+    detail.locator("[data-test=consultation-tabs]").get_by_text("结果").click()
+    expect(gauge.locator("canvas")).to_be_visible()
+    detail.locator("[data-test=opinions]").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # the gauge's first frame
+    shot(page, "consultations-result")
+
+    with page.expect_download() as download:
+        detail.locator("[data-test=download-publicity]").click()
+    assert download.value.suggested_filename.endswith("结果公示.pdf")
