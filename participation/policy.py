@@ -12,6 +12,8 @@ A project out of a caller's sight is answered exactly as a project that does not
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from api.core import Conflict, Forbidden, NotFound
 from participation.models import (
     Community,
@@ -167,6 +169,27 @@ def sees_project(staff: Staff, project) -> bool:
     """Those who manage it, and the committees of the communities it covers."""
     return manages_project(staff, project) or bool(
         project_community_ids(project) & scope_ids(staff, "committee")
+    )
+
+
+class ProjectScope(NamedTuple):
+    """Which projects a staff member sees (`sees_project`), as a list reads it: every project
+    (`everything`, the prefecture), else those of these counties, these projects (owner) and
+    those covering an estate of these communities (committee)."""
+
+    everything: bool
+    county_ids: frozenset[int]
+    project_ids: frozenset[int]
+    community_ids: frozenset[int]
+
+
+def project_scope(staff: Staff) -> ProjectScope:
+    """The projects `sees_project` lets the staff member see, for a list of them."""
+    return ProjectScope(
+        everything=is_prefecture(staff),
+        county_ids=frozenset(scope_ids(staff, "county")),
+        project_ids=frozenset(scope_ids(staff, "owner")),
+        community_ids=frozenset(scope_ids(staff, "committee")),
     )
 
 

@@ -13,8 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from api.core import db
 from participation.models import (
@@ -390,6 +390,46 @@ def estate_projects(estate: Estate) -> Select:
         .where(project_estates.c.estate_id == estate.id)
         .order_by(Project.plan_year.desc(), Project.id)
     )
+
+
+def staff_projects(
+    scope,
+    *,
+    plan_year: int | None = None,
+    status: str | None = None,
+    category: str | None = None,
+    county_id: int | None = None,
+    q: str | None = None,
+) -> Select:
+    """The projects a staff member sees (`scope`: `policy.project_scope`), the latest plan year
+    first, then the newest; of one plan year, status, category or county, and whose name
+    contains `q` (as typed: `%` and `_` are plain characters), when given. Their estates are
+    loaded with them (a second statement)."""
+    statement = select(Project).options(selectinload(Project.estates))
+    if not scope.everything:
+        covering = exists().where(
+            project_estates.c.project_id == Project.id,
+            project_estates.c.estate_id == Estate.id,
+            Estate.community_id.in_(sorted(scope.community_ids)),
+        )
+        reach = [
+            Project.county_id.in_(sorted(scope.county_ids)),
+            Project.id.in_(sorted(scope.project_ids)),
+        ]
+        if scope.community_ids:
+            reach.append(covering)
+        statement = statement.where(or_(*reach))
+    if plan_year is not None:
+        statement = statement.where(Project.plan_year == plan_year)
+    if status is not None:
+        statement = statement.where(Project.status == status)
+    if category is not None:
+        statement = statement.where(Project.category == category)
+    if county_id is not None:
+        statement = statement.where(Project.county_id == county_id)
+    if q:
+        statement = statement.where(Project.name.contains(q, autoescape=True))
+    return statement.order_by(Project.plan_year.desc(), Project.id.desc())
 
 
 class EstateProject(NamedTuple):

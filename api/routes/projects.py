@@ -19,6 +19,7 @@ from participation.schemas.projects import (
     PlanSchema,
     PrefectureOverviewSchema,
     ProjectArgs,
+    ProjectFilter,
     ProjectPatchArgs,
     ProjectSchema,
     ProjectSummarySchema,
@@ -137,6 +138,29 @@ def create_project(args):
     policy.require_county(auth.current_staff(), county)
     commit()
     return _with_open_consultations(project)
+
+
+class ProjectListArgs(ProjectFilter, PageArgs):
+    pass
+
+
+@blp.get("/projects")
+@auth.staff_required
+@blp.arguments(ProjectListArgs, location="query")
+@blp.response(200, page_schema(ProjectSummarySchema, "StaffProjectPage"))
+@blp.errors(401, 403, 422)
+def list_projects(args):
+    """The projects the calling staff member sees, the latest plan year first (the console's
+    项目): the prefecture every one, a county officer their county's, a committee those covering
+    its community's estates, an owner its own. Staff only (403 `staff_only`): residents find
+    theirs by estate (`GET /estates/{id}/projects`)."""
+    staff = auth.current_staff()
+    filters = {
+        k: args[k] for k in ("plan_year", "status", "category", "county_id", "q") if k in args
+    }
+    page = paginate(queries.staff_projects(policy.project_scope(staff), **filters), args)
+    page["items"] = visibility.redact_projects(page["items"], staff)
+    return page
 
 
 @blp.get("/projects/<int:project_id>")

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from api.core import labels, local_today
 from api.core.codes import code, keyed_labels, label
-from api.core.fields import Date, Text, id_field, text
+from api.core.fields import Date, Text, id_field, query_id, text
 from participation.models import (
     CATEGORIES,
     FUNDING_SOURCES,
@@ -292,6 +292,18 @@ class ProjectProgressSchema(ma.Schema):
     results_hidden_label = label(labels.RESULTS_HIDDEN, "results_hidden", allow_none=True)
     completion_satisfaction_rate = fields.Float(allow_none=True)
     completion_ratings = fields.Integer()
+
+
+class ProjectFilter(ma.Schema):
+    """The filters of the staff's project list; each narrows it, all together."""
+
+    plan_year = fields.Integer(
+        validate=validate.Range(2000, 2100), metadata={"description": "of this plan year"}
+    )
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    category = fields.String(validate=validate.OneOf(CATEGORIES))
+    county_id = query_id(metadata={"description": "of this county"})
+    q = text(100, metadata={"description": "names containing this text"})
 
 
 class OverviewArgs(ma.Schema):
