@@ -40,6 +40,11 @@ class EstateArgs(ma.Schema):
 
 class CommunityFilter(ma.Schema):
     county_id = query_id()
+    id = fields.List(
+        query_id(),
+        validate=validate.Length(max=100, error="一次最多查询100个社区"),
+        metadata={"description": "only these communities (`?id=3&id=7`): a clerk's own, by name"},
+    )
 
 
 class EstateFilter(ma.Schema):
@@ -99,7 +104,12 @@ class RosterArea(fields.Decimal):
         super().__init__(
             places=None,
             allow_nan=False,
-            metadata={"type": "number", "exclusiveMinimum": 0, "maximum": 99999.99},
+            metadata={
+                "type": "number",
+                "minimum": 0,
+                "exclusiveMinimum": True,
+                "maximum": 99999.99,
+            },
             **kwargs,
         )
 
@@ -113,13 +123,16 @@ class RosterArea(fields.Decimal):
 
 
 class HouseholdPatchArgs(ma.Schema):
-    """Any of the roster row's fields; the address (building, unit, room) stays in its estate.
-
-    `owner_change` says what a new owner name or phone digits mean, and is required when either
-    changes: `correction` (the roster was mistyped; the household's verified members stay) or
-    `new_owner` (the dwelling changed hands; the verified owner and family claims that do not
-    name the new owner are revoked, as a roster re-import revokes them, and each resident is
-    told why)."""
+    class Meta:
+        description = (
+            "Any of the roster row's fields, at least one; the address (`building`, `unit`, "
+            "`room`) stays in the household's estate. `owner_change` says what a new "
+            "`owner_name` or `owner_phone_last4` means, and is required when either changes "
+            "(422 `owner_change_required`): `correction` (the roster was mistyped; the "
+            "household's verified members stay) or `new_owner` (the dwelling changed hands; the "
+            "verified owner and family claims that do not name the new owner are revoked, as a "
+            "roster re-import revokes them, and each resident is told why)."
+        )
 
     building = text(50)
     unit = fields.String(
@@ -129,7 +142,10 @@ class HouseholdPatchArgs(ma.Schema):
     room = text(20)
     owner_name = text(100)
     owner_phone_last4 = fields.String(
-        validate=validate.Regexp(r"^[0-9]{4}\Z", error="手机后四位应为4位数字"),
+        validate=[
+            validate.Length(equal=4, error="手机后四位应为4位数字"),
+            validate.Regexp(r"^[0-9]{4}$", error="手机后四位应为4位数字"),
+        ],
         metadata={"description": "the last four digits of the owner's phone"},
     )
     floor_area = RosterArea()
