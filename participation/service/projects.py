@@ -7,7 +7,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import func, select
 
-from api.core import Conflict, InvalidInput, NotFound, db, utcnow
+from api.core import Conflict, InvalidInput, NotFound, db, labels, utcnow
 from participation.models import (
     MILESTONES,
     STATUSES,
@@ -130,7 +130,8 @@ def transition(project: Project, staff: Staff, to: str) -> Project:
     target = STATUSES.index(to)
     if target != current + 1:
         raise Conflict(
-            f"项目当前状态为{project.status}，不能直接转为{to}",
+            f"项目当前状态为「{labels.PROJECT_STATUSES[project.status]}」，"
+            f"不能直接转为「{labels.PROJECT_STATUSES[to]}」",
             code="invalid_transition",
             details={"from": project.status, "to": to, "next": STATUSES[current + 1 : current + 2]},
         )

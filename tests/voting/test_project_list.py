@@ -149,3 +149,16 @@ def test_the_statements_do_not_grow_with_the_page(app, client, world):
                 project.estates = []
                 db.session.delete(project)
             db.session.commit()
+
+
+def test_a_step_out_of_order_names_the_statuses_in_chinese(client, world):
+    """The console shows the refusal as it comes: the statuses by their Chinese names."""
+    reply = client.post(
+        f"/api/v1/projects/{world.project_id}/transitions",
+        json={"to": "completed"},
+        headers=world.headers["county_officer"],
+    )
+    assert reply.status_code == 409
+    error = reply.get_json()["error"]
+    assert error["code"] == "invalid_transition"
+    assert error["message"] == "项目当前状态为「征求居民意见」，不能直接转为「已完工」"
