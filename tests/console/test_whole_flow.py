@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import struct
+import zlib
+from io import BytesIO
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from tests.console import live_api
 from tests.console.conftest import shot
@@ -35,6 +41,68 @@ def _roster() -> bytes:
     for index, (room, name) in enumerate(zip(ROOMS, OWNERS, strict=True)):
         writer.writerow(["1栋", "1单元", room, name, f"{index + 1:04d}", f"{80 + index}.5"])
     return out.getvalue().encode("utf-8-sig")
+
+
+def _png() -> bytes:
+    """A small real PNG, the photo of the signed paper form (the API reads a file's type from
+    its bytes)."""
+    width = height = 8
+    raw = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _choose(page, select: str, option: str) -> None:
+    """Pick `option` in the Element Plus select `select` (a locator string)."""
+    page.locator(select).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def _number(page, where: str, value: str) -> None:
+    field = page.locator(f"{where} input")
+    field.fill(value)
+    field.press("Tab")
+
+
+def _item(page, row: int, category: str, description: str, cost: str) -> None:
+    editor = page.locator("[data-test=plan-editor]")
+    _choose(page, f"[data-test=plan-editor] [data-test=pe-item-category] >> nth={row}", category)
+    editor.locator("input[data-test=pe-item-description]").nth(row).fill(description)
+    cost_input = editor.locator("[data-test=pe-item-cost] input").nth(row)
+    cost_input.fill(cost)
+    cost_input.press("Tab")
+
+
+def _confirm(page, button: str) -> None:
+    page.locator(".el-message-box").get_by_role("button", name=button).click()
+
+
+def _download(page, button) -> tuple[str, bytes]:
+    """The file name and bytes of what `button` downloads."""
+    with page.expect_download() as download:
+        button.click()
+    path = download.value.path()
+    with open(path, "rb") as file:
+        return download.value.suggested_filename, file.read()
+
+
+def _sheet_rows(data: bytes) -> list[list]:
+    book = load_workbook(BytesIO(data), read_only=True)
+    return [
+        [cell for cell in row]
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+    ]
 
 
 def _sign_in(page, live, username: str) -> None:
@@ -111,3 +179,117 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
     assert [h["status"] for h in mine] == ["verified"], mine
     shot(page, "flow-2-claim-approved")
     _sign_out(page)
+
+    # 3. The county officer enters the project on the new estate and writes its plan.
+    _sign_in(page, live, "county")
+    page.goto(f"{live.console}projects")
+    page.locator("[data-test=create-project]").click()
+    form = page.locator("[data-test=project-form]")
+    form.locator("input[data-test=pf-name]").fill("流程小区改造项目")
+    form.locator("[data-test=pf-category]").get_by_text("基础类").click()
+    _number(page, "[data-test=pf-plan-year]", "2029")
+    _choose(page, "[data-test=pf-estates]", ESTATE)
+    form.locator("[data-test=pf-save]").click()
+    detail = page.locator("[data-test=project-detail]")
+    expect(detail.locator("[data-test=project-name]")).to_have_text("流程小区改造项目")
+    project_id = int(re.search(r"project=(\d+)", page.url).group(1))
+    page.locator("[data-test=new-plan]").click()
+    page.locator("textarea[data-test=pe-summary]").fill("雨污分流与楼道照明")
+    _item(page, 0, "雨污分流", "小区雨污分流改造", "300000")
+    page.locator("[data-test=pe-add-item]").click()
+    _item(page, 1, "照明设施", "更换楼道感应灯", "40000")
+    page.locator("[data-test=pe-save]").click()
+    expect(page.locator("[data-test=plan-items] tbody tr")).to_have_count(2)
+    expect(page.locator("[data-test=plan-total]")).to_contain_text("¥340,000.00")
+    for step in ("列入年度计划", "征求居民意见"):
+        button = page.locator("[data-test=transition-next]")
+        expect(button).to_contain_text(step)
+        button.click()
+        _confirm(page, "确定")
+        expect(detail.locator("[data-test=project-status]").first).to_have_text(step)
+    shot(page, "flow-3-project-and-plan")
+    _sign_out(page)
+
+    # 4. The clerk prepares the satisfaction consultation on the plan and opens it.
+    _sign_in(page, live, "clerk")
+    page.goto(f"{live.console}consultations?project={project_id}")
+    page.locator("[data-test=create-consultation]").click()
+    dialog = page.locator("[data-test=create-dialog]")
+    dialog.locator("[data-test=create-kind]").get_by_text("改造方案满意度征询").click()
+    dialog.locator("input[name=title]").fill("流程小区改造方案满意度征询")
+    dialog.locator("[data-test=create-submit]").click()
+    consultation = page.locator("[data-test=consultation-detail]")
+    expect(consultation.locator("[data-test=consultation-status]")).to_have_text("未开始")
+    consultation.locator("[data-test=open-consultation]").click()
+    _confirm(page, "开始")
+    expect(consultation.locator("[data-test=consultation-status]")).to_have_text("进行中")
+    expect(consultation.locator("[data-test=eligible-count]")).to_have_text("10")
+    expect(consultation.locator("[data-test=voted-count]")).to_have_text("0")
+    consultation_id = int(re.search(r"consultation=(\d+)", page.url).group(1))
+
+    # 5. Nine residents vote in the mini-program: eight satisfied, one not.
+    for index, token in enumerate(tokens[:9]):
+        choice = "unsatisfied" if index == 8 else "satisfied"
+        reply = live_api.call(
+            live, "PUT", f"/consultations/{consultation_id}/ballot", {"choice": choice}, token
+        )
+        assert reply.get("receipt"), reply
+
+    # 6. The participation and the floor grid follow (the page polls while it is open).
+    expect(consultation.locator("[data-test=voted-count]")).to_have_text("9", timeout=20_000)
+    grid = consultation.locator("[data-test=turnout-grid]")
+    expect(grid.locator("[data-test=grid-cell][data-status=wechat]")).to_have_count(9)
+    door = grid.locator("[data-test=grid-cell][data-room='502']")
+    expect(door).to_have_attribute("data-status", "not_voted")
+    grid.scroll_into_view_if_needed()
+    shot(page, "flow-4-grid-nine-voted")
+
+    # 7. The tenth household votes on paper: the clerk enters it with the photo of the form.
+    door.click()
+    paper = page.locator("[data-test=paper-dialog]")
+    expect(paper.locator("[data-test=paper-household]")).to_contain_text("1栋 1单元 502")
+    paper.locator("[data-test=paper-choice]").get_by_text("满意", exact=True).click()
+    paper.locator("[data-test=paper-photo] input[type=file]").set_input_files(
+        {"name": "表决票.png", "mimeType": "image/png", "buffer": _png()}
+    )
+    paper.locator("[data-test=paper-submit]").click()
+    expect(paper.locator("[data-test=paper-receipt-code]")).to_have_text(
+        re.compile(r"^[0-9A-Z]{10}$")
+    )
+    paper.locator("[data-test=paper-done]").click()
+    expect(door).to_have_attribute("data-status", "paper")
+    expect(consultation.locator("[data-test=voted-count]")).to_have_text("10")
+    expect(consultation.locator("[data-test=participation-rate]")).to_have_text("100.0%")
+
+    # 8. Every household has voted, so it may close before the minimum period; the gauge shows
+    # 9 satisfied of 10 against 90%.
+    consultation.locator("[data-test=close-consultation]").click()
+    _confirm(page, "结束")
+    expect(consultation.locator("[data-test=consultation-status]")).to_have_text("已结束")
+    expect(consultation.locator("[data-test=satisfaction-gauge] canvas")).to_be_visible()
+    expect(consultation.locator("[data-test=satisfaction-rate]")).to_contain_text("90.0%")
+    expect(consultation.locator("[data-test=result-passed]")).to_have_text("通过")
+    page.wait_for_timeout(1200)  # the gauge's entry animation
+    shot(page, "flow-5-result-gauge")
+
+    # 9. The exports, downloaded from the page and read back.
+    name, data = _download(page, consultation.locator("[data-test=download-turnout]"))
+    assert name.endswith(".xlsx"), name
+    rows = _sheet_rows(data)
+    assert "应参与10户，已投票10户" in str(rows[0][0]), rows[0]
+    households = [row for row in rows if row and row[0] == ESTATE]
+    assert len(households) == 10, rows
+    assert all(row[4] == "已投票" for row in households), households
+    assert sorted(row[5] for row in households) == ["微信投票"] * 9 + ["纸质选票"], households
+    assert all("**" in row[3] for row in households), households  # rooms masked
+    name, data = _download(page, consultation.locator("[data-test=download-result]"))
+    assert name.endswith(".xlsx"), name
+    text = "\n".join(" ".join(str(c) for c in row if c is not None) for row in _sheet_rows(data))
+    assert ESTATE in text and "满意" in text, text[:2000]
+    name, data = _download(page, consultation.locator("[data-test=download-publicity]"))
+    assert name.endswith(".pdf"), name
+    pdf = "".join(page_.extract_text() for page_ in PdfReader(BytesIO(data)).pages)
+    compact = pdf.replace("\n", "")
+    assert "流程小区改造项目改造方案满意度征询结果公示" in compact, pdf
+    assert "满意9户，不满意1户" in compact, pdf
+    assert "征询结果通过" in compact, pdf
