@@ -141,6 +141,7 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
     detail.locator("[data-test=consultation-tabs]").get_by_text("未表决住户").click()
     table = detail.locator("[data-test=non-voters-table]")
     expect(detail.locator("[data-test=non-voters]")).to_contain_text("未表决 119 户")
+    expect(detail.locator("[data-test=non-voters-building]")).to_contain_text("全部楼栋")
     expect(table.locator(".el-table__body tr").first).to_contain_text("1栋 1单元 101")
     expect(table).not_to_contain_text("1栋 1单元 302")
     detail.locator("[data-test=consultation-tabs]").evaluate("e => e.scrollIntoView()")
@@ -155,11 +156,19 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
     shot(page, "consultations-nonvoters-print")
     page.emulate_media(media="screen")
 
+    # While it is open with few ballots, the result is not out: the export says why.
+    detail.locator("[data-test=download-result]").click()
+    expect(page.locator(".el-message--error")).to_be_visible()
+
     # Close it (a survey has no minimum period) and read the ranking.
     detail.locator("[data-test=close-consultation]").click()
     _confirm(page, "结束")
     expect(detail.locator("[data-test=consultation-status]")).to_have_text("已结束")
-    expect(detail.locator("[data-test=ranking]")).to_be_visible()
+    ranking = detail.locator("[data-test=ranking]")
+    expect(ranking.locator("canvas")).to_be_visible()
+    ranking.evaluate("e => e.scrollIntoView()")
+    page.wait_for_timeout(300)  # the chart's first frame
+    shot(page, "consultations-ranking")
     expect(detail.locator("[data-test=download-turnout]")).to_be_visible()
 
     # The exports come with the token.

@@ -32,11 +32,8 @@ export async function download(
       : kind === 'result.xlsx'
         ? await api.GET('/api/v1/consultations/{consultation_id}/result.xlsx', path)
         : await api.GET('/api/v1/consultations/{consultation_id}/publicity.pdf', path)
-  if (reply.error || !reply.data) {
-    // parseAs: 'blob' leaves an error reply's JSON as a Blob too.
-    const body = reply.error instanceof Blob ? await readJson(reply.error) : reply.error
-    return errorMessage(body)
-  }
+  // openapi-fetch reads an error reply as JSON whatever `parseAs` says.
+  if (reply.error || !reply.data) return errorMessage(reply.error)
   const url = URL.createObjectURL(reply.data as Blob)
   const link = document.createElement('a')
   link.href = url
@@ -48,10 +45,3 @@ export async function download(
   return null
 }
 
-async function readJson(blob: Blob): Promise<unknown> {
-  try {
-    return JSON.parse(await blob.text())
-  } catch {
-    return undefined
-  }
-}
