@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import re
+import secrets
 import urllib.error
 import urllib.request
 
@@ -314,3 +315,49 @@ def test_the_clerk_corrects_one_household_in_a_dialog(page, live):
         token,
     )
     assert (restored["room"], restored["floor_area"]) == ("501", household["floor_area"]), restored
+
+
+def test_a_clerk_of_two_communities_picks_one_by_its_name(page, live):
+    admin = _call(
+        live,
+        "POST",
+        "/auth/staff-login",
+        {"username": "admin", "password": live.passwords["admin"]},
+    )["token"]
+    suffix = secrets.token_hex(3)
+    second = _call(
+        live, "POST", "/communities", {"county_id": 1, "name": f"曼峦社区{suffix}"}, admin
+    )
+    assert second.get("id"), second
+    password = secrets.token_urlsafe(12)
+    staff = _call(
+        live,
+        "POST",
+        "/staff",
+        {
+            "username": f"clerk2-{suffix}",
+            "password": password,
+            "grants": [
+                {"role": "committee", "scope_id": 1},
+                {"role": "committee", "scope_id": second["id"]},
+            ],
+        },
+        admin,
+    )
+    assert staff.get("id"), staff
+
+    page.goto(live.console)
+    page.locator("input[name=username]").fill(f"clerk2-{suffix}")
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/console/registry$"))
+    picker = page.locator("[data-test=community-picker]")
+    expect(picker).to_contain_text("勐焕社区")
+    picker.click()
+    expect(page.get_by_role("option", name="勐焕社区")).to_be_visible()
+    page.get_by_role("option", name=f"曼峦社区{suffix}").click()
+    expect(picker).to_contain_text(f"曼峦社区{suffix}")
+    # The new community has no estates yet: its roster says so.
+    page.get_by_role("tab", name="住户名册").click()
+    expect(page.locator("[data-test=roster]")).to_contain_text("本社区还没有小区")
+    shot(page, "registry-community-picker")
