@@ -126,6 +126,13 @@ ENDPOINTS = [
         expect(403, **STAFF_ADMIN_OF_COMMUNITY),
     ),
     Endpoint(
+        "PATCH",
+        "/api/v1/households/<int:household_id>",
+        lambda w: {"path": f"/api/v1/households/{w.free_household}", "json": {"floor_area": 66}},
+        # Staff out of the community's scope: as a missing id.
+        expect(403, clerk_other_community=404, owner=404, **STAFF_ADMIN_OF_COMMUNITY),
+    ),
+    Endpoint(
         "POST",
         "/api/v1/me/households",
         lambda w: {
