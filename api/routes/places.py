@@ -162,7 +162,11 @@ def edit_household(args, household_id):
       roster re-import does: each resident is told why and leaves the consultations still
       open (`revoked` counts them). A tenant's claim stays either way.
     - A consultation already open keeps what its electorate froze at the opening (the floor
-      area, the owner key of the head count, the members); the edit counts from the next one.
+      area, the owner key of the head count, the members): the edit counts from the next one.
+      Its lists of households (turnout, non-voters, the turnout workbook) show the corrected
+      address, which names the same dwelling.
+    - A building named anew is added to the estate; the one the household left stays (notices
+      may target it), even when empty.
     """
     household = db.session.get(Household, household_id)
     staff = auth.current_staff()
