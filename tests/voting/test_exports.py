@@ -571,3 +571,17 @@ def test_a_bundled_projects_publicity_sheet_gives_each_estate(app, client, world
     text, _ = _pdf_text(reply.data)
     assert "各小区分别计票" in text and "邻近小区" in text and "测试小区" in text
     assert "邻近社区" in text  # the committees named for the seal
+
+
+def test_the_publicity_sheet_names_a_project_without_repeating_its_estates():
+    from voting.exports.publicity import _named
+
+    one = {"project": "团结小区老旧小区改造项目", "estates": [{"name": "团结小区"}]}
+    assert _named(one) == "团结小区老旧小区改造项目"
+    other = {"project": "测试项目", "estates": [{"name": "测试小区"}]}
+    assert _named(other) == "测试小区测试项目"
+    bundled = {
+        "project": "团结小区片区改造",
+        "estates": [{"name": "团结小区"}, {"name": "建设小区"}],
+    }
+    assert _named(bundled) == "建设小区团结小区片区改造"

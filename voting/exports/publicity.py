@@ -187,6 +187,14 @@ def _participation(consultation, view: dict, pooled: str) -> list[tuple[str, str
     ]
 
 
+def _named(subject: dict) -> str:
+    """The project as a sentence names it: its name, after its estates' names unless the name
+    already says them (团结小区老旧小区改造项目, not 团结小区团结小区老旧小区改造项目)."""
+    project = subject["project"]
+    missing = [e["name"] for e in subject["estates"] if e["name"] not in project]
+    return "、".join(missing) + project
+
+
 def _plan_satisfaction(s, consultation, subject, view, figures, common, version, estate_names):
     """Participation against the quorum, satisfaction against the threshold (90% at least),
     passed or not; each estate of a bundled project, which passes only if each one does."""
@@ -210,7 +218,7 @@ def _plan_satisfaction(s, consultation, subject, view, figures, common, version,
     story = [
         s.p(
             "按照城镇老旧小区改造“居民满意度达到90%以上方可实施”的要求，"
-            f"{estate_names}{subject['project']}改造方案（{version}）已完成居民满意度征询，"
+            f"{_named(subject)}改造方案（{version}）已完成居民满意度征询，"
             "现将结果公示如下：",
             s.body,
         ),
@@ -270,7 +278,7 @@ def _needs_survey(s, consultation, subject, view, figures, common, version, esta
     pooled = "（合计）" if len(estates) > 1 else ""
     story = [
         s.p(
-            f"为了解居民对{estate_names}{subject['project']}的改造需求，社区组织了改造需求"
+            f"为了解居民对{_named(subject)}的改造需求，社区组织了改造需求"
             "调查，每户可勾选希望优先改造的内容。现将调查结果公示如下，作为编制改造方案的依据：",
             s.body,
         ),
