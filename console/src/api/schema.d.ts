@@ -845,11 +845,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Communities, optionally of one county. */
+        /**
+         * Communities, optionally of one county, or only those asked for by id (`?id=3&id=7`,
+         *     at most 100: the console names a clerk's communities so).
+         */
         get: {
             parameters: {
                 query?: {
                     county_id?: number;
+                    /** @description only these communities (`?id=3&id=7`): a clerk's own, by name */
+                    id?: number[];
                     /** @description which page, from 1 */
                     page?: number;
                     /** @description items a page, 1 to 100 */
@@ -2105,13 +2110,19 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The printable publicity sheet (结果公示) of a plan satisfaction consultation's final
-         *     result: the estates, the project, the plan version, the voting period, the electorate,
-         *     participation against the quorum, satisfaction against the threshold (at least 90%),
-         *     passed or not, each estate of a bundled project, the date and a place for the committee's
-         *     seal. Staff who see the project; 409 `publicity_not_applicable` (another kind),
-         *     `consultation_not_open` (a draft), `consultation_not_closed`, `tally_pending`; 503
-         *     `font_missing` when the server lacks its CJK font.
+         * The printable publicity sheet (结果公示) of a consultation's final result, for every
+         *     kind: the estates, the project, the voting period, the electorate, participation against
+         *     the quorum, then
+         *     - a plan satisfaction consultation: the plan version, satisfaction against the threshold
+         *       (at least 90%), passed or not;
+         *     - a needs survey: every item ranked by the households that picked it (their share of the
+         *       households that voted), each estate's ranking too; no verdict (a survey decides nothing);
+         *     - an owners' decision (Civil Code art. 278): the matter and its rule, participation and
+         *       agreement by area and by head count against it, passed or not;
+         *     each estate of a bundled project, the date and a place for the committee's seal; never a
+         *     household's choice. Staff who see the project; 409 `consultation_not_open` (a draft),
+         *     `consultation_not_closed`, `tally_pending`; 503 `font_missing` when the server lacks its
+         *     CJK font.
          */
         get: {
             parameters: {
@@ -2450,9 +2461,14 @@ export interface paths {
         /**
          * The frozen electorate as an Excel workbook, one row per household: estate, building,
          *     unit, the room masked as `/turnout` masks it, voted or not, the channel, whether a
-         *     delegate voted, the day (never a time) and the receipt; never a choice. Staff who see the
-         *     project (as `/turnout`); residents 403 `staff_only`; a draft has no electorate (409
-         *     `consultation_not_open`).
+         *     delegate voted, the day (never a time) and the receipt; never a choice.
+         * @description It is the committee's list for door-to-door visits, and so goes to whom `/non-voters` goes:
+         *     the committee of the project's communities (the households of its own communities only, in
+         *     a bundled project), the county and the prefecture. The project owner is refused (403
+         *     `out_of_scope`): the committee, not the party whose plan is voted on, organises the vote
+         *     and knocks on doors, and the owner has no business with which household took part (it
+         *     reads participation from `/tally`). Staff who do not see the project 404; residents 403
+         *     `staff_only`; a draft has no electorate (409 `consultation_not_open`).
          */
         get: {
             parameters: {
@@ -2505,6 +2521,102 @@ export interface paths {
                 };
                 /** @description 当前状态不允许此操作 */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/consultations/{consultation_id}/turnout/grid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consultation_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * One building as a floor grid for the committee's door-to-door work: its households by
+         *     unit and floor (from the room number), each door with whether its household voted and how
+         *     (WeChat, paper, assisted), room numbers only (no name, no choice, no receipt). Whom it
+         *     shows, as the non-voters list: the committee of the households' community (its part of a
+         *     bundled project), the county, the prefecture; not the project owner (403 `out_of_scope`).
+         *     409 `consultation_not_open` before the opening; 422 `building_not_in_list`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the building to draw (default: the first of `buildings`; 422 `building_not_in_list` for one outside the caller's list) */
+                    building_id?: number;
+                };
+                header?: never;
+                path: {
+                    consultation_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["TurnoutGrid"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3401,6 +3513,114 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/households/{household_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                household_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Correct one roster row: building, unit, room (within its estate), the owner's name and
+         *     phone digits, the floor area; the committee of the household's community, its county, or
+         *     the prefecture (anyone else, the project owner included: 404 `household_not_found`, as for
+         *     a missing id). The reply is the row masked, as the roster shows it.
+         * @description - An address another household of the estate holds: 409 `household_address_taken`.
+         *     - A new owner name or phone digits need `owner_change` (else 422 `owner_change_required`):
+         *       `correction` (a typo in the roster) keeps the household's verified members, who were
+         *       checked against the person and not the typo; `new_owner` (the dwelling changed hands)
+         *       revokes the verified owner and family claims that do not name the new owner, as a
+         *       roster re-import does: each resident is told why and leaves the consultations still
+         *       open (`revoked` counts them). A tenant's claim stays either way.
+         *     - A consultation already open keeps what its electorate froze at the opening (the floor
+         *       area, the owner key of the head count, the members): the edit counts from the next one.
+         *       Its lists of households (turnout, non-voters, the turnout workbook) show the corrected
+         *       address, which names the same dwelling.
+         *     - A building named anew is added to the estate; the one the household left stays (notices
+         *       may target it), even when empty.
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    household_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["HouseholdPatchArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HouseholdEdit"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         trace?: never;
     };
     "/api/v1/me": {
@@ -5077,7 +5297,73 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The projects the calling staff member sees, the latest plan year first (the console's
+         *     项目): the prefecture every one, a county officer their county's, a committee those covering
+         *     its community's estates, an owner its own. Staff only (403 `staff_only`): residents find
+         *     theirs by estate (`GET /estates/{id}/projects`).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    category?: "basic" | "improvement" | "enhancement";
+                    /** @description of this county */
+                    county_id?: number;
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                    /** @description of this plan year */
+                    plan_year?: number;
+                    /** @description names containing this text */
+                    q?: string;
+                    status?: "reserve" | "annual_plan" | "consulting" | "approved" | "construction" | "completed" | "accepted";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StaffProjectPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /** Enter a project in the reserve list (county officers or the prefecture). */
         post: {
@@ -9110,6 +9396,27 @@ export interface components {
             /** @default null */
             scope_id: number | null;
         };
+        GridFloor: {
+            /** @description from the room number (1203 → 12); null when it does not say one */
+            floor?: number | null;
+            rooms?: components["schemas"]["GridRoom"][];
+        };
+        GridRoom: {
+            household_id?: number;
+            room?: string;
+            /**
+             * @description wechat, paper, assisted (the channel of the household's ballot), not_voted, or not_in_electorate (on the roster, not in the frozen electorate)
+             * @enum {string}
+             */
+            status?: "wechat" | "paper" | "assisted" | "not_voted" | "not_in_electorate";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+        };
+        GridUnit: {
+            /** @description lowest floor first; rooms without a floor last */
+            floors?: components["schemas"]["GridFloor"][];
+            unit?: string;
+        };
         /** @description Only the caller's own: `households` their verified and pending claims (addresses masked); `estates` those of their verified households only (a pending claim shows nothing of its estate but the masked address); `consultations` the open ones of those estates' projects, the soonest to close first; `unread_notices` the notices `GET /notices?unread=1` lists; `supervision` their sign-ups but withdrawn ones, newest first; `tickets` the problems they reported that are not resolved, newest first. */
         Home: {
             consultations?: components["schemas"]["HomeConsultation"][];
@@ -9198,6 +9505,20 @@ export interface components {
             /** Format: date-time */
             updated_at?: string;
         };
+        HouseholdEdit: {
+            readonly building?: string;
+            estate_id?: number;
+            floor_area?: number;
+            id?: number;
+            readonly owner_name?: string;
+            readonly owner_phone_last4?: string;
+            /** @description verified owner and family claims this edit revoked (new_owner only) */
+            revoked?: number;
+            room?: string;
+            unit?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
         HouseholdPage: {
             items?: components["schemas"]["Household"][];
             /** @description this page, from 1 */
@@ -9206,6 +9527,22 @@ export interface components {
             per_page?: number;
             /** @description items of every page */
             total?: number;
+        };
+        /** @description Any of the roster row's fields, at least one; the address (`building`, `unit`, `room`) stays in the household's estate. `owner_change` says what a new `owner_name` or `owner_phone_last4` means, and is required when either changes (422 `owner_change_required`): `correction` (the roster was mistyped; the household's verified members stay) or `new_owner` (the dwelling changed hands; the verified owner and family claims that do not name the new owner are revoked, as a roster re-import revokes them, and each resident is told why). */
+        HouseholdPatchArgs: {
+            building?: string;
+            floor_area?: number;
+            /**
+             * @description correction | new_owner; required when the owner's name or phone digits change
+             * @enum {string}
+             */
+            owner_change?: "correction" | "new_owner";
+            owner_name?: string;
+            /** @description the last four digits of the owner's phone */
+            owner_phone_last4?: string;
+            room?: string;
+            /** @description the unit; "" where the building has none */
+            unit?: string;
         };
         ImportArgs: {
             /** Format: binary */
@@ -10145,6 +10482,15 @@ export interface components {
             /** @description items of every page */
             total?: number;
         };
+        StaffProjectPage: {
+            items?: components["schemas"]["ProjectSummary"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
         /** @description `results` maps template ids to `accept`, `reject`, `ban` or `filter`; an `errMsg` key is ignored, and at least one template answer must remain. An unknown template id is a 422 `unknown_template`. */
         SubscriptionArgs: {
             results: {
@@ -10339,6 +10685,18 @@ export interface components {
             per_page?: number;
             total?: number;
             voted?: number;
+        };
+        TurnoutGrid: {
+            /** @description the one drawn */
+            building?: components["schemas"]["BuildingCount"] | (Record<string, never> | null);
+            /** @description every building of the electorate in the caller's communities */
+            buildings?: components["schemas"]["BuildingCount"][];
+            consultation_id?: number;
+            /** @description households of the building drawn, per status */
+            counts?: {
+                [key: string]: number;
+            };
+            units?: components["schemas"]["GridUnit"][];
         };
         TurnoutRow: {
             /**
