@@ -10,51 +10,21 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import secrets
-import urllib.error
-import urllib.request
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.console import live_api
 from tests.console.conftest import shot
 
 pytestmark = pytest.mark.browser
 
 
-def _call(live, method: str, path: str, body=None, token: str | None = None) -> dict:
-    request = urllib.request.Request(
-        live.demo.api + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return json.loads(reply.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return json.loads(error.read())
-
-
-def _resident(live, name: str) -> str:
-    """A resident signed in through the fake WeChat who accepted the privacy notice."""
-    reply = _call(live, "POST", "/auth/wechat-login", {"code": f"demo-{name}"})
-    consent = _call(
-        live,
-        "POST",
-        "/me/privacy-consent",
-        {"version": reply["privacy_version"]},
-        reply["token"],
-    )
-    return consent["token"]
-
-
 def _pending_claim(live, name: str, building: str, room: str, claimed: str) -> int:
     """A claim that does not match the roster (its phone digits), so it waits for the clerk."""
-    reply = _call(
+    reply = live_api.call(
         live,
         "POST",
         "/me/households",
@@ -67,7 +37,7 @@ def _pending_claim(live, name: str, building: str, room: str, claimed: str) -> i
             "phone_last4": "0000",
             "relation": "tenant",
         },
-        _resident(live, name),
+        live_api.resident(live, name),
     )
     assert reply.get("status") == "pending", reply
     return reply["id"]
@@ -119,16 +89,11 @@ def test_the_clerk_approves_one_claim_and_rejects_another_with_a_reason(page, li
     expect(rejected).to_contain_text("未通过")  # the API's label
     expect(rejected).to_contain_text("手机后四位与名册不符")
     expect(rejected.locator("[data-test=approve]")).to_have_count(0)
-    staff = _call(
-        live,
-        "POST",
-        "/auth/staff-login",
-        {"username": "clerk", "password": live.passwords["clerk"]},
-    )["token"]
+    staff = live_api.staff(live, "clerk")
     rooms = {
         status: {
             (c["address"]["building"], c["address"]["unit"], c["address"]["room"])
-            for c in _call(
+            for c in live_api.call(
                 live, "GET", f"/communities/1/claims?status={status}&per_page=100", token=staff
             )["items"]
         }
@@ -146,13 +111,10 @@ def test_a_claim_reviewed_meanwhile_shows_the_apis_refusal(page, live):
     expect(row).to_be_visible()
 
     # Another clerk's session approves it first.
-    staff = _call(
-        live,
-        "POST",
-        "/auth/staff-login",
-        {"username": "clerk", "password": live.passwords["clerk"]},
-    )["token"]
-    assert _call(live, "POST", f"/claims/{claim}/approve", token=staff)["status"] == "verified"
+    staff = live_api.staff(live, "clerk")
+    assert (
+        live_api.call(live, "POST", f"/claims/{claim}/approve", token=staff)["status"] == "verified"
+    )
 
     row.locator("[data-test=approve]").click()
     page.get_by_role("dialog").get_by_role("button", name="通过").click()
@@ -238,20 +200,11 @@ def test_the_clerk_browses_the_roster_down_to_a_household(page, live):
     shot(page, "registry-household")
 
 
-def _clerk_token(live) -> str:
-    return _call(
-        live,
-        "POST",
-        "/auth/staff-login",
-        {"username": "clerk", "password": live.passwords["clerk"]},
-    )["token"]
-
-
 def test_the_clerk_corrects_one_household_in_a_dialog(page, live):
     """The picker names the clerk's community; a household's floor area and room are corrected
     in the edit dialog and the roster shows them; a clash with another room is the API's 409,
     shown as it came. The household is put back as it was (the demo is shared)."""
-    token = _clerk_token(live)
+    token = live_api.staff(live, "clerk")
     _sign_in_as_clerk(page, live)
     expect(page.locator("[data-test=community]")).to_contain_text("勐焕社区")
 
@@ -267,7 +220,9 @@ def test_the_clerk_corrects_one_household_in_a_dialog(page, live):
     row = rows.first
     expect(row).to_contain_text("501")
     unit = row.locator("td").nth(1).inner_text().strip()
-    before = _call(live, "GET", "/estates/1/households?room=501&per_page=100", token=token)["items"]
+    before = live_api.call(live, "GET", "/estates/1/households?room=501&per_page=100", token=token)[
+        "items"
+    ]
     household = next(h for h in before if h["building"] == "4栋" and h["unit"] == unit)
 
     row.locator("[data-test=household-edit-open]").click()
@@ -302,7 +257,7 @@ def test_the_clerk_corrects_one_household_in_a_dialog(page, live):
     from api.demo import DEMO_ESTATES, _demo_rows
 
     seeded = next(r for r in _demo_rows(0, DEMO_ESTATES[0][2]) if r.key == ("4栋", unit, "501"))
-    restored = _call(
+    restored = live_api.call(
         live,
         "PATCH",
         f"/households/{household['id']}",
@@ -318,19 +273,14 @@ def test_the_clerk_corrects_one_household_in_a_dialog(page, live):
 
 
 def test_a_clerk_of_two_communities_picks_one_by_its_name(page, live):
-    admin = _call(
-        live,
-        "POST",
-        "/auth/staff-login",
-        {"username": "admin", "password": live.passwords["admin"]},
-    )["token"]
+    admin = live_api.staff(live, "admin")
     suffix = secrets.token_hex(3)
-    second = _call(
+    second = live_api.call(
         live, "POST", "/communities", {"county_id": 1, "name": f"曼峦社区{suffix}"}, admin
     )
     assert second.get("id"), second
     password = secrets.token_urlsafe(12)
-    staff = _call(
+    staff = live_api.call(
         live,
         "POST",
         "/staff",
