@@ -1,20 +1,24 @@
 """The consultations page (征询) in a real browser, as the demo's committee clerk: a needs
 survey on the first estate prepared, opened, followed building by building (participation, the
 floor grid), a paper ballot entered with the photo of its form (its door turns `paper`), the
-printable list of whom to visit, the survey closed and its ranking; the second estate's closed
-plan satisfaction consultation with its satisfaction gauge against 90%.
+printable list of whom to visit (refreshed by the 10 s poll without its spinner), the survey
+closed and its ranking; the second estate's closed plan satisfaction consultation with its
+satisfaction gauge against 90%; a needs survey scheduled to open by itself, which says when; an
+owners' decision with its art. 278 figures, per estate when the project bundles several.
 
-The live demo is shared by the browser tests: this file adds a needs survey to the first
-project, never a plan satisfaction consultation, so the first project's gate stays as the demo
-left it."""
+The live demo is shared by the browser tests: this file adds needs surveys and an owners'
+decision to the first project, never a plan satisfaction consultation, so the first project's
+gate stays as the demo left it."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import struct
 import urllib.request
 import zlib
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -146,6 +150,7 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
     expect(table).not_to_contain_text("1栋 1单元 302")
     detail.locator("[data-test=consultation-tabs]").evaluate("e => e.scrollIntoView()")
     shot(page, "consultations-nonvoters")
+
     page.locator("[data-test=print-non-voters]").click()
     printed = page.locator("[data-test=non-voters-print]")
     expect(printed.locator("tbody tr")).to_have_count(119)
@@ -155,6 +160,28 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
     expect(page.locator("[data-test=consultations]")).to_be_hidden()
     shot(page, "consultations-nonvoters-print")
     page.emulate_media(media="screen")
+
+    # The 10 s poll refreshes the list silently: no spinner, the rows kept. (The watcher counts
+    # every loading mask that appears in the detail; a user's action still shows one.)
+    detail.evaluate(
+        """e => {
+          window.__spinners = 0
+          new MutationObserver((changes) => {
+            for (const c of changes)
+              for (const n of c.addedNodes)
+                if (n.classList?.contains('el-loading-mask')) window.__spinners += 1
+          }).observe(e, { childList: true, subtree: true })
+        }"""
+    )
+    with page.expect_response(lambda r: "/non-voters?" in r.url, timeout=15_000):
+        pass  # the next poll
+    page.wait_for_timeout(300)
+    expect(table.locator(".el-table__body tr").first).to_contain_text("1栋 1单元 101")
+    assert page.evaluate("window.__spinners") == 0
+    detail.locator("[data-test=non-voters-building]").click()
+    page.get_by_role("option", name=re.compile(r"2栋")).first.click()
+    expect(table.locator(".el-table__body tr").first).to_contain_text("2栋")
+    assert page.evaluate("window.__spinners") > 0
 
     # While it is open with few ballots, the result is not out: the export says why.
     detail.locator("[data-test=download-result]").click()
@@ -210,3 +237,100 @@ def test_the_closed_plan_consultation_shows_satisfaction_against_90_percent(page
     with page.expect_download() as download:
         detail.locator("[data-test=download-publicity]").click()
     assert download.value.suggested_filename.endswith("结果公示.pdf")
+
+
+def _local(day: datetime) -> str:
+    """How the date picker takes a time (the browser runs in Asia/Shanghai, UTC+8)."""
+    return day.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_a_draft_scheduled_to_open_says_when(page, live):
+    # A needs survey to open by itself in 30 days (at 09:00 in Shanghai, 01:00 UTC).
+    at = (datetime.now(UTC) + timedelta(days=30)).replace(hour=1, minute=0, second=0, microsecond=0)
+    shanghai = at + timedelta(hours=8)
+    _sign_in_as_clerk(page, live)
+    page.goto(f"{live.console}consultations?project=1")
+    page.locator("[data-test=create-consultation]").click()
+    dialog = page.locator("[data-test=create-dialog]")
+    dialog.locator("[data-test=create-kind]").get_by_text("改造需求调查").click()
+    dialog.locator("input[name=title]").fill("浏览器测试定时调查")
+    opens = dialog.get_by_placeholder("可不填，在下方手动开始")
+    opens.fill(_local(shanghai))
+    opens.press("Enter")
+    dialog.get_by_text("发起征询").click()  # the picker closes
+    dialog.locator("[data-test=create-submit]").click()
+
+    detail = page.locator("[data-test=consultation-detail]")
+    expect(detail).to_contain_text("浏览器测试定时调查")
+    expect(detail.locator("[data-test=consultation-status]")).to_have_text("未开始")
+    cid = int(re.search(r"consultation=(\d+)", page.url).group(1))
+    saved = _call(live, "GET", f"/consultations/{cid}", _staff_token(live))
+    assert saved["status"] == "draft"
+    assert datetime.fromisoformat(saved["opens_at"]) == at
+    written = f"{shanghai.year}/{shanghai.month}/{shanghai.day} 09:00:00"
+    expect(detail.locator("[data-test=opens-at]")).to_have_text(written)
+    expect(detail).to_contain_text("定时开始")
+    expect(detail.locator("[data-test=scheduled-opening]")).to_contain_text(
+        f"定于 {written} 自动开始表决"
+    )
+    expect(detail.locator("[data-test=open-consultation]")).to_be_visible()  # or now, by hand
+    row = page.locator("[data-test=consultation-list] tr", has_text="浏览器测试定时调查")
+    expect(row).to_contain_text(re.compile(f"{written} ?（定时）"))
+    shot(page, "consultations-scheduled")
+
+
+def test_an_owners_decision_shows_art278_pooled_and_per_estate(page, live):
+    """The demo has no bundled project: the owners' decision is held on the first estate, and
+    the per-estate table is checked on its real tally with its one estate given twice (a
+    second estate named and figured apart), as a bundled project's tally gives them."""
+    token = _staff_token(live)
+    made = _call(
+        live,
+        "POST",
+        "/projects/1/consultations",
+        token,
+        {"kind": "owners_decision", "matter": "rebuild", "title": "浏览器测试业主共同决定"},
+    )
+    cid = made["id"]
+    _call(live, "POST", f"/consultations/{cid}/open", token)
+    _call(live, "POST", f"/consultations/{cid}/close", token)
+    tally = _call(live, "GET", f"/consultations/{cid}/tally", token)
+    (estate,) = tally["figures"]["estates"]
+    assert estate["art278"]["rule"] == "three_quarters", estate
+
+    _sign_in_as_clerk(page, live)
+    page.goto(f"{live.console}consultations?project=1&consultation={cid}")
+    detail = page.locator("[data-test=consultation-detail]")
+    expect(detail.locator("[data-test=consultation-status]")).to_have_text("已结束")
+    art278 = detail.locator("[data-test=art278]")
+    expect(art278).to_contain_text("改建、重建建筑物及其附属设施（四分之三以上同意）")
+    expect(art278).to_contain_text("参与表决（须均达到三分之二）")
+    # One estate: its figures are the pooled ones, not repeated.
+    expect(art278.locator("[data-test=art278-estates]")).to_have_count(0)
+
+    def bundled(route):
+        reply = route.fetch()
+        body = reply.json()
+        second = copy.deepcopy(body["figures"]["estates"][0])
+        second |= {"estate_id": second["estate_id"] + 1000, "name": "第二小区", "passed": True}
+        second["art278"] |= {
+            "participation_area": 0.8,
+            "participation_owners": 0.75,
+            "agree_area_share": 0.9,
+            "agree_owner_share": 0.85,
+        }
+        body["figures"]["estates"].append(second)
+        route.fulfill(response=reply, json=body)
+
+    page.route(f"**/api/v1/consultations/{cid}/tally", bundled)
+    page.reload()
+    estates = detail.locator("[data-test=art278-estates]")
+    expect(estates).to_be_visible()
+    rows = estates.locator(".el-table__body tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text(estate["name"])
+    expect(rows.nth(0)).to_contain_text("未通过")
+    expect(rows.nth(1)).to_contain_text("第二小区")
+    expect(rows.nth(1)).to_contain_text("80.0%75.0%90.0%85.0%通过")
+    estates.scroll_into_view_if_needed()
+    shot(page, "consultations-art278-estates")
