@@ -16,6 +16,7 @@ import copy
 import json
 import re
 import struct
+import urllib.parse
 import urllib.request
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -237,6 +238,49 @@ def test_the_closed_plan_consultation_shows_satisfaction_against_90_percent(page
     with page.expect_download() as download:
         detail.locator("[data-test=download-publicity]").click()
     assert download.value.suggested_filename.endswith("结果公示.pdf")
+
+
+def test_comments_are_read_a_page_at_a_time(page, live):
+    """Every comment, a page at a time as the API pages them (`page`, `per_page` ≤ 100, `total`)
+    rather than the first 100. The demo's residents wrote none: the comments' replies are
+    stood in for (45 comments on the whole plan, answered as the API pages them), the rest of
+    the page is the demo's closed consultation."""
+    token = _staff_token(live)
+    cid = next(
+        c["id"]
+        for c in _call(live, "GET", "/projects/2/consultations", token)["items"]
+        if c["kind"] == "plan_satisfaction" and c["status"] == "closed"
+    )
+    asked = []
+
+    def comments(route):
+        query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(route.request.url).query))
+        asked.append(query)
+        number, size = int(query.get("page", 1)), int(query.get("per_page", 20))
+        shown = range((number - 1) * size, min(45, number * size))
+        items = [
+            {"id": f"c{n}", "body": f"意见{n + 1}", "opinion": None, "opinion_label": None}
+            | {"plan_item_id": None, "replies": []}
+            for n in shown
+        ]
+        body = {"items": items, "page": number, "per_page": size, "total": 45}
+        route.fulfill(status=200, json=body)
+
+    page.route(re.compile(rf"/api/v1/consultations/{cid}/comments\?"), comments)
+    _sign_in_as_clerk(page, live)
+    page.goto(f"{live.console}consultations?project=2&consultation={cid}")
+    listed = page.locator("[data-test=comments]")
+    expect(listed.locator("[data-test=comment]")).to_have_count(20)
+    expect(listed.locator("[data-test=comment]").first).to_contain_text("方案整体")
+    expect(listed.locator("[data-test=comments-pager]")).to_contain_text("45")
+    assert all(int(q["per_page"]) <= 100 and "plan_item_id" not in q for q in asked), asked
+    listed.locator("[data-test=comments-pager] .btn-next").click()
+    expect(listed.locator("[data-test=comment]").first).to_contain_text("意见21")
+    assert asked[-1]["page"] == "2", asked
+    listed.locator("[data-test=comments-pager] .btn-next").click()
+    expect(listed.locator("[data-test=comment]")).to_have_count(5)
+    listed.scroll_into_view_if_needed()
+    shot(page, "consultations-comments-paged")
 
 
 def _local(day: datetime) -> str:
