@@ -79,7 +79,9 @@ def roster(estate: Estate, building_id: int | None = None, room: str | None = No
 
 
 def find_household(estate: Estate, building: str, unit: str, room: str) -> Household | None:
-    """The roster's household at this address of the estate, if there is one."""
+    """The roster's household at this address of the estate, if there is one, locked for a
+    claim (`FOR SHARE`): a clerk's edit or a re-import of the same row waits for the claim, or
+    the claim for them, so that a claim never matches an owner the roster no longer holds."""
     return db.session.scalar(
         select(Household)
         .join(Building, Household.building_id == Building.id)
@@ -89,6 +91,8 @@ def find_household(estate: Estate, building: str, unit: str, room: str) -> House
             Household.unit == unit,
             Household.room == room,
         )
+        .with_for_update(read=True, of=Household)
+        .execution_options(populate_existing=True)
     )
 
 

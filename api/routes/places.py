@@ -168,7 +168,11 @@ def edit_household(args, household_id):
     - A building named anew is added to the estate; the one the household left stays (notices
       may target it), even when empty.
     """
-    household = db.session.get(Household, household_id)
+    # Locked: a second clerk's edit, or a resident's claim matching the owner, waits for this
+    # one (a new owner's revocation would miss a claim verified against the old owner meanwhile).
+    household = db.session.get(
+        Household, household_id, with_for_update=True, populate_existing=True
+    )
     staff = auth.current_staff()
     if household is None or not policy.covers_community(staff, household.estate.community):
         raise NotFound("找不到该住户", code="household_not_found")
