@@ -141,3 +141,42 @@ def test_two_clerks_editing_one_household_are_served_one_after_the_other(app, ma
         db.session.remove()
     assert statuses == ["revoked"]
     assert [replies[first].get_json()["revoked"], replies[second].get_json()["revoked"]] == [1, 0]
+
+
+@pytest.mark.services
+def test_two_households_moved_at_once_to_one_new_address_are_never_a_500(app, make, monkeypatch):
+    """Both name the same new building and room: each passes the address check before the
+    other writes; the database's constraints answer the second (a 409), and it writes nothing."""
+    estate = make.estate()
+    households = [make.household(estate, room=room) for room in ("101", "102")]
+    clerk = make.staff("committee", estate.community_id)
+    headers = make.headers(clerk)
+    _hold_both(monkeypatch)
+    replies = {}
+
+    def move(household):
+        def run():
+            replies[household.id] = app.test_client().patch(
+                f"/api/v1/households/{household.id}",
+                json={"building": "新楼", "unit": "", "room": "901"},
+                headers=headers,
+            )
+
+        return run
+
+    threads = [threading.Thread(target=move(h)) for h in households]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    statuses = sorted(reply.status_code for reply in replies.values())
+    assert statuses == [200, 409], [r.get_json() for r in replies.values()]
+    refused = next(r for r in replies.values() if r.status_code == 409)
+    assert refused.get_json()["error"]["message"]
+    with app.app_context():
+        rooms = sorted(
+            db.session.scalars(select(Household.room).where(Household.estate_id == estate.id)).all()
+        )
+        db.session.remove()
+    assert rooms in (["101", "901"], ["102", "901"])
