@@ -94,6 +94,10 @@ def _projects(page, role: str) -> None:
     expect(detail.locator("[data-test=project-name]")).not_to_be_empty()
     expect(detail.locator("[data-test=project-error]")).to_have_count(0)
     _settled(page)
+    # Changes are offered to those who manage the project (its owner, its county, the
+    # prefecture); the committee reads, as the API would refuse it (403 out_of_scope).
+    for action in ("edit-project", "transition-next", "new-plan"):
+        expect(detail.locator(f"[data-test={action}]")).to_have_count(0 if role == "clerk" else 1)
     shot(page, f"tour-{role}-project-detail")
 
 
