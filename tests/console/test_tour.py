@@ -47,6 +47,18 @@ def _settled(page) -> None:
     expect(page.locator(ERRORS)).to_have_count(0)
 
 
+def _shot(page, name: str) -> None:
+    """The whole page: the shell scrolls inside its main area, so the window is made as tall as
+    that area's content for the screenshot, then put back."""
+    viewport = page.viewport_size
+    height = page.evaluate("document.querySelector('.el-main').scrollHeight + 60")
+    if height > viewport["height"]:
+        page.set_viewport_size({"width": viewport["width"], "height": height})
+        page.wait_for_timeout(400)  # the charts follow the new size
+    shot(page, name)
+    page.set_viewport_size(viewport)
+
+
 def _open(page, title: str, path: str) -> None:
     page.locator(MENU, has_text=title).click()
     expect(page).to_have_url(re.compile(rf"/console/{path}(\?.*)?$"))
@@ -60,7 +72,7 @@ def _overview(page, role: str) -> None:
     expect(page.locator("canvas").first).to_be_visible()
     _settled(page)
     page.wait_for_timeout(600)  # the charts' entry animation
-    shot(page, f"tour-{role}-overview")
+    _shot(page, f"tour-{role}-overview")
 
 
 def _registry(page, role: str) -> None:
@@ -70,16 +82,16 @@ def _registry(page, role: str) -> None:
     page.locator("[data-test=claims]").get_by_text("全部", exact=True).click()
     expect(page.locator("[data-test=claims-table] tbody tr").first).to_be_visible()
     _settled(page)
-    shot(page, f"tour-{role}-registry-claims")
+    _shot(page, f"tour-{role}-registry-claims")
     tabs.get_by_text("住户名册", exact=True).click()
     page.locator("[data-test=place-tree]").get_by_role("treeitem").first.click()
     expect(page.locator("[data-test=households-table] tbody tr").first).to_be_visible()
     _settled(page)
-    shot(page, f"tour-{role}-registry-roster")
+    _shot(page, f"tour-{role}-registry-roster")
     tabs.get_by_text("导入名册", exact=True).click()
     expect(page.locator("[data-test=import]")).to_be_visible()
     _settled(page)
-    shot(page, f"tour-{role}-registry-import")
+    _shot(page, f"tour-{role}-registry-import")
 
 
 def _projects(page, role: str) -> None:
@@ -88,7 +100,7 @@ def _projects(page, role: str) -> None:
     expect(rows.first).to_be_visible()
     expect(page.locator("[data-test=projects-table]")).not_to_contain_text("暂无")
     _settled(page)
-    shot(page, f"tour-{role}-projects")
+    _shot(page, f"tour-{role}-projects")
     page.locator("[data-test=project-link]").first.click()
     detail = page.locator("[data-test=project-detail]")
     expect(detail.locator("[data-test=project-name]")).not_to_be_empty()
@@ -98,7 +110,7 @@ def _projects(page, role: str) -> None:
     # prefecture); the committee reads, as the API would refuse it (403 out_of_scope).
     for action in ("edit-project", "transition-next", "new-plan"):
         expect(detail.locator(f"[data-test={action}]")).to_have_count(0 if role == "clerk" else 1)
-    shot(page, f"tour-{role}-project-detail")
+    _shot(page, f"tour-{role}-project-detail")
 
 
 def _consultations(page, role: str, live) -> None:
@@ -108,7 +120,7 @@ def _consultations(page, role: str, live) -> None:
     expect(page).to_have_url(re.compile(r"/console/consultations\?project=\d+$"))
     expect(page.locator("[data-test=project-picker]")).to_contain_text("年 · ")
     _settled(page)
-    shot(page, f"tour-{role}-consultations-first")
+    _shot(page, f"tour-{role}-consultations-first")
     # The first of the account's projects (as GET /projects lists them) that has consultations.
     token = live_api.staff(live, role)
     listed = live_api.call(live, "GET", "/projects?per_page=100", token=token)["items"]
@@ -123,14 +135,14 @@ def _consultations(page, role: str, live) -> None:
     rows = page.locator("[data-test=consultation-list] tbody tr")
     expect(rows.first).to_be_visible()
     _settled(page)
-    shot(page, f"tour-{role}-consultations")
+    _shot(page, f"tour-{role}-consultations")
     rows.first.click()
     expect(page).to_have_url(re.compile(r"consultation=\d+"))
     expect(page.locator("[data-test=consultation-detail]")).to_be_visible()
     expect(page.locator("[data-test=consultation-status]")).not_to_be_empty()
     _settled(page)
     page.wait_for_timeout(600)
-    shot(page, f"tour-{role}-consultation-detail")
+    _shot(page, f"tour-{role}-consultation-detail")
 
 
 VISITS = {"概览": _overview, "住户登记": _registry, "项目": _projects}
@@ -222,7 +234,7 @@ def test_on_a_tablet(chromium, live, role, title, path, marker, orientation, vie
         # Nothing wider than the screen: the page does not scroll sideways.
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["width"], f"the page is {width}px wide on a {viewport} screen"
-        shot(page, f"tour-{role}-{path}-tablet-{orientation}")
+        _shot(page, f"tour-{role}-{path}-tablet-{orientation}")
     finally:
         context.close()
     assert not errors, f"the console raised in the browser: {errors}"

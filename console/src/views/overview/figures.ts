@@ -71,7 +71,13 @@ export function categoryPie(figures: CountyFigures): ChartOption {
         radius: ['35%', '65%'],
         center: ['50%', '45%'],
         label: { formatter: '{b}\n{c} 个' },
-        data: rows.map(([name, value]) => ({ name, value })),
+        // A category with no project keeps its place in the legend, without a slice's label
+        // (an empty slice's label would sit on a neighbour's).
+        data: rows.map(([name, value]) =>
+          value > 0
+            ? { name, value }
+            : { name, value, label: { show: false }, labelLine: { show: false } },
+        ),
       },
     ],
   }
