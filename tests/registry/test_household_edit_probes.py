@@ -192,3 +192,21 @@ def test_names_and_digits_stay_out_of_logs_and_the_notice(app, client, make, cap
             assert secret not in shown, secret
         assert secret not in logged, secret
         assert all(secret not in f"{t}{b}" for t, b in notices), (secret, notices)
+
+
+def test_a_refused_owner_change_echoes_no_name_or_digits(app, client, make, caplog):
+    estate = make.estate()
+    household = make.household(estate, room="101", name="欧阳娜娜", phone="4321")
+    clerk = make.staff("committee", estate.community_id)
+    caplog.set_level(logging.DEBUG)
+    for body in (
+        {"owner_name": "司马相如", "owner_phone_last4": "8765"},
+        {"owner_name": "司马相如", "owner_phone_last4": "87x5", "owner_change": "correction"},
+        {"owner_name": "司马相如", "owner_change": "sold"},
+    ):
+        reply = _patch(client, household.id, make.headers(clerk), body)
+        assert reply.status_code == 422, reply.json
+        shown = reply.get_data(as_text=True)
+        logged = "\n".join(r.getMessage() for r in caplog.records)
+        for secret in ("欧阳娜娜", "司马相如", "4321", "8765", "87x5"):
+            assert secret not in shown and secret not in logged, (secret, body)
