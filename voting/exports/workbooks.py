@@ -41,6 +41,12 @@ def _sheet(book: Workbook, name: str, title: str, columns, rows, formats=None) -
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in rows:
         sheet.append(list(row))
+    # Text is text: a name or title that begins with "=" (a roster from someone else's
+    # spreadsheet, a clerk's title) is not a formula for Excel to run (formula injection).
+    for cells in sheet.iter_rows():
+        for cell in cells:
+            if cell.data_type == "f":
+                cell.data_type = "s"
     for index, (_, width) in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     for index, number_format in (formats or {}).items():
