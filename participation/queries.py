@@ -97,9 +97,11 @@ def find_household(estate: Estate, building: str, unit: str, room: str) -> House
 
 
 def natural_key(name: str) -> tuple:
-    """Sorts names as people count: 2栋 before 10栋, 1单元 before 12单元."""
+    """Sorts names as people count: 2栋 before 10栋, 1单元 before 12单元. A run of digits is
+    what `\\d` matches (`isdecimal`, which `int` reads); ², ① are text (`isdigit` would take
+    them for numbers that `int` cannot read)."""
     return tuple(
-        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        (0, int(part), "") if part.isdecimal() else (1, 0, part)
         for part in re.split(r"(\d+)", name)
         if part
     )
