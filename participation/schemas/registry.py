@@ -249,7 +249,13 @@ class ClaimArgs(ma.Schema):
     )
     room = text(20, required=True)
     name = text(100, required=True)
-    phone_last4 = fields.String(required=True, validate=validate.Regexp(r"^\d{4}$"))
+    phone_last4 = fields.String(
+        required=True,
+        validate=[
+            validate.Length(equal=4, error="手机后四位应为4位数字"),
+            validate.Regexp(r"^[0-9]{4}$", error="手机后四位应为4位数字"),
+        ],
+    )
     relation = fields.String(load_default="owner", validate=validate.OneOf(RELATIONS))
 
 

@@ -116,6 +116,8 @@ WRITES = [
             ("estate_id", str),
             ("phone_last4", 5678),
             ("phone_last4", "56789"),
+            ("phone_last4", "5678\n"),  # `$` alone lets a trailing newline through
+            ("phone_last4", "٥٦٧٨"),  # Arabic-Indic digits are digits to `\d`, not to the roster
             ("relation", "landlord"),
             ("room", None),
         ),

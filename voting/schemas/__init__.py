@@ -96,7 +96,7 @@ class BallotArgs(ma.Schema):
     )
     comment = Text(validate=validate.Length(max=500), allow_none=True)
     item_opinions = fields.Dict(
-        keys=fields.String(validate=validate.Regexp(r"^\d{1,10}$")),
+        keys=fields.String(validate=validate.Regexp(r"^[0-9]{1,10}$")),
         values=fields.Nested(ItemOpinionArgs),
         validate=validate.Length(max=200),
         metadata={"description": "{plan item id: {opinion, comment?}}"},
