@@ -226,6 +226,8 @@ def test_the_closed_plan_consultation_shows_satisfaction_against_90_percent(page
     expect(detail.locator("[data-test=satisfaction-rate]")).to_contain_text(rate)
     expect(detail.locator("[data-test=result-passed]")).to_have_text("通过")
     expect(detail.locator("[data-test=opinions]")).to_be_visible()
+    # The demo's residents gave no item opinions (they are optional): said, not a row of zeros.
+    expect(detail.locator("[data-test=opinions-none]")).to_be_visible()
     # Every door of a closed vote: the grid still tells who voted and how.
     detail.locator("[data-test=consultation-tabs]").get_by_text("楼栋网格").click()
     expect(detail.locator("[data-test=grid-cell][data-status=wechat]").first).to_be_visible()

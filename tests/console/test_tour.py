@@ -251,3 +251,30 @@ def test_on_a_tablet(chromium, live, role, title, path, marker, orientation, vie
     finally:
         context.close()
     assert not errors, f"the console raised in the browser: {errors}"
+
+
+def test_the_owner_is_not_offered_to_open_a_vote_the_community_organises(page, live):
+    owner = live_api.staff(live, "owner")
+    project = live_api.call(live, "GET", "/projects?per_page=100", token=owner)["items"][0]
+    draft = live_api.call(
+        live,
+        "POST",
+        f"/projects/{project['id']}/consultations",
+        {"kind": "owners_decision", "matter": "other_major", "title": "建设单位准备的表决草稿"},
+        owner,
+    )
+    assert draft.get("status") == "draft", draft
+    refused = live_api.call(live, "POST", f"/consultations/{draft['id']}/open", token=owner)
+    assert refused["error"]["code"] == "organised_by_community", refused
+
+    _sign_in(page, live, "owner")
+    page.goto(f"{live.console}consultations?project={project['id']}&consultation={draft['id']}")
+    detail = page.locator("[data-test=consultation-detail]")
+    expect(detail).to_contain_text("建设单位准备的表决草稿")
+    _settled(page)
+    expect(detail.locator("[data-test=open-consultation]")).to_have_count(0)
+    # The clerk, who organises it, is offered the step.
+    page.evaluate("sessionStorage.clear()")
+    _sign_in(page, live, "clerk")
+    page.goto(f"{live.console}consultations?project={project['id']}&consultation={draft['id']}")
+    expect(detail.locator("[data-test=open-consultation]")).to_be_visible()

@@ -231,11 +231,19 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
     expect(consultation.locator("[data-test=voted-count]")).to_have_text("0")
     consultation_id = int(re.search(r"consultation=(\d+)", page.url).group(1))
 
-    # 5. Nine residents vote in the mini-program: eight satisfied, one not.
+    # 5. Nine residents vote in the mini-program: eight satisfied, one not, who opposes the
+    # plan's first item and says why.
+    plan = live_api.call(live, "GET", f"/projects/{project_id}/plans/current", token=tokens[0])
+    first_item = plan["items"][0]["id"]
     for index, token in enumerate(tokens[:9]):
-        choice = "unsatisfied" if index == 8 else "satisfied"
+        ballot = {"choice": "satisfied"}
+        if index == 8:
+            ballot = {
+                "choice": "unsatisfied",
+                "item_opinions": {str(first_item): {"opinion": "oppose", "comment": "管网太旧"}},
+            }
         reply = live_api.call(
-            live, "PUT", f"/consultations/{consultation_id}/ballot", {"choice": choice}, token
+            live, "PUT", f"/consultations/{consultation_id}/ballot", ballot, token
         )
         assert reply.get("receipt"), reply
 
@@ -273,6 +281,12 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
     expect(consultation.locator("[data-test=satisfaction-gauge] canvas")).to_be_visible()
     expect(consultation.locator("[data-test=satisfaction-rate]")).to_contain_text("90.0%")
     expect(consultation.locator("[data-test=result-passed]")).to_have_text("通过")
+    # The residents' reasons per plan item: the first item opposed once.
+    reasons = consultation.locator("[data-test=opinions]")
+    expect(reasons.locator("[data-test=opinions-none]")).to_have_count(0)
+    first_row = reasons.locator(".el-table__body tr").first
+    expect(first_row).to_contain_text("小区雨污分流改造")
+    expect(first_row.locator("td").nth(5)).to_have_text("1")  # 反对
     page.wait_for_timeout(1200)  # the gauge's entry animation
     shot(page, "flow-5-result-gauge")
 
