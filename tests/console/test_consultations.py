@@ -13,60 +13,18 @@ gate stays as the demo left it."""
 from __future__ import annotations
 
 import copy
-import json
 import re
-import struct
 import urllib.parse
 import urllib.request
-import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.console import live_api, ui
 from tests.console.conftest import shot
 
 pytestmark = pytest.mark.browser
-
-
-def _png() -> bytes:
-    """A small real PNG (the API reads a file's type from its bytes)."""
-    width = height = 8
-    raw = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _call(live, method: str, path: str, token: str | None = None, body=None) -> dict:
-    request = urllib.request.Request(
-        live.demo.api + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}
-        | ({"Authorization": f"Bearer {token}"} if token else {}),
-    )
-    with urllib.request.urlopen(request, timeout=10) as reply:
-        return json.loads(reply.read() or b"{}")
-
-
-def _staff_token(live, username: str = "clerk") -> str:
-    reply = _call(
-        live,
-        "POST",
-        "/auth/staff-login",
-        body={"username": username, "password": live.passwords[username]},
-    )
-    return reply["token"]
 
 
 def _sign_in_as_clerk(page, live) -> None:
@@ -75,10 +33,6 @@ def _sign_in_as_clerk(page, live) -> None:
     page.locator("input[name=password]").fill(live.passwords["clerk"])
     page.get_by_role("button", name="登录").click()
     expect(page).to_have_url(re.compile(r"/console/registry$"))
-
-
-def _confirm(page, button: str) -> None:
-    page.locator(".el-message-box").get_by_role("button", name=button).click()
 
 
 def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(page, live):
@@ -102,7 +56,7 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
     expect(detail.locator("[data-test=consultation-status]")).to_have_text("未开始")
     expect(page).to_have_url(re.compile(r"consultations\?project=1&consultation=\d+$"))
     detail.locator("[data-test=open-consultation]").click()
-    _confirm(page, "开始")
+    ui.confirm(page, "开始")
     expect(detail.locator("[data-test=consultation-status]")).to_have_text("进行中")
 
     # Participation, live: the first estate's 120 households, none voted yet.
@@ -130,7 +84,7 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
     paper.locator("[data-test=paper-items] .el-checkbox").first.click()
     paper.locator("[data-test=paper-items] .el-checkbox").nth(2).click()
     paper.locator("[data-test=paper-photo] input[type=file]").set_input_files(
-        {"name": "form.png", "mimeType": "image/png", "buffer": _png()}
+        {"name": "form.png", "mimeType": "image/png", "buffer": ui.png()}
     )
     paper.locator("[data-test=paper-submit]").click()
     receipt = paper.locator("[data-test=paper-receipt-code]")
@@ -190,7 +144,7 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
 
     # Close it (a survey has no minimum period) and read the ranking.
     detail.locator("[data-test=close-consultation]").click()
-    _confirm(page, "结束")
+    ui.confirm(page, "结束")
     expect(detail.locator("[data-test=consultation-status]")).to_have_text("已结束")
     ranking = detail.locator("[data-test=ranking]")
     expect(ranking.locator("canvas")).to_be_visible()
@@ -206,15 +160,15 @@ def test_the_clerk_runs_a_survey_records_a_paper_ballot_and_reads_the_ranking(pa
 
 
 def test_the_closed_plan_consultation_shows_satisfaction_against_90_percent(page, live):
-    token = _staff_token(live)
+    token = live_api.staff(live, "clerk")
     closed = [
         c
-        for c in _call(live, "GET", "/projects/2/consultations", token)["items"]
+        for c in live_api.call(live, "GET", "/projects/2/consultations", token=token)["items"]
         if c["kind"] == "plan_satisfaction" and c["status"] == "closed"
     ]
     assert closed, "the demo's second project has been through its vote"
     cid = closed[0]["id"]
-    tally = _call(live, "GET", f"/consultations/{cid}/tally", token)
+    tally = live_api.call(live, "GET", f"/consultations/{cid}/tally", token=token)
 
     _sign_in_as_clerk(page, live)
     page.goto(f"{live.console}consultations?project=2&consultation={cid}")
@@ -247,10 +201,10 @@ def test_comments_are_read_a_page_at_a_time(page, live):
     rather than the first 100. The demo's residents wrote none: the comments' replies are
     stood in for (45 comments on the whole plan, answered as the API pages them), the rest of
     the page is the demo's closed consultation."""
-    token = _staff_token(live)
+    token = live_api.staff(live, "clerk")
     cid = next(
         c["id"]
-        for c in _call(live, "GET", "/projects/2/consultations", token)["items"]
+        for c in live_api.call(live, "GET", "/projects/2/consultations", token=token)["items"]
         if c["kind"] == "plan_satisfaction" and c["status"] == "closed"
     )
     asked = []
@@ -310,7 +264,7 @@ def test_a_draft_scheduled_to_open_says_when(page, live):
     expect(detail).to_contain_text("浏览器测试定时调查")
     expect(detail.locator("[data-test=consultation-status]")).to_have_text("未开始")
     cid = int(re.search(r"consultation=(\d+)", page.url).group(1))
-    saved = _call(live, "GET", f"/consultations/{cid}", _staff_token(live))
+    saved = live_api.call(live, "GET", f"/consultations/{cid}", token=live_api.staff(live, "clerk"))
     assert saved["status"] == "draft"
     assert datetime.fromisoformat(saved["opens_at"]) == at
     written = f"{shanghai.year}/{shanghai.month}/{shanghai.day} 09:00:00"
@@ -329,18 +283,18 @@ def test_an_owners_decision_shows_art278_pooled_and_per_estate(page, live):
     """The demo has no bundled project: the owners' decision is held on the first estate, and
     the per-estate table is checked on its real tally with its one estate given twice (a
     second estate named and figured apart), as a bundled project's tally gives them."""
-    token = _staff_token(live)
-    made = _call(
+    token = live_api.staff(live, "clerk")
+    made = live_api.call(
         live,
         "POST",
         "/projects/1/consultations",
-        token,
         {"kind": "owners_decision", "matter": "rebuild", "title": "浏览器测试业主共同决定"},
+        token,
     )
     cid = made["id"]
-    _call(live, "POST", f"/consultations/{cid}/open", token)
-    _call(live, "POST", f"/consultations/{cid}/close", token)
-    tally = _call(live, "GET", f"/consultations/{cid}/tally", token)
+    live_api.call(live, "POST", f"/consultations/{cid}/open", token=token)
+    live_api.call(live, "POST", f"/consultations/{cid}/close", token=token)
+    tally = live_api.call(live, "GET", f"/consultations/{cid}/tally", token=token)
     (estate,) = tally["figures"]["estates"]
     assert estate["art278"]["rule"] == "three_quarters", estate
 

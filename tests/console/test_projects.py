@@ -10,14 +10,12 @@ other browser tests may add more, so the list is checked for those two, not for 
 from __future__ import annotations
 
 import re
-import struct
-import zlib
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.console import live_api
+from tests.console import live_api, ui
 from tests.console.conftest import shot
 
 pytestmark = pytest.mark.browser
@@ -33,44 +31,9 @@ def _sign_in(page, live, username: str, lands_on: str) -> None:
     expect(page).to_have_url(re.compile(rf"/console/{lands_on}$"))
 
 
-def _choose(page, select: str, option: str) -> None:
-    """Pick `option` in the Element Plus select `select` (a locator string)."""
-    page.locator(select).click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def _number(page, where: str, value: str) -> None:
-    field = page.locator(f"{where} input")
-    field.fill(value)
-    field.press("Tab")
-
-
-def _item(page, row: int, category: str, description: str, cost: str) -> None:
-    editor = page.locator("[data-test=plan-editor]")
-    _choose(page, f"[data-test=plan-editor] [data-test=pe-item-category] >> nth={row}", category)
-    editor.locator("input[data-test=pe-item-description]").nth(row).fill(description)
-    cost_input = editor.locator("[data-test=pe-item-cost] input").nth(row)
-    cost_input.fill(cost)
-    cost_input.press("Tab")
-
-
 def _quiet(page) -> None:
     """Wait until the success messages are gone, so that a screenshot shows the page."""
     expect(page.locator(".el-message")).to_have_count(0, timeout=8000)
-
-
-def _png() -> bytes:
-    """A 1×1 PNG, the smallest drawing a plan can carry."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00\xff\x80\x00")
-    return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
-    )
 
 
 def _step(page, to_label: str) -> None:
@@ -105,11 +68,11 @@ def test_the_county_officer_enters_a_project_and_writes_its_plans(page, live):
     expect(form).to_be_visible()
     form.locator("input[data-test=pf-name]").fill(name)
     form.locator("[data-test=pf-category]").get_by_text("完善类").click()
-    _number(page, "[data-test=pf-plan-year]", "2028")
-    _choose(page, "[data-test=pf-estates]", "建设小区")
+    ui.number(page, "[data-test=pf-plan-year]", "2028")
+    ui.choose(page, "[data-test=pf-estates]", "建设小区")
     form.locator("[data-test=pf-add-funding]").click()
-    _choose(page, "[data-test=pf-funding-source]", "政府补助")
-    _number(page, "[data-test=pf-funding-amount]", "500000")
+    ui.choose(page, "[data-test=pf-funding-source]", "政府补助")
+    ui.number(page, "[data-test=pf-funding-amount]", "500000")
     form.locator("[data-test=pf-save]").click()
 
     detail = page.locator("[data-test=project-detail]")
@@ -123,12 +86,12 @@ def test_the_county_officer_enters_a_project_and_writes_its_plans(page, live):
     page.locator("[data-test=new-plan]").click()
     expect(page.locator("[data-test=plan-editor]")).to_be_visible()
     page.locator("textarea[data-test=pe-summary]").fill("第一版：雨污分流与照明")
-    _item(page, 0, "雨污分流", "小区主干道雨污分流改造", "120000")
+    ui.plan_item(page, 0, "雨污分流", "小区主干道雨污分流改造", "120000")
     page.locator("[data-test=pe-add-item]").click()
-    _item(page, 1, "照明设施", "更换楼道感应灯", "30000")
+    ui.plan_item(page, 1, "照明设施", "更换楼道感应灯", "30000")
     expect(page.locator("[data-test=pe-total]")).to_contain_text("¥150,000.00")
     page.locator("[data-test=pe-upload] input[type=file]").set_input_files(
-        {"name": "总平面图.png", "mimeType": "image/png", "buffer": _png()}
+        {"name": "总平面图.png", "mimeType": "image/png", "buffer": ui.png()}
     )
     expect(page.locator("[data-test=pe-attachment]")).to_contain_text("已上传")
     expect(page.locator("input[data-test=pe-attachment-title]")).to_have_value("总平面图")
@@ -153,7 +116,7 @@ def test_the_county_officer_enters_a_project_and_writes_its_plans(page, live):
     cost.press("Tab")
     editor.locator("[data-test=pe-remove-item]").nth(1).click()
     page.locator("[data-test=pe-add-item]").click()
-    _item(page, 1, "停车设施", "新增停车位 20 个", "80000")
+    ui.plan_item(page, 1, "停车设施", "新增停车位 20 个", "80000")
     page.locator("[data-test=pe-save]").click()
     expect(editor).to_be_hidden()
     expect(page.locator("[data-test=plan-version-pick]")).to_contain_text("第 2 版")

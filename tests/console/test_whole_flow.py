@@ -12,8 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import struct
-import zlib
 from io import BytesIO
 
 import pytest
@@ -21,7 +19,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from tests.console import live_api
+from tests.console import live_api, ui
 from tests.console.conftest import shot
 
 pytestmark = pytest.mark.browser
@@ -39,50 +37,6 @@ def _roster() -> bytes:
     for index, (room, name) in enumerate(zip(ROOMS, OWNERS, strict=True)):
         writer.writerow(["1栋", "1单元", room, name, f"{index + 1:04d}", f"{80 + index}.5"])
     return out.getvalue().encode("utf-8-sig")
-
-
-def _png() -> bytes:
-    """A small real PNG, the photo of the signed paper form (the API reads a file's type from
-    its bytes)."""
-    width = height = 8
-    raw = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-def _choose(page, select: str, option: str) -> None:
-    """Pick `option` in the Element Plus select `select` (a locator string)."""
-    page.locator(select).click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def _number(page, where: str, value: str) -> None:
-    field = page.locator(f"{where} input")
-    field.fill(value)
-    field.press("Tab")
-
-
-def _item(page, row: int, category: str, description: str, cost: str) -> None:
-    editor = page.locator("[data-test=plan-editor]")
-    _choose(page, f"[data-test=plan-editor] [data-test=pe-item-category] >> nth={row}", category)
-    editor.locator("input[data-test=pe-item-description]").nth(row).fill(description)
-    cost_input = editor.locator("[data-test=pe-item-cost] input").nth(row)
-    cost_input.fill(cost)
-    cost_input.press("Tab")
-
-
-def _confirm(page, button: str) -> None:
-    page.locator(".el-message-box").get_by_role("button", name=button).click()
 
 
 def _download(page, button) -> tuple[str, bytes]:
@@ -191,17 +145,17 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
     form = page.locator("[data-test=project-form]")
     form.locator("input[data-test=pf-name]").fill("流程小区改造项目")
     form.locator("[data-test=pf-category]").get_by_text("基础类").click()
-    _number(page, "[data-test=pf-plan-year]", "2029")
-    _choose(page, "[data-test=pf-estates]", ESTATE)
+    ui.number(page, "[data-test=pf-plan-year]", "2029")
+    ui.choose(page, "[data-test=pf-estates]", ESTATE)
     form.locator("[data-test=pf-save]").click()
     detail = page.locator("[data-test=project-detail]")
     expect(detail.locator("[data-test=project-name]")).to_have_text("流程小区改造项目")
     project_id = int(re.search(r"project=(\d+)", page.url).group(1))
     page.locator("[data-test=new-plan]").click()
     page.locator("textarea[data-test=pe-summary]").fill("雨污分流与楼道照明")
-    _item(page, 0, "雨污分流", "小区雨污分流改造", "300000")
+    ui.plan_item(page, 0, "雨污分流", "小区雨污分流改造", "300000")
     page.locator("[data-test=pe-add-item]").click()
-    _item(page, 1, "照明设施", "更换楼道感应灯", "40000")
+    ui.plan_item(page, 1, "照明设施", "更换楼道感应灯", "40000")
     page.locator("[data-test=pe-save]").click()
     expect(page.locator("[data-test=plan-items] tbody tr")).to_have_count(2)
     expect(page.locator("[data-test=plan-total]")).to_contain_text("¥340,000.00")
@@ -209,7 +163,7 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
         button = page.locator("[data-test=transition-next]")
         expect(button).to_contain_text(step)
         button.click()
-        _confirm(page, "确定")
+        ui.confirm(page, "确定")
         expect(detail.locator("[data-test=project-status]").first).to_have_text(step)
     shot(page, "flow-3-project-and-plan")
     _sign_out(page)
@@ -225,7 +179,7 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
     consultation = page.locator("[data-test=consultation-detail]")
     expect(consultation.locator("[data-test=consultation-status]")).to_have_text("未开始")
     consultation.locator("[data-test=open-consultation]").click()
-    _confirm(page, "开始")
+    ui.confirm(page, "开始")
     expect(consultation.locator("[data-test=consultation-status]")).to_have_text("进行中")
     expect(consultation.locator("[data-test=eligible-count]")).to_have_text("10")
     expect(consultation.locator("[data-test=voted-count]")).to_have_text("0")
@@ -262,7 +216,7 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
     expect(paper.locator("[data-test=paper-household]")).to_contain_text("1栋 1单元 502")
     paper.locator("[data-test=paper-choice]").get_by_text("满意", exact=True).click()
     paper.locator("[data-test=paper-photo] input[type=file]").set_input_files(
-        {"name": "表决票.png", "mimeType": "image/png", "buffer": _png()}
+        {"name": "表决票.png", "mimeType": "image/png", "buffer": ui.png()}
     )
     paper.locator("[data-test=paper-submit]").click()
     expect(paper.locator("[data-test=paper-receipt-code]")).to_have_text(
@@ -276,7 +230,7 @@ def test_import_approve_project_consult_vote_close_and_export(page, live):
     # 8. Every household has voted, so it may close before the minimum period; the gauge shows
     # 9 satisfied of 10 against 90%.
     consultation.locator("[data-test=close-consultation]").click()
-    _confirm(page, "结束")
+    ui.confirm(page, "结束")
     expect(consultation.locator("[data-test=consultation-status]")).to_have_text("已结束")
     expect(consultation.locator("[data-test=satisfaction-gauge] canvas")).to_be_visible()
     expect(consultation.locator("[data-test=satisfaction-rate]")).to_contain_text("90.0%")
