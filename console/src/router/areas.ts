@@ -1,8 +1,19 @@
-// The menu areas of the console (issue 13) and which grants (`/api/v1/me` roles) show them.
+// The menu areas of the console (issues 13 and 14) and which grants (`/api/v1/me` roles) show them.
 // A menu only leads the way: what a staff member may see and do is decided by the API, which
 // answers 403/404 to anything outside their grants.
 import type { Component } from 'vue'
-import { DataAnalysis, Document, House, Tickets } from '@element-plus/icons-vue'
+import {
+  Bell,
+  ChatDotRound,
+  DataAnalysis,
+  Document,
+  Finished,
+  House,
+  List,
+  Tickets,
+  Tools,
+  User,
+} from '@element-plus/icons-vue'
 
 import type { Role } from '@/api/client'
 
@@ -47,6 +58,54 @@ export const AREAS: readonly Area[] = [
     icon: Tickets,
     roles: ['prefecture', 'county', 'owner', 'committee'],
     view: () => import('@/views/consultations/ConsultationsView.vue'),
+  },
+  {
+    name: 'site',
+    path: 'site',
+    title: '工地',
+    icon: Tools,
+    roles: ['owner', 'committee', 'county', 'prefecture'],
+    view: () => import('@/views/site/SiteView.vue'),
+  },
+  {
+    name: 'completion',
+    path: 'completion',
+    title: '竣工验收',
+    icon: Finished,
+    roles: ['prefecture', 'county', 'owner', 'committee'],
+    view: () => import('@/views/completion/CompletionView.vue'),
+  },
+  {
+    name: 'comments',
+    path: 'comments',
+    title: '评论管理',
+    icon: ChatDotRound,
+    roles: ['committee', 'owner', 'county', 'prefecture'],
+    view: () => import('@/views/comments/CommentsView.vue'),
+  },
+  {
+    name: 'notices',
+    path: 'notices',
+    title: '通知公告',
+    icon: Bell,
+    roles: ['committee', 'county', 'prefecture'],
+    view: () => import('@/views/notices/NoticesView.vue'),
+  },
+  {
+    name: 'staff',
+    path: 'staff',
+    title: '账号管理',
+    icon: User,
+    roles: ['prefecture', 'county', 'committee'],
+    view: () => import('@/views/staff/StaffView.vue'),
+  },
+  {
+    name: 'audit',
+    path: 'audit',
+    title: '操作日志',
+    icon: List,
+    roles: ['prefecture', 'county', 'committee'],
+    view: () => import('@/views/audit/AuditView.vue'),
   },
 ]
 
