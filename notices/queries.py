@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, case, distinct, exists, func, or_, select, union_all
+from sqlalchemy import Select, and_, bindparam, case, distinct, exists, func, or_, select, union_all
 
 from api.core import InvalidInput, db, get_or_404
 from notices.models import (
@@ -338,6 +338,236 @@ def receipts(notice: Notice, lowest: int = 10) -> dict:
             for row in buildings
         ],
         "deliveries": delivery_counts(notice.id),
+    }
+
+
+# --- the console's figures of one notice: deliveries by reason, buildings, whom to visit -------
+
+# Why a message was not sent (or not yet): the reason's code -> its label. WeChat's own error
+# text is never repeated (it carries a request id per call): the errcode says enough.
+DELIVERY_REASONS = {
+    "no_consent": "居民未订阅消息（没有可用的授权）",
+    "withdrawn": "公告已撤回，未发出的消息已取消",
+    "interrupted": "发送中断（为免重复，不再重发）",
+    "refused": "居民拒收或授权已用完（43101）",
+    "wechat_unavailable": "微信无响应",
+    "wechat_error": "微信拒绝发送",
+}
+
+
+def _household_read(notice_id: int):
+    """EXISTS: a verified member of the targeted household (`NoticeTarget`, correlated) read
+    the notice."""
+    return (
+        exists()
+        .where(
+            HouseholdClaim.household_id == NoticeTarget.household_id,
+            HouseholdClaim.status == "verified",
+            NoticeRead.resident_id == HouseholdClaim.resident_id,
+            NoticeRead.notice_id == notice_id,
+        )
+        .correlate(NoticeTarget)
+    )
+
+
+def _verified_members():
+    """The verified members of the targeted household (`NoticeTarget`, correlated)."""
+    return (
+        select(func.count(HouseholdClaim.id))
+        .where(
+            HouseholdClaim.household_id == NoticeTarget.household_id,
+            HouseholdClaim.status == "verified",
+        )
+        .correlate(NoticeTarget)
+        .scalar_subquery()
+    )
+
+
+def _targeted_and_read(notice_id: int) -> tuple[int, int]:
+    targeted, read = db.session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((_household_read(notice_id), 1), else_=0)), 0)
+        ).where(NoticeTarget.notice_id == notice_id)
+    ).one()
+    return int(targeted), int(read)
+
+
+def delivery_report(notice: Notice) -> dict:
+    """The WeChat messages of the notice by status, and those not sent by reason (one row per
+    status, reason and errcode); the targeted households that have no verified member, whom no
+    message can reach. Aggregates only."""
+    reason = case(
+        (Delivery.status == "no_consent", "no_consent"),
+        (Delivery.status == "cancelled", "withdrawn"),
+        (Delivery.last_error == "interrupted", "interrupted"),
+        (Delivery.errcode == 43101, "refused"),
+        (Delivery.errcode.is_(None), "wechat_unavailable"),
+        else_="wechat_error",
+    ).label("reason")
+    errcode = case(
+        (
+            and_(
+                Delivery.status.in_(("failed", "retrying")),
+                Delivery.last_error.is_distinct_from("interrupted"),
+                Delivery.errcode.is_not(None),
+            ),
+            Delivery.errcode,
+        ),
+        else_=None,
+    ).label("errcode")
+    unsent = (
+        select(Delivery.status.label("status"), reason, errcode)
+        .where(
+            Delivery.notice_id == notice.id,
+            Delivery.status.in_(("no_consent", "failed", "retrying", "cancelled")),
+        )
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(unsent.c.status, unsent.c.reason, unsent.c.errcode, func.count())
+        .group_by(unsent.c.status, unsent.c.reason, unsent.c.errcode)
+        .order_by(func.count().desc(), unsent.c.status, unsent.c.reason, unsent.c.errcode)
+    ).all()
+    targeted, without = db.session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(case((_verified_members() == 0, 1), else_=0)), 0)
+        ).where(NoticeTarget.notice_id == notice.id)
+    ).one()
+    reasons = []
+    for status, code, errcode_, count in rows:
+        label = DELIVERY_REASONS[code]
+        if code == "wechat_error" and errcode_ is not None:
+            label = f"{label}（错误码 {errcode_}）"
+        reasons.append(
+            {
+                "status": status,
+                "reason": code,
+                "reason_label": label,
+                "errcode": errcode_,
+                "count": int(count),
+            }
+        )
+    return {
+        "notice_id": notice.id,
+        "status": notice.status,
+        "deliveries": delivery_counts(notice.id),
+        "reasons": reasons,
+        "households_targeted": int(targeted),
+        "households_without_member": int(without),
+    }
+
+
+def _natural(*columns):
+    """ORDER BY terms that sort names as numbers do (2栋 before 10栋)."""
+    terms = []
+    for column in columns:
+        terms += [func.length(column), column]
+    return terms
+
+
+def building_shares_page(notice: Notice, args: dict) -> dict:
+    """One page of the buildings the notice reached, in their natural order, each with the
+    households targeted and read and the read share; the notice's totals beside the page."""
+    read_flag = case((_household_read(notice.id), 1), else_=0)
+    statement = (
+        select(
+            Building.id.label("building_id"),
+            Building.name.label("building"),
+            Estate.name.label("estate"),
+            func.count().label("households_targeted"),
+            func.coalesce(func.sum(read_flag), 0).label("households_read"),
+        )
+        .select_from(NoticeTarget)
+        .join(Household, Household.id == NoticeTarget.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .join(Estate, Estate.id == Building.estate_id)
+        .where(NoticeTarget.notice_id == notice.id)
+        .group_by(Estate.id, Building.id, Building.name, Estate.name)
+        .order_by(Estate.id, *_natural(Building.name), Building.id)
+    )
+    rows, total = _page(statement, args)
+    targeted, read = _targeted_and_read(notice.id)
+    items = [
+        {
+            "building_id": building_id,
+            "building": building,
+            "estate": estate,
+            "households_targeted": int(n),
+            "households_read": int(r),
+            "read_share": round(int(r) / int(n), 4) if n else None,
+        }
+        for building_id, building, estate, n, r in rows
+    ]
+    return {
+        "notice_id": notice.id,
+        "households_targeted": targeted,
+        "households_read": read,
+        "read_share": round(read / targeted, 4) if targeted else None,
+        "items": items,
+        "page": args["page"],
+        "per_page": args["per_page"],
+        "total": total,
+    }
+
+
+def unreached_page(notice: Notice, args: dict) -> dict:
+    """One page of the targeted households no verified member of which has read the notice
+    (of one building if `args["building_id"]`; 422 `building_not_in_notice` for a building it
+    did not reach), by estate, building, unit and room, with the roster's owner (masked by the
+    schema) and the household's verified members (none: no WeChat message can reach it)."""
+    building_id = args.get("building_id")
+    if building_id is not None:
+        reached = db.session.scalar(
+            select(NoticeTarget.household_id)
+            .join(Household, Household.id == NoticeTarget.household_id)
+            .where(NoticeTarget.notice_id == notice.id, Household.building_id == building_id)
+            .limit(1)
+        )
+        if reached is None:
+            raise InvalidInput(
+                "该楼栋不在这条公告的发布范围内",
+                code="building_not_in_notice",
+                details={"building_id": building_id},
+            )
+    where = [NoticeTarget.notice_id == notice.id, ~_household_read(notice.id)]
+    if building_id is not None:
+        where.append(Household.building_id == building_id)
+    statement = (
+        select(
+            Household.id.label("household_id"),
+            Estate.name.label("estate"),
+            Building.id.label("building_id"),
+            Building.name.label("building"),
+            Household.unit,
+            Household.room,
+            Household.owner_name,
+            _verified_members().label("verified_members"),
+        )
+        .select_from(NoticeTarget)
+        .join(Household, Household.id == NoticeTarget.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .join(Estate, Estate.id == Building.estate_id)
+        .where(*where)
+        .order_by(
+            Estate.id,
+            *_natural(Building.name),
+            Building.id,
+            *_natural(Household.unit, Household.room),
+            Household.id,
+        )
+    )
+    rows, total = _page(statement, args)
+    targeted, read = _targeted_and_read(notice.id)
+    names = ("household_id", "estate", "building_id", "building", "unit", "room", "owner_name")
+    names += ("verified_members",)
+    return {
+        "notice_id": notice.id,
+        "households_targeted": targeted,
+        "not_reached": targeted - read,
+        "items": [dict(zip(names, row, strict=True)) for row in rows],
+        "page": args["page"],
+        "per_page": args["per_page"],
+        "total": total,
     }
 
 

@@ -7,8 +7,15 @@ from marshmallow import fields, validate
 
 from api.core import labels
 from api.core.codes import code, label, labels_of
-from api.core.fields import DateTime, Text, id_field, query_id, text
-from notices.models import CATEGORIES, STAFF_CATEGORIES, STATUSES, TARGET_KINDS
+from api.core.fields import DateTime, Text, id_field, mask_name, query_id, text
+from notices.models import (
+    CATEGORIES,
+    DELIVERY_STATUSES,
+    STAFF_CATEGORIES,
+    STATUSES,
+    TARGET_KINDS,
+)
+from notices.queries import DELIVERY_REASONS
 
 SUBSCRIBE_ANSWERS = ("accept", "reject", "ban", "filter")
 TARGET_FIELDS = ("community_id", "estate_id", "project_id")
@@ -172,6 +179,12 @@ class NoticeSchema(NoticeSummarySchema):
         lambda n: n.author_id is None, metadata={"type": "boolean", "description": "by an event"}
     )
     created_at = fields.DateTime()
+    may_manage = fields.Boolean(
+        metadata={
+            "description": "staff reading one notice (`GET /notices/{id}`): whether they may edit, "
+            "publish and withdraw it (else 403 `out_of_scope`); absent elsewhere"
+        }
+    )
 
 
 class ReadSchema(ma.Schema):
@@ -261,3 +274,94 @@ class SubscriptionsSchema(ma.Schema):
 
     templates = fields.List(fields.Nested(TemplateSchema))
     recorded = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+
+# --- the console's figures of one notice ------------------------------------------------------
+
+
+class DeliveryReasonSchema(ma.Schema):
+    status = code(DELIVERY_STATUSES)
+    status_label = label(labels.DELIVERY_STATUSES, "status")
+    reason = fields.String(
+        validate=validate.OneOf(DELIVERY_REASONS),
+        metadata={"enum": list(DELIVERY_REASONS), "description": "why it was not sent"},
+    )
+    reason_label = fields.String()
+    errcode = fields.Integer(
+        allow_none=True, metadata={"description": "WeChat's errcode, when it answered with one"}
+    )
+    count = fields.Integer()
+
+
+class DeliveryReportSchema(ma.Schema):
+    """How the notice's WeChat messages fared, and why those not sent were not."""
+
+    notice_id = fields.Integer()
+    status = code(STATUSES)
+    status_label = label(labels.NOTICE_STATUSES, "status")
+    deliveries = fields.Nested(DeliveryCountsSchema)
+    reasons = fields.List(
+        fields.Nested(DeliveryReasonSchema),
+        metadata={"description": "messages not sent, by status, reason and errcode; most first"},
+    )
+    households_targeted = fields.Integer()
+    households_without_member = fields.Integer(
+        metadata={"description": "targeted households with no verified member: no message"}
+    )
+
+
+class BuildingReadSchema(ma.Schema):
+    building_id = fields.Integer()
+    building = fields.String()
+    estate = fields.String()
+    households_targeted = fields.Integer()
+    households_read = fields.Integer()
+    read_share = fields.Float(allow_none=True)
+
+
+class BuildingSharesSchema(ma.Schema):
+    """One page of the buildings a notice reached, each with its read share."""
+
+    notice_id = fields.Integer()
+    households_targeted = fields.Integer()
+    households_read = fields.Integer()
+    read_share = fields.Float(allow_none=True)
+    items = fields.List(fields.Nested(BuildingReadSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer(metadata={"description": "buildings the notice reached"})
+
+
+class UnreachedFilter(ma.Schema):
+    building_id = query_id(
+        metadata={"description": "one building the notice reached (422 `building_not_in_notice`)"}
+    )
+
+
+class UnreachedHouseholdSchema(ma.Schema):
+    household_id = fields.Integer()
+    estate = fields.String()
+    building_id = fields.Integer()
+    building = fields.String()
+    unit = fields.String()
+    room = fields.String()
+    owner_name = fields.Function(
+        lambda row: mask_name(row["owner_name"]),
+        metadata={"type": "string", "description": "the roster's owner of record, masked: 张*"},
+    )
+    verified_members = fields.Integer(
+        metadata={"description": "verified residents of the household; 0: WeChat cannot reach it"}
+    )
+
+
+class UnreachedSchema(ma.Schema):
+    """Whom to visit: one page of the targeted households where no verified member has read
+    the notice."""
+
+    notice_id = fields.Integer()
+    households_targeted = fields.Integer()
+    not_reached = fields.Integer(metadata={"description": "of the whole notice, any filter"})
+    items = fields.List(fields.Nested(UnreachedHouseholdSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer(metadata={"description": "households listed, after the filter"})

@@ -6,6 +6,8 @@ from api.http import Blueprint, PageArgs, page_schema
 from notices import jobs, policy, queries
 from notices.models import Notice
 from notices.schemas import (
+    BuildingSharesSchema,
+    DeliveryReportSchema,
     NoticeArgs,
     NoticeFilter,
     NoticePatchArgs,
@@ -17,6 +19,8 @@ from notices.schemas import (
     ReceiptsSchema,
     SubscriptionArgs,
     SubscriptionsSchema,
+    UnreachedFilter,
+    UnreachedSchema,
     WithdrawArgs,
 )
 from notices.service import publishing, subscriptions
@@ -102,13 +106,15 @@ def list_notices(args):
 @blp.errors(401, 403, 404)
 def get_notice(notice_id):
     """One notice. Residents see those published to them (a withdrawn one with its reason);
-    staff those in their scope, drafts included."""
+    staff those in their scope, drafts included, with `may_manage`: whether they may edit,
+    publish and withdraw it."""
     notice = _notice(notice_id)
     caller = auth.current_caller()
     if isinstance(caller, Resident):
         policy.require_resident_reached(caller, notice)
         return queries.as_resident_sees_it(notice, caller)
     policy.require_sees(caller, notice)
+    notice.may_manage = policy.manages_notice(caller, notice)
     return notice
 
 
@@ -181,6 +187,55 @@ def notice_receipts(args, notice_id):
     policy.require_sees(auth.current_staff(), notice)
     _catch_up()
     return queries.receipts(notice, args["lowest"])
+
+
+class UnreachedQuery(PageArgs, UnreachedFilter):
+    pass
+
+
+def _seen_notice(notice_id: int) -> Notice:
+    notice = _notice(notice_id)
+    policy.require_sees(auth.current_staff(), notice)
+    return notice
+
+
+@blp.get("/notices/<int:notice_id>/delivery-report")
+@auth.staff_required
+@blp.response(200, DeliveryReportSchema)
+@blp.errors(401, 403, 404)
+def notice_delivery_report(notice_id):
+    """How the notice's WeChat messages fared: counts by status (sent, no consent, failed,
+    waiting, cancelled), the messages not sent by reason (no consent, refused 43101, WeChat
+    silent or another errcode, interrupted, withdrawn), and the targeted households with no
+    verified member, whom no message reaches. For the staff who see the notice."""
+    notice = _seen_notice(notice_id)
+    _catch_up()
+    return queries.delivery_report(notice)
+
+
+@blp.get("/notices/<int:notice_id>/buildings")
+@auth.staff_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, BuildingSharesSchema)
+@blp.errors(401, 403, 404, 422)
+def notice_buildings(args, notice_id):
+    """The read share per building: one page of the buildings the notice reached, in their
+    natural order (2栋 before 10栋), each with the households targeted and those with a member
+    who read it; the notice's totals beside the page. For the staff who see the notice."""
+    return queries.building_shares_page(_seen_notice(notice_id), args)
+
+
+@blp.get("/notices/<int:notice_id>/unreached")
+@auth.staff_required
+@blp.arguments(UnreachedQuery, location="query")
+@blp.response(200, UnreachedSchema)
+@blp.errors(401, 403, 404, 422)
+def notice_unreached(args, notice_id):
+    """Whom to visit: the targeted households where no verified member has read the notice,
+    by building, unit and room, the owner's name masked, with their verified members (0: no
+    WeChat message reaches them); one building with `building_id` (422
+    `building_not_in_notice`). For the staff who see the notice."""
+    return queries.unreached_page(_seen_notice(notice_id), args)
 
 
 @blp.post("/me/subscriptions")

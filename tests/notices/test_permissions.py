@@ -120,6 +120,9 @@ def notices(client, make, town):
     return {"estate": estate.json["id"], "project_ab": project_ab.json["id"]}
 
 
+# what those who see a notice read of it (the console's figures among them)
+READS = ("", "/receipts", "/delivery-report", "/buildings", "/unreached")
+
 # notice -> (staff who see it, staff who manage it); the rest get 404
 ACCESS = {
     "estate": (
@@ -138,8 +141,7 @@ def test_who_sees_and_who_manages_a_notice(app, client, make, town, notices, whi
     for who in STAFF:
         headers = make.headers(town.staff[who])
         reads = [
-            client.get(f"/api/v1/notices/{notice_id}", headers=headers),
-            client.get(f"/api/v1/notices/{notice_id}/receipts", headers=headers),
+            client.get(f"/api/v1/notices/{notice_id}{tail}", headers=headers) for tail in READS
         ]
         writes = [
             client.patch(f"/api/v1/notices/{notice_id}", json={"pinned": True}, headers=headers),
@@ -201,6 +203,9 @@ def test_residents_read_only_what_was_published_to_them(app, client, make, town,
         ("post", f"/api/v1/notices/{published}/publish", None),
         ("post", f"/api/v1/notices/{published}/withdraw", {"reason": "x"}),
         ("get", f"/api/v1/notices/{published}/receipts", None),
+        ("get", f"/api/v1/notices/{published}/delivery-report", None),
+        ("get", f"/api/v1/notices/{published}/buildings", None),
+        ("get", f"/api/v1/notices/{published}/unreached", None),
     ):
         reply = getattr(client, method)(path, json=body, headers=member)
         _error(reply, 403, "staff_only")
@@ -222,6 +227,9 @@ def test_residents_read_only_what_was_published_to_them(app, client, make, town,
         ("get", "/api/v1/me/subscriptions"),
         ("post", "/api/v1/me/subscriptions"),
         ("get", f"/api/v1/notices/{published}/receipts"),
+        ("get", f"/api/v1/notices/{published}/delivery-report"),
+        ("get", f"/api/v1/notices/{published}/buildings"),
+        ("get", f"/api/v1/notices/{published}/unreached"),
     ):
         _error(getattr(client, method)(path), 401, "unauthorized")
     _error(client.get("/api/v1/notices/999999", headers=member), 404, "notice_not_found")
@@ -316,6 +324,40 @@ def test_bad_edits_publishes_and_withdrawals_are_refused_and_change_nothing(
         _error(client.get(f"{url}/receipts", query_string=query, headers=headers), 422)
     for query in ({"page": 0}, {"per_page": 1000}, {"status": "lost"}, {"project_id": "x"}):
         _error(client.get("/api/v1/notices", query_string=query, headers=headers), 422)
+    for tail in ("/buildings", "/unreached"):
+        for query in ({"page": 0}, {"per_page": 101}, {"per_page": "x"}, {"page": "一"}):
+            _error(client.get(f"{url}{tail}", query_string=query, headers=headers), 422)
+    for query in ({"building_id": 0}, {"building_id": "x"}, {"building_id": 2**40}):
+        _error(client.get(f"{url}/unreached", query_string=query, headers=headers), 422)
+
+
+def test_the_figures_of_a_notice_refuse_what_it_did_not_reach(app, client, make, town):
+    """The not-reached list of a building the notice did not reach (another estate's, an
+    unknown one) is a 422 naming it; unknown notices are 404; nothing is written."""
+    headers = make.headers(town.staff["clerk"])
+    published = post_notice(
+        client,
+        make,
+        town.staff["clerk"],
+        estate_id=town.estate.id,
+        building_ids=[building_id(town, town.estate, "1栋")],
+    ).json["id"]
+    before = table_counts(app)
+    url = f"/api/v1/notices/{published}/unreached"
+    for other in (
+        building_id(town, town.estate, "2栋"),  # the estate's, not chosen
+        building_id(town, town.estate_c, "1栋"),  # another community's
+        999_999,
+    ):
+        reply = client.get(url, query_string={"building_id": other}, headers=headers)
+        _error(reply, 422, "building_not_in_notice")
+        assert reply.json["error"]["details"] == {"building_id": other}
+    for tail in ("/delivery-report", "/buildings", "/unreached"):
+        _error(
+            client.get(f"/api/v1/notices/999999{tail}", headers=headers), 404, "notice_not_found"
+        )
+        _error(client.get(f"/api/v1/notices/0{tail}", headers=headers), 404)
+    assert table_counts(app) == before
 
 
 def test_bad_subscription_answers_are_refused_and_nothing_is_written(app, client, make, town):
