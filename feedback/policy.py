@@ -16,7 +16,7 @@ from datetime import datetime
 from api.core import Conflict, Forbidden, InvalidInput, NotFound, db
 from feedback.models import SupervisorSignup, Ticket, Upload
 from feedback.models.ratings import RATED_STATUSES
-from feedback.queries import acceptance_of, published
+from feedback.queries import acceptance_of, answers_reporter, published
 from participation.models import Project, Resident, Staff
 from participation.policy import (
     covers_community,
@@ -84,10 +84,13 @@ def sees_upload(caller: Resident | Staff, upload: Upload) -> bool:
     """A resident's image: that resident, and staff who see its project. A staff member's
     file: staff who see its project; residents of the project's estates too once it is
     published (a plan's attachment, a progress update's photo), never before (a paper ballot's
-    form may show a household's choice, and is never published: `uploads.publishable`)."""
+    form may show a household's choice, and is never published: `uploads.publishable`); and
+    the reporter of a ticket it answers (an answer's photo)."""
     if isinstance(caller, Resident):
         if upload.uploader_id is not None:
             return upload.uploader_id == caller.id
+        if answers_reporter(upload.id, caller.id):
+            return True
         return published(upload.id) and resident_sees_project(
             caller, db.session.get(Project, upload.project_id)
         )

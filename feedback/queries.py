@@ -22,8 +22,9 @@ from feedback.models import (
     Ticket,
 )
 from feedback.models.progress import progress_update_photos
+from feedback.models.ratings import DIMENSIONS
 from feedback.models.supervision import LIVE_STATUSES
-from feedback.models.tickets import AWAITING_ANSWER
+from feedback.models.tickets import AWAITING_ANSWER, TicketEvent, ticket_event_photos
 from participation.models import Household, HouseholdClaim, Plan, Project, Resident
 
 # --- supervisors ------------------------------------------------------------------------------
@@ -186,6 +187,25 @@ def published(upload_id: int) -> bool:
     return db.session.scalar(select(attached.exists() | shown.exists())) or False
 
 
+def answers_reporter(upload_id: int, resident_id: int) -> bool:
+    """The upload is a photo of an answer to a ticket the resident reported."""
+    return (
+        db.session.scalar(
+            select(
+                select(ticket_event_photos.c.upload_id)
+                .join(TicketEvent, TicketEvent.id == ticket_event_photos.c.ticket_event_id)
+                .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                .where(
+                    ticket_event_photos.c.upload_id == upload_id,
+                    Ticket.reporter_id == resident_id,
+                )
+                .exists()
+            )
+        )
+        or False
+    )
+
+
 def progress_of(project: Project):
     """A statement for the project's progress updates, newest first, with their photos."""
     return (
@@ -223,6 +243,30 @@ def household_rating(project: Project, household_id: int) -> Rating | None:
     return db.session.scalar(
         select(Rating).where(Rating.project_id == project.id, Rating.household_id == household_id)
     )
+
+
+def ratings_of(project: Project, *, commented: bool | None = None):
+    """A statement for the project's ratings, the latest first (`commented`: only those with a
+    comment, or only those without)."""
+    statement = select(Rating).where(Rating.project_id == project.id)
+    if commented is not None:
+        has_comment = (Rating.comment.is_not(None)) & (Rating.comment != "")
+        statement = statement.where(has_comment if commented else ~has_comment)
+    return statement.order_by(Rating.updated_at.desc(), Rating.id.desc())
+
+
+def score_distribution(project: Project) -> dict[str, list[int]]:
+    """How many households gave each score 1–5, per dimension (`DIMENSIONS`): one statement."""
+    columns = [
+        func.count().filter(getattr(Rating, dimension) == score)
+        for dimension in DIMENSIONS
+        for score in range(1, 6)
+    ]
+    row = db.session.execute(select(*columns).where(Rating.project_id == project.id)).one()
+    return {
+        dimension: [int(row[i * 5 + k] or 0) for k in range(5)]
+        for i, dimension in enumerate(DIMENSIONS)
+    }
 
 
 def stale_project_ids() -> list[int]:

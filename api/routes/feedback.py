@@ -1,12 +1,20 @@
 """After the works: completion ratings, the completion satisfaction, the joint acceptance."""
 
 from api import auth
-from api.core import NotFound, commit
-from api.http import Blueprint
+from api.core import NotFound, commit, labels
+from api.http import Blueprint, PageArgs, page_schema, paginate
 from api.routes.projects import load_project, resident_project, visible_project
 from feedback import jobs, policy, queries
 from feedback.schemas.acceptance import AcceptanceArgs, AcceptanceSchema
-from feedback.schemas.ratings import CompletionSchema, MyRatingQuery, RatingArgs, RatingSchema
+from feedback.schemas.ratings import (
+    CompletionSchema,
+    DistributionSchema,
+    MyRatingQuery,
+    RatedSchema,
+    RatingArgs,
+    RatingFilter,
+    RatingSchema,
+)
 from feedback.service import acceptance, ratings
 from participation.policy import require_manages_project
 
@@ -52,6 +60,40 @@ def completion(project_id):
     """The completion satisfaction: share of rating households with overall 4–5, the mean of
     each dimension, how many rated, when it was counted, and whether rating is still open."""
     return visible_project(project_id)
+
+
+class RatingQuery(PageArgs, RatingFilter):
+    pass
+
+
+@blp.get("/projects/<int:project_id>/ratings")
+@auth.staff_required
+@blp.arguments(RatingQuery, location="query")
+@blp.response(200, page_schema(RatedSchema, "RatingPage"))
+@blp.errors(401, 403, 404, 422)
+def list_ratings(args, project_id):
+    """Staff who see the project: its households' ratings, the latest first, with their
+    comments (`commented=true`: only those with one); which household rated is not shown."""
+    project = visible_project(project_id)
+    return paginate(queries.ratings_of(project, commented=args.get("commented")), args)
+
+
+@blp.get("/projects/<int:project_id>/completion/distribution")
+@auth.login_required
+@blp.response(200, DistributionSchema)
+@blp.errors(401, 403, 404)
+def completion_distribution(project_id):
+    """How many households gave each score 1–5 in each dimension of the completion rating."""
+    project = visible_project(project_id)
+    counts = queries.score_distribution(project)
+    return {
+        "project_id": project.id,
+        "ratings": sum(counts["overall"]),
+        "dimensions": [
+            {"dimension": d, "label": labels.RATING_DIMENSIONS[d], "counts": c}
+            for d, c in counts.items()
+        ],
+    }
 
 
 @blp.post("/projects/<int:project_id>/acceptance")

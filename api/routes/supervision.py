@@ -278,11 +278,12 @@ def get_ticket(ticket_id):
 @blp.response(200, TicketDetailSchema)
 @blp.errors(401, 403, 404, 409, 422)
 def answer_ticket(args, ticket_id):
-    """The project owner (or county, prefecture) answers an open or reopened ticket."""
+    """The project owner (or county, prefecture) answers an open or reopened ticket, with
+    photos if any (`photo_ids`: their own uploads of the project; the reporter sees them)."""
     ticket = _visible_ticket(ticket_id)
     staff = auth.current_staff()
     policy.require_answers_ticket(staff, load_project(ticket.project_id))
-    ticket = tickets.answer(ticket, staff, args["answer"])
+    ticket = tickets.answer(ticket, staff, args["answer"], args["photo_ids"])
     commit()
     return ticket
 

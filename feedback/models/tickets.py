@@ -75,6 +75,14 @@ ticket_photos = Table(
     Column("upload_id", ForeignKey("uploads.id"), primary_key=True),
 )
 
+# The owner's photos of an answer (the repaired wall): shown to the ticket's reporter.
+ticket_event_photos = Table(
+    "ticket_event_photos",
+    db.metadata,
+    Column("ticket_event_id", ForeignKey("ticket_events.id"), primary_key=True),
+    Column("upload_id", ForeignKey("uploads.id"), primary_key=True, index=True),
+)
+
 
 class Inspection(db.Model):
     """An accepted supervisor's inspection report (监督检查记录)."""
@@ -149,6 +157,9 @@ class TicketEvent(db.Model):
     late: Mapped[bool] = mapped_column(Boolean, default=False)  # an answer after the due time
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the clock this step set
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Written with the step, never changed after (an answer's photos).
+    photos: Mapped[list[Upload]] = relationship(secondary=ticket_event_photos, order_by=Upload.id)
 
 
 @event.listens_for(TicketEvent, "before_update")

@@ -67,3 +67,36 @@ class CompletionSchema(ma.Schema):
     ratings = fields.Integer(attribute="completion_ratings")
     computed_at = fields.DateTime(attribute="completion_computed_at", allow_none=True)
     rule = fields.Constant("满意度=整体评价4分及以上的户数/参与评价的户数；各项均分保留两位小数")
+
+
+class RatingFilter(ma.Schema):
+    commented = fields.Boolean(
+        metadata={"description": "true: only ratings with a comment; false: only those without"}
+    )
+
+
+class RatedSchema(ma.Schema):
+    """A household's rating as staff read it: the scores and the comment, no household."""
+
+    id = fields.Integer()
+    quality = fields.Integer()
+    environment = fields.Integer()
+    facilities = fields.Integer()
+    site_management = fields.Integer()
+    overall = fields.Integer()
+    comment = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+
+
+class DimensionScoresSchema(ma.Schema):
+    dimension = code(DIMENSIONS)
+    label = fields.String(metadata={"description": "the Chinese label of `dimension`"})
+    counts = fields.List(
+        fields.Integer(), metadata={"description": "households that gave 1, 2, 3, 4 and 5"}
+    )
+
+
+class DistributionSchema(ma.Schema):
+    project_id = fields.Integer()
+    ratings = fields.Integer(metadata={"description": "households that rated"})
+    dimensions = fields.List(fields.Nested(DimensionScoresSchema))

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from api.core import labels, utcnow
 from api.core.codes import code, label, labels_of
-from api.core.fields import text
+from api.core.fields import id_field, text
 from feedback.models.tickets import (
     ASPECTS,
     EVENT_KINDS,
@@ -15,6 +15,7 @@ from feedback.models.tickets import (
     SOURCES,
     TICKET_STATUSES,
 )
+from feedback.models.uploads import MAX_PHOTOS
 from feedback.schemas.uploads import PhotoSchema, photo_ids
 
 
@@ -45,6 +46,15 @@ class ProblemArgs(ma.Schema):
 
 class AnswerArgs(ma.Schema):
     answer = text(2000, required=True)
+    photo_ids = fields.List(
+        id_field(),
+        load_default=list,
+        validate=validate.Length(max=MAX_PHOTOS),
+        metadata={
+            "description": "photos of the answer (at most 9): ids from "
+            "POST /projects/{id}/uploads by the same staff member; the reporter sees them"
+        },
+    )
 
 
 class ConfirmArgs(ma.Schema):
@@ -75,6 +85,9 @@ class TicketEventSchema(ma.Schema):
     late = fields.Boolean()
     due_at = fields.DateTime(allow_none=True)
     at = fields.DateTime()
+    photos = fields.List(
+        fields.Nested(PhotoSchema), metadata={"description": "an answer's photos (staff's)"}
+    )
 
 
 class TicketSchema(ma.Schema):

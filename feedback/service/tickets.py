@@ -137,17 +137,30 @@ def lock(ticket_id: int) -> Ticket | None:
     )
 
 
-def answer(ticket: Ticket, staff: Staff, text: str) -> Ticket:
-    """The owner answers an open or reopened ticket; an answer after the due time is marked late."""
+def answer(ticket: Ticket, staff: Staff, text: str, photo_ids: list[int] = ()) -> Ticket:
+    """The owner answers an open or reopened ticket, with photos if any; an answer after the
+    due time is marked late.
+
+    The photos are the staff member's own images of this project, none used as evidence of
+    anything (a paper ballot's form): 422 `upload_invalid` or `upload_in_use`, with the ids
+    under `details.photo_ids`. The reporter may fetch them (`policy.sees_upload`).
+    """
     ticket = lock(ticket.id)
     if ticket.status not in AWAITING_ANSWER:
         raise TicketStateConflict("该工单不在待答复状态", details={"status": ticket.status})
+    photos = uploads.publishable(
+        db.session.get(Project, ticket.project_id),
+        staff,
+        list(photo_ids),
+        field="photo_ids",
+        message="照片须是您为本项目上传的图片",
+    )
     now = utcnow()
     late = now > ticket.due_at
     ticket.status = "answered"
     ticket.answered_at = now
     ticket.updated_at = now
-    step = _event(ticket, "answered", now, staff_id=staff.id, body=text, late=late)
+    step = _event(ticket, "answered", now, staff_id=staff.id, body=text, late=late, photos=photos)
     db.session.flush()
     # Notices tells the reporter; the payload is all it needs (api.core.events).
     emit(

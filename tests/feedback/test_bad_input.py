@@ -92,7 +92,15 @@ WRITES = [
         "owner",
         lambda w: f"/api/v1/tickets/{w.ticket_open}/answer",
         lambda w: {"answer": "已调整施工时间"},
-        (("answer", ""), ("answer", ["x"]), ("answer", "长" * 2001)),
+        (
+            ("answer", ""),
+            ("answer", ["x"]),
+            ("answer", "长" * 2001),
+            ("photo_ids", "1"),
+            ("photo_ids", ["1"]),
+            ("photo_ids", [1] * 10),
+            ("photo_ids", [2**31]),
+        ),
     ),
     Write(
         "confirm",

@@ -261,6 +261,19 @@ ENDPOINTS = [
         visible(),
     ),
     Endpoint(
+        "GET",
+        "/api/v1/projects/<int:project_id>/completion/distribution",
+        _json(lambda w: f"/api/v1/projects/{w.completed}/completion/distribution"),
+        visible(),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/projects/<int:project_id>/ratings",
+        _json(lambda w: f"/api/v1/projects/{w.completed}/ratings"),
+        # Staff who see the project read the households' ratings; residents 403 (staff only).
+        answers(403, **{a: 200 for a in STAFF_IN}, **{a: 404 for a in STAFF_OUT}),
+    ),
+    Endpoint(
         "POST",
         "/api/v1/projects/<int:project_id>/acceptance",
         _json(
