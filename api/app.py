@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from api import config as settings
 from api.cli import register_commands
-from api.core import db, listen, periodic
+from api.core import audit, db, listen, periodic
 from api.core.db import install_error_scrubbing
 from api.core.fields import ID_MAX
 from api.core.jobs import install_session_hooks
@@ -39,6 +39,7 @@ from notices import jobs as notice_jobs
 from notices.service import events as notice_events
 from notices.service import personal as notices_personal
 from participation import jobs as participation_jobs
+from participation import queries as participation_queries
 from participation.service import erasure
 from participation.service import projects as project_service
 from voting import jobs as voting_jobs
@@ -140,6 +141,8 @@ def wire_domains(app: Flask) -> None:
     project_service.register_guard(app, "accepted", feedback_policy.require_acceptance)
     project_service.register_effect(app, "completed", ratings.open_rating_window)
     uploads.install_session_hooks()  # a stored photo's file follows its transaction
+    # Every staff write leaves one audit row in its own transaction, scoped where they work.
+    audit.install(scope_of=participation_queries.staff_home_scope)
     listen(app, "consultation_opened", notice_events.consultation_opened)
     listen(app, "consultation_closing", notice_events.consultation_closing)
     listen(app, "gate_final", notice_events.gate_final)

@@ -31,6 +31,7 @@ from participation.models import (
     PrivacyConsent,
     Project,
     Resident,
+    RoleGrant,
     Staff,
     project_estates,
 )
@@ -301,6 +302,31 @@ def staff_accounts() -> Select:
 
 def staff_by_username(username: str) -> Staff | None:
     return db.session.scalar(select(Staff).where(Staff.username == username))
+
+
+def staff_home_scope(staff_id: int) -> tuple[int | None, int | None]:
+    """The county and the community a staff member works in, from their first grant that
+    names one (a committee: its community and that community's county; a county officer: the
+    county; an owner: the project's county); (None, None) for the prefecture or no grant.
+    The audit trail keeps them on each entry (`api.core.audit`)."""
+    grants = db.session.execute(
+        select(RoleGrant.role, RoleGrant.scope_id)
+        .where(RoleGrant.staff_id == staff_id, RoleGrant.role != "prefecture")
+        .order_by(RoleGrant.id)
+    ).all()
+    for role, scope_id in grants:
+        if role == "committee":
+            county_id = db.session.scalar(
+                select(Community.county_id).where(Community.id == scope_id)
+            )
+            return county_id, scope_id
+        if role == "county":
+            return scope_id, None
+        if role == "owner":
+            county_id = db.session.scalar(select(Project.county_id).where(Project.id == scope_id))
+            if county_id is not None:
+                return county_id, None
+    return None, None
 
 
 # --- projects --------------------------------------------------------------------------------

@@ -170,6 +170,9 @@ class Staff(db.Model):
     display_name: Mapped[str | None] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(default=True)
+    # Carried in the account's tokens: raising it (deactivation, a password reset) ends every
+    # token issued before.
+    token_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     grants: Mapped[list[RoleGrant]] = relationship(
