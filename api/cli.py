@@ -59,12 +59,13 @@ def _failure_without_data(exc: Exception) -> str:
 def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo():
-        """Demo data: a county, a community, two estates (200 households), two projects and
+        """Demo data: a county, a community, two estates (200 households), three projects and
         staff.
 
         The first project has its first plan and waits for the residents' vote; the second has
-        passed its satisfaction gate and is under construction. Safe to run again: the places
-        and projects are kept and the staff passwords are renewed.
+        passed its satisfaction gate and is under construction (supervisors, inspections,
+        tickets); the third is completed and rated. Safe to run again: the places and projects
+        are kept and the staff passwords are renewed.
         """
         seeded = demo.seed()
         commit()
@@ -92,6 +93,11 @@ def register_commands(app: Flask) -> None:
             f"under construction; code {demo.SUPERVISOR_CODE} signs in a verified resident of "
             f"estate {estates[1].id} who can sign up to supervise it."
         )
+        if seeded.completed is not None:
+            click.echo(
+                f"Project {seeded.completed.id} ({seeded.completed.name}) is completed and "
+                "rated by the households of its estate."
+            )
 
     @app.cli.command("create-staff")
     @click.argument("username")

@@ -12,8 +12,11 @@ status or wires a rule by hand.
 
 from __future__ import annotations
 
+import io
 import random
 import secrets
+import struct
+import zlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +25,9 @@ from sqlalchemy import select
 
 from api import auth
 from api.core import db, utcnow
+from feedback.models.ratings import DIMENSIONS
+from feedback.service import ratings, supervision, tickets, uploads
+from feedback.service.ratings import recompute as count_completion
 from participation import queries
 from participation.models import Community, County, Estate, Household, Project, Resident, Staff
 from participation.service import privacy, registry, roster
@@ -84,6 +90,22 @@ SITE_PLAN_ITEMS = (
 )
 
 
+# A finished project on the second estate: its completion ratings fill the 竣工验收 page.
+COMPLETED_NAME = "勐焕社区2025年楼道照明提升工程"
+COMPLETED_PLAN_ITEMS = (
+    ("lighting", "楼道声控灯更换及线路改造，共4栋", "160000"),
+    ("other", "单元门禁及信报箱更换", "90000"),
+)
+RATING_COMMENTS = (
+    "楼道终于亮了，晚上回家安心多了",
+    "施工队很负责，每天都打扫干净",
+    "灯的亮度有点刺眼，希望调暗一些",
+    "门禁卡发放太慢，等了一个星期",
+    "整体满意，感谢社区",
+    "施工期间噪音大，但结果不错",
+)
+
+
 @dataclass
 class Seeded:
     """What `seed` built or found: the estates, the staff passwords it set (username ->
@@ -93,6 +115,7 @@ class Seeded:
     estates: list[Estate]
     consulting: Project
     building_site: Project
+    completed: Project | None = None
     passwords: dict = field(default_factory=dict)
 
 
@@ -114,13 +137,15 @@ def seed() -> Seeded:
     project = _project_in_consultation(county)
     _set_password("owner", "owner", project.id, passwords)
     estates = list(db.session.scalars(queries.estates()))
-    building_site = _project_in_construction(
-        estates[1],
-        queries.staff_by_username("clerk"),
-        queries.staff_by_username("owner"),
-    )
+    clerk, owner = queries.staff_by_username("clerk"), queries.staff_by_username("owner")
+    building_site = _project_in_construction(estates[1], clerk, owner)
+    completed = _completed_project(estates[1], clerk, owner)
     return Seeded(
-        estates=estates, consulting=project, building_site=building_site, passwords=passwords
+        estates=estates,
+        consulting=project,
+        building_site=building_site,
+        completed=completed,
+        passwords=passwords,
     )
 
 
@@ -255,13 +280,17 @@ def _members(estate: Estate) -> list[int]:
 
 
 def _project_in_construction(estate: Estate, clerk: Staff, owner: Staff) -> Project:
-    """The second estate's project, through a consultation that passed the gate (idempotent)."""
+    """The second estate's project, through a consultation that passed the gate, with its
+    building site under way: supervisors, inspections and tickets (idempotent)."""
     name = f"{estate.name}老旧小区改造项目"
     project = db.session.scalar(select(Project).where(Project.name == name))
     if project is not None:
         return project
     residents = _members(estate)
-    project = project_service.create_project(
+    project = _through_the_gate(
+        residents,
+        clerk,
+        owner,
         {
             "name": name,
             "description": "完善类改造：屋面外墙、加装电梯、充电设施。",
@@ -274,18 +303,30 @@ def _project_in_construction(estate: Estate, clerk: Staff, owner: Staff) -> Proj
                 {"source": "maintenance_fund", "amount": Decimal("400000"), "note": "专项维修资金"},
                 {"source": "residents", "amount": Decimal("180000"), "note": "居民出资"},
             ],
-        }
+        },
+        "经需求调查后形成的改造方案",
+        SITE_PLAN_ITEMS,
     )
+    _building_site(project, [db.session.get(Resident, r) for r in residents], clerk, owner)
+    return project
+
+
+def _through_the_gate(
+    residents: list[int], clerk: Staff, owner: Staff, fields: dict, summary: str, items
+) -> Project:
+    """A project with its plan, through a satisfaction consultation that passed the gate and
+    under construction; `owner` is granted it."""
+    project = project_service.create_project(fields)
     for step in ("annual_plan", "consulting"):
         project_service.transition(project, owner, step)
     plan = project_service.create_plan(
         project,
         owner,
         {
-            "summary": "经需求调查后形成的改造方案",
+            "summary": summary,
             "items": [
                 {"category": c, "description": d, "estimated_cost": Decimal(cost)}
-                for c, d, cost in SITE_PLAN_ITEMS
+                for c, d, cost in items
             ],
         },
     )
@@ -308,4 +349,128 @@ def _project_in_construction(estate: Estate, clerk: Staff, owner: Staff) -> Proj
     recompute(consultation.id)
     for step in ("approved", "construction"):
         project_service.transition(project, owner, step)
+    return project
+
+
+def _demo_photo(rgb: tuple[int, int, int]) -> bytes:
+    """A small plain PNG of one colour: the demo's site photos (the API reads a file's type
+    from its bytes)."""
+    width, height = 160, 120
+    row = b"\x00" + bytes(rgb) * width
+    raw = row * height
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _building_site(project: Project, residents: list[Resident], clerk: Staff, owner: Staff):
+    """What the 工地 page shows: sign-ups accepted, declined and waiting (demo-wang, the first
+    resident, is left to sign up himself), two inspections (one with a photo that opened a
+    ticket), and residents' problem reports answered, reopened, resolved and overdue."""
+    signups = [
+        supervision.sign_up(project, resident, {"trade": trade, "days_available": days})
+        for resident, (trade, days) in zip(
+            residents[1:6],
+            (
+                ("电工", ["sat", "sun"]),
+                ("退休工程师", ["mon", "wed", "fri"]),
+                ("水暖工", ["sat"]),
+                ("木工", ["tue", "thu"]),
+                (None, ["sun"]),
+            ),
+            strict=True,
+        )
+    ]
+    supervision.accept(signups[0], clerk)
+    supervision.accept(signups[1], clerk)
+    supervision.decline(signups[2], clerk, "该时段已有监督员，感谢您的支持")
+
+    photo = uploads.store(project, residents[1], io.BytesIO(_demo_photo((200, 120, 60))))
+    tickets.file_inspection(
+        project,
+        residents[1],
+        {
+            "aspects": ["safety", "site_cleanliness"],
+            "findings": "3栋东侧脚手架防护网破损，建筑垃圾堆在消防通道上",
+            "severity": "major",
+            "location": "3栋东侧",
+            "photo_ids": [photo.id],
+        },
+    )
+    tickets.file_inspection(
+        project,
+        residents[2],
+        {
+            "aspects": ["materials"],
+            "findings": "抽查屋面防水卷材，合格证齐全",
+            "severity": "none",
+            "location": "1栋屋面",
+        },
+    )
+
+    def problem(resident, description, aspects, at=None):
+        return tickets.report_problem(
+            project,
+            resident,
+            {"description": description, "aspects": aspects, "severity": "minor"},
+            at=at,
+        )
+
+    answered = problem(residents[6], "电梯井施工噪音持续到晚上十点", ["noise_dust"])
+    tickets.answer(answered, owner, "已要求施工方晚上八点后停止高噪音作业。")
+    reopened = problem(residents[7], "2栋门口堆放的材料挡住了轮椅通道", ["safety"])
+    tickets.answer(reopened, owner, "材料已挪开。")
+    tickets.reopen(reopened, residents[7], "材料又堆回来了，还是过不去")
+    resolved = problem(residents[8], "充电棚选址离窗户太近", ["other"])
+    tickets.answer(resolved, owner, "已与设计单位协商，充电棚向南移动5米。")
+    tickets.confirm(resolved, residents[8], "谢谢，已经看到调整")
+    problem(residents[9], "4栋外墙保温层有脱落", ["workmanship"], at=utcnow() - timedelta(days=8))
+    problem(residents[10], "施工车辆占用小区消防通道", ["safety"])
+
+
+def _completed_project(estate: Estate, clerk: Staff, owner: Staff) -> Project:
+    """A finished project on the second estate, rated by its households (idempotent)."""
+    project = db.session.scalar(select(Project).where(Project.name == COMPLETED_NAME))
+    if project is not None:
+        return project
+    residents = _members(estate)
+    project = _through_the_gate(
+        residents,
+        clerk,
+        owner,
+        {
+            "name": COMPLETED_NAME,
+            "description": "基础类改造：楼道照明、门禁和信报箱。",
+            "estate_ids": [estate.id],
+            "category": "basic",
+            "plan_year": 2025,
+            "supervisor_cap": 3,
+            "funding": [
+                {"source": "government", "amount": Decimal("250000"), "note": "县级补助"},
+            ],
+        },
+        "楼道照明及门禁改造方案",
+        COMPLETED_PLAN_ITEMS,
+    )
+    project_service.transition(project, owner, "completed")
+    rng = random.Random(11)
+    for index, resident_id in enumerate(residents[1:41]):
+        overall = rng.choices((5, 4, 3, 2, 1), weights=(45, 35, 12, 5, 3))[0]
+        scores = {d: max(1, min(5, overall + rng.choice((-1, 0, 0, 1)))) for d in DIMENSIONS}
+        comment = RATING_COMMENTS[index % len(RATING_COMMENTS)] if index % 3 == 0 else None
+        ratings.rate(
+            project,
+            db.session.get(Resident, resident_id),
+            {**scores, "overall": overall, "comment": comment},
+        )
+    count_completion(project.id)
     return project

@@ -76,8 +76,11 @@ def file_inspection(project: Project, resident: Resident, args: dict) -> Inspect
     return inspection
 
 
-def report_problem(project: Project, resident: Resident, args: dict) -> Ticket:
-    """Any verified resident of a covered estate reports a problem: a ticket on the same flow."""
+def report_problem(
+    project: Project, resident: Resident, args: dict, at: datetime | None = None
+) -> Ticket:
+    """Any verified resident of a covered estate reports a problem: a ticket on the same flow,
+    its answer due 3 working days after `at` (now unless told: the demo's older reports)."""
     if project.status not in PROBLEM_STATUSES:
         raise Conflict(
             "项目尚未开工，暂不受理问题反映",
@@ -95,7 +98,7 @@ def report_problem(project: Project, resident: Resident, args: dict) -> Ticket:
         location=args.get("location"),
         severity=args["severity"],
         photos=photos,
-        now=utcnow(),
+        now=at or utcnow(),
     )
 
 

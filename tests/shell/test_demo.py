@@ -18,14 +18,15 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     first = seed(app)
     passwords = printed_passwords(first)
     assert set(passwords) == {"admin", "county", "clerk", "owner"}
-    # It says what each of the two projects is for.
+    # It says what each of the three projects is for.
     assert "Project 1 (团结小区老旧小区改造项目) has its first plan" in first
     assert "Project 2 (建设小区老旧小区改造项目) passed its satisfaction gate" in first
+    assert "Project 3 (勐焕社区2025年楼道照明提升工程) is completed and rated" in first
     run_jobs(app)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Household)) == 200
         projects = db.session.scalars(select(Project).order_by(Project.id)).all()
-        assert [p.status for p in projects] == ["consulting", "construction"]
+        assert [p.status for p in projects] == ["consulting", "construction", "completed"]
         site = projects[1]
         assert site.gate_passed and site.gate_final
         assert site.plan_satisfaction_rate >= 0.9 and site.participation_rate >= 2 / 3
@@ -40,6 +41,16 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     owner = {"Authorization": f"Bearer {login.json['token']}"}
     gate = client.get(f"/api/v1/projects/{site.id}/gate", headers=owner).json
     assert gate["passed"] is True and gate["final"] is True
+    # The building site (工地) and the completion (竣工验收) pages have something to show.
+    tickets = client.get(f"/api/v1/projects/{site.id}/tickets?per_page=100", headers=owner).json
+    assert {t["status"] for t in tickets["items"]} == {"open", "answered", "reopened", "resolved"}
+    assert any(t["overdue"] for t in tickets["items"])
+    signups = client.get(f"/api/v1/projects/{site.id}/supervisors", headers=owner).json
+    assert {s["status"] for s in signups["items"]} == {"pending", "accepted", "declined"}
+    inspections = client.get(f"/api/v1/projects/{site.id}/inspections", headers=owner).json
+    assert any(i["photos"] for i in inspections["items"])
+    completion = client.get(f"/api/v1/projects/{projects[2].id}/completion", headers=owner).json
+    assert completion["ratings"] == 40 and completion["rating_open"] is True
 
     # demo-wang can sign up to supervise the project under construction.
     signed = client.post(
@@ -60,5 +71,5 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     second = seed(app)
     assert passwords["clerk"] not in second
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Project)) == 2
+        assert db.session.scalar(select(func.count()).select_from(Project)) == 3
         assert db.session.scalar(select(func.count()).select_from(Staff)) == 4
