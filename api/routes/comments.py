@@ -1,5 +1,7 @@
 """Comments on projects and plan versions: posting, replies, reports, likes, moderation."""
 
+from sqlalchemy import select
+
 from api import auth
 from api.core import commit, db
 from api.http import Blueprint, PageArgs, page_schema, paginate
@@ -9,20 +11,33 @@ from feedback.models import Comment
 from feedback.schemas.comments import (
     CommentArgs,
     CommentFilter,
+    CommentReplyArgs,
+    CommentReplySchema,
     CommentSchema,
     LikeSchema,
     ModerationArgs,
+    ModerationItemSchema,
+    ModerationQueueFilter,
     ReportArgs,
     ReportSchema,
 )
-from feedback.service import comments
-from participation.models import Plan, Resident
-from participation.policy import PlanNotFound, require_resident_sees_project
+from feedback.service import comments, moderation
+from participation.models import Plan, Project, Resident
+from participation.policy import (
+    PlanNotFound,
+    project_scope,
+    require_resident_sees_project,
+    sees_project,
+)
 
 blp = Blueprint("comments", __name__, url_prefix="/api/v1", description="Comments")
 
 
 class CommentQuery(PageArgs, CommentFilter):
+    pass
+
+
+class ModerationQuery(PageArgs, ModerationQueueFilter):
     pass
 
 
@@ -41,11 +56,14 @@ def _comment(comment_id: int) -> Comment:
 
 
 def _dump(shown: list[Comment]) -> list[Comment]:
-    """Likes, the caller's like and authorship, and for staff the moderation details."""
+    """Likes, the caller's like and authorship, official replies, and for staff the moderation
+    details."""
     caller = auth.current_caller()
     resident_id = caller.id if isinstance(caller, Resident) else None
     queries.with_likes(shown, resident_id)
+    replies = moderation.replies_of([comment.id for comment in shown])
     for comment in shown:
+        comment.official_replies = replies.get(comment.id, [])
         # An erased author's comment has none (None): it is nobody's, staff's least of all.
         comment.mine = resident_id is not None and comment.author_id == resident_id
         comment.for_staff = resident_id is None
@@ -208,3 +226,62 @@ def restore_comment(args, comment_id):
     comment = comments.restore(comment, staff, args["reason"])
     commit()
     return _dump([comment])[0]
+
+
+# --- the staff's queue and official replies ---------------------------------------------------
+
+
+@blp.get("/comments/moderation")
+@auth.staff_required
+@blp.arguments(ModerationQuery, location="query")
+@blp.response(200, page_schema(ModerationItemSchema, "ModerationQueuePage"))
+@blp.errors(401, 403, 404, 422)
+def moderation_queue(args):
+    """The moderation queue across the projects the caller sees, the latest change first:
+    comments reported by residents, held by WeChat for review, waiting for WeChat's check, and
+    hidden (or of one `status`; of one `project_id`). Each with its project's name, the
+    moderation details, official replies, and whether the caller may hide and restore it (a
+    clerk of the project: its communities' committee, its county, the prefecture) and answer
+    it (its communities' committee, its owner)."""
+    staff = auth.current_staff()
+    project_id = args.get("project_id")
+    if project_id is not None:
+        visible_project(project_id)
+    statement = moderation.queue(
+        project_scope(staff), status=args.get("status"), project_id=project_id
+    )
+    page = paginate(statement, args)
+    _dump(page["items"])
+    projects = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Project).where(Project.id.in_({c.project_id for c in page["items"]}))
+        )
+    }
+    for comment in page["items"]:
+        project = projects[comment.project_id]
+        comment.project_name = project.name
+        comment.may_moderate = policy.clerks_project(staff, project)
+        comment.may_reply = moderation.replier_role(staff, project) is not None
+    return page
+
+
+@blp.post("/comments/<int:comment_id>/replies")
+@auth.staff_required
+@blp.arguments(CommentReplyArgs)
+@blp.response(201, CommentReplySchema)
+@blp.errors(401, 403, 404, 409, 422)
+def reply_to_comment(args, comment_id):
+    """An official reply (官方回复) to a visible comment (409 `comment_not_visible` for any
+    other), at most 1000 characters, by the committee of the project's communities or its
+    owner (403 `out_of_scope` for others who see the project; 404 to those who do not). Shown
+    under the comment, to residents too, with the role, never the replier's name."""
+    comment = _comment(comment_id)
+    staff = auth.current_staff()
+    project = load_project(comment.project_id)
+    if not sees_project(staff, project):
+        raise policy.CommentNotFound()
+    role = moderation.require_replier(staff, project)
+    reply = moderation.reply(comment, staff, role, args["body"])
+    commit()
+    return reply

@@ -5,7 +5,14 @@ from api.core import NotFound, commit, labels
 from api.http import Blueprint, PageArgs, page_schema, paginate
 from api.routes.projects import load_project, resident_project, visible_project
 from feedback import jobs, policy, queries
-from feedback.schemas.acceptance import AcceptanceArgs, AcceptanceSchema
+from feedback.schemas.acceptance import (
+    AcceptanceArgs,
+    AcceptanceDocumentArgs,
+    AcceptanceDocumentSchema,
+    AcceptanceSchema,
+    RepresentativeCandidateFilter,
+    RepresentativeCandidateSchema,
+)
 from feedback.schemas.ratings import (
     CompletionSchema,
     DistributionSchema,
@@ -15,10 +22,14 @@ from feedback.schemas.ratings import (
     RatingFilter,
     RatingSchema,
 )
-from feedback.service import acceptance, ratings
+from feedback.service import acceptance, acceptance_documents, ratings
 from participation.policy import require_manages_project
 
 blp = Blueprint("feedback", __name__, url_prefix="/api/v1", description="Ratings and acceptance")
+
+
+class CandidateQuery(PageArgs, RepresentativeCandidateFilter):
+    pass
 
 
 @blp.post("/projects/<int:project_id>/ratings")
@@ -121,3 +132,66 @@ def get_acceptance(project_id):
     if record is None:
         raise NotFound("尚未登记竣工联合验收", code="acceptance_not_found")
     return record
+
+
+def _managed_project(project_id: int):
+    """The project and the staff member, one of its managers (404 out of sight, 403 in it)."""
+    project = load_project(project_id)
+    staff = auth.current_staff()
+    require_manages_project(staff, project)
+    return project, staff
+
+
+@blp.get("/projects/<int:project_id>/acceptance/candidates")
+@auth.staff_required
+@blp.arguments(CandidateQuery, location="query")
+@blp.response(200, page_schema(RepresentativeCandidateSchema, "AcceptanceCandidatePage"))
+@blp.errors(401, 403, 404, 422)
+def acceptance_candidates(args, project_id):
+    """Who may be a residents' representative at the acceptance: the verified residents of the
+    project's estates, with their household's room, found by part of a name, a building or a
+    room (`q`). Names are masked; no phone, no relation. For the project's managers (the owner,
+    its county, the prefecture), who record the acceptance."""
+    project, _ = _managed_project(project_id)
+    return paginate(acceptance.representative_candidates(project, args.get("q")), args)
+
+
+@blp.get("/projects/<int:project_id>/acceptance/documents")
+@auth.staff_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, page_schema(AcceptanceDocumentSchema, "AcceptanceDocumentPage"))
+@blp.errors(401, 403, 404, 422)
+def list_acceptance_documents(args, project_id):
+    """The acceptance documents (验收资料), in the order attached: for staff who see the
+    project. Each file is fetched at its `url`."""
+    project = visible_project(project_id)
+    return paginate(acceptance_documents.documents_of(project), args)
+
+
+@blp.post("/projects/<int:project_id>/acceptance/documents")
+@auth.staff_required
+@blp.arguments(AcceptanceDocumentArgs)
+@blp.response(201, AcceptanceDocumentSchema)
+@blp.errors(401, 403, 404, 409, 422)
+def attach_acceptance_document(args, project_id):
+    """Attach an acceptance document: a PDF or an image the caller uploaded to this project
+    (`POST /projects/{id}/uploads`), with a title. The project's managers, while it is
+    `completed` (409 `project_not_completed`)."""
+    project, staff = _managed_project(project_id)
+    document = acceptance_documents.attach(project, staff, args["upload_id"], args["title"])
+    commit()
+    return document
+
+
+@blp.delete("/projects/<int:project_id>/acceptance/documents/<int:document_id>")
+@auth.staff_required
+@blp.response(200, AcceptanceDocumentSchema)
+@blp.errors(401, 403, 404, 409)
+def remove_acceptance_document(project_id, document_id):
+    """Remove an acceptance document, answered with the document removed (the uploaded file
+    stays). The project's managers, while it is `completed` (409 `project_not_completed`); 404
+    `document_not_found` for a document of another project."""
+    project, _ = _managed_project(project_id)
+    document = acceptance_documents.remove(project, document_id)
+    commit()
+    return document

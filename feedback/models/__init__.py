@@ -7,8 +7,19 @@
 Importing this package registers every one of them with SQLAlchemy.
 """
 
-from feedback.models.acceptance import Acceptance, AcceptanceParty, AcceptanceRepresentative
-from feedback.models.comments import Comment, CommentDecision, CommentLike, CommentReport
+from feedback.models.acceptance import (
+    Acceptance,
+    AcceptanceDocument,
+    AcceptanceParty,
+    AcceptanceRepresentative,
+)
+from feedback.models.comments import (
+    Comment,
+    CommentDecision,
+    CommentLike,
+    CommentReply,
+    CommentReport,
+)
 from feedback.models.plan_attachments import PlanAttachment
 from feedback.models.progress import ProgressUpdate
 from feedback.models.ratings import CompletionTally, Rating
@@ -18,11 +29,13 @@ from feedback.models.uploads import Upload
 
 __all__ = [
     "Acceptance",
+    "AcceptanceDocument",
     "AcceptanceParty",
     "AcceptanceRepresentative",
     "Comment",
     "CommentDecision",
     "CommentLike",
+    "CommentReply",
     "CommentReport",
     "CompletionTally",
     "Inspection",

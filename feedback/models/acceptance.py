@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Integer, Numeric, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from api.core import UTCDateTime, choice_check, db, labels, utcnow
+from feedback.models.uploads import Upload
 from participation.models import Resident
 
 PARTY_ROLES = tuple(labels.PARTY_ROLES)
@@ -85,3 +86,28 @@ class AcceptanceRepresentative(db.Model):
     remarks: Mapped[str | None] = mapped_column(Text)
 
     resident: Mapped[Resident] = relationship()
+
+
+class AcceptanceDocument(db.Model):
+    """A document of the project's acceptance (验收资料): the signed acceptance form, reports,
+    photos; a PDF or an image uploaded by the project's managers, with a title. Attached to the
+    project (before or after the record is written) and removable until it is `accepted`; the
+    files are staff's, never published to residents."""
+
+    __tablename__ = "acceptance_documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("uploads.id"), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    upload: Mapped[Upload] = relationship()
+
+    @property
+    def content_type(self) -> str:
+        return self.upload.content_type
+
+    @property
+    def size(self) -> int:
+        return self.upload.size

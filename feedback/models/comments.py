@@ -10,6 +10,7 @@ Every comment passes WeChat's content check (`msg_sec_check`) before anyone else
 
 Three residents' reports hide a visible comment (`reported`) until a clerk decides; a clerk
 hides or restores with a reason. Every change of status is a `CommentDecision` (append-only).
+The committee or the project's owner may answer a comment officially (`CommentReply`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from api.core import UTCDateTime, choice_check, db, labels, utcnow
 from participation.models import Resident
 
 COMMENT_STATUSES = tuple(labels.COMMENT_STATUSES)
+REPLIER_ROLES = tuple(labels.REPLIER_ROLES)
 DECISION_ACTIONS = ("checked", "reported", "hide", "restore")
 REPORTS_TO_HIDE = 3
 
@@ -100,7 +102,24 @@ class CommentDecision(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CommentReply(db.Model):
+    """An official reply (官方回复) to a resident's comment, by the committee of the project's
+    communities or its owner: shown under the comment with the role, never the staff member's
+    name. Append-only."""
+
+    __tablename__ = "comment_replies"
+    __table_args__ = (choice_check("role", REPLIER_ROLES),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    role: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(CommentReply, "before_update")
+@event.listens_for(CommentReply, "before_delete")
 @event.listens_for(CommentDecision, "before_update")
 @event.listens_for(CommentDecision, "before_delete")
 def _decisions_are_history(mapper, connection, target):
-    raise RuntimeError("comment decisions are append-only")
+    raise RuntimeError("comment decisions and official replies are append-only")

@@ -77,3 +77,57 @@ class AcceptanceSchema(ma.Schema):
     completion_ratings = fields.Integer()
     completion_computed_at = fields.DateTime(allow_none=True)
     created_at = fields.DateTime()
+
+
+# --- representatives picked by search ---------------------------------------------------------
+
+
+class RepresentativeCandidateFilter(ma.Schema):
+    q = text(
+        50,
+        metadata={"description": "part of a claimed name, a nickname, a building or a room"},
+    )
+
+
+class RepresentativeCandidateSchema(ma.Schema):
+    """A verified resident of one of the project's estates, with the household: names masked,
+    the room as the roster names it, nothing else (no phone, no relation)."""
+
+    resident_id = fields.Integer()
+    household_id = fields.Integer()
+    name = fields.Function(
+        lambda c: mask_name(c.claimed_name), metadata={"description": "masked: 张*"}
+    )
+    nickname = fields.Function(lambda c: mask_name(c.resident.nickname), allow_none=True)
+    estate = fields.Function(lambda c: c.household.estate.name)
+    building = fields.Function(lambda c: c.household.building.name)
+    unit = fields.Function(lambda c: c.household.unit)
+    room = fields.Function(lambda c: c.household.room)
+
+
+# --- documents ------------------------------------------------------------------------------
+
+
+class AcceptanceDocumentArgs(ma.Schema):
+    class Meta:
+        description = (
+            "`upload_id` is the caller's own upload of this project, a PDF or an image, not "
+            "shown to residents and not yet attached (422 `upload_invalid`, `upload_published`, "
+            "`upload_duplicate`)."
+        )
+
+    upload_id = id_field(
+        required=True, metadata={"description": "from POST /projects/{id}/uploads"}
+    )
+    title = text(200, required=True, metadata={"description": "e.g. 竣工验收报告"})
+
+
+class AcceptanceDocumentSchema(ma.Schema):
+    id = fields.Integer()
+    project_id = fields.Integer()
+    upload_id = fields.Integer()
+    title = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    url = fields.Function(lambda d: f"/api/v1/uploads/{d.upload_id}")
+    created_at = fields.DateTime()

@@ -7,7 +7,7 @@ from marshmallow import fields, validate
 
 from api.core import labels
 from api.core.codes import code, label
-from api.core.fields import id_field, mask_name, text
+from api.core.fields import id_field, mask_name, query_id, text
 from feedback.models.comments import COMMENT_STATUSES
 
 
@@ -26,6 +26,32 @@ class CommentFilter(ma.Schema):
     status = fields.String(
         validate=validate.OneOf(COMMENT_STATUSES), metadata={"description": "staff only"}
     )
+
+
+class ModerationQueueFilter(ma.Schema):
+    status = fields.String(
+        validate=validate.OneOf(COMMENT_STATUSES),
+        metadata={
+            "description": "one status; without it: reported, held for review, waiting for "
+            "WeChat's check, hidden, and any comment with reports"
+        },
+    )
+    project_id = query_id(metadata={"description": "one project the caller sees"})
+
+
+class CommentReplyArgs(ma.Schema):
+    body = text(1000, required=True)
+
+
+class CommentReplySchema(ma.Schema):
+    """An official reply (官方回复): the replier's role, never the staff member's name."""
+
+    id = fields.Integer()
+    comment_id = fields.Integer()
+    role = code(labels.REPLIER_ROLES, metadata={"description": "`committee` or `owner`"})
+    role_label = label(labels.REPLIER_ROLES, "role")
+    body = fields.String()
+    created_at = fields.DateTime()
 
 
 class ReportArgs(ma.Schema):
@@ -67,6 +93,10 @@ class CommentSchema(ma.Schema):
     likes = fields.Integer()
     liked = fields.Boolean()
     created_at = fields.DateTime()
+    official_replies = fields.List(
+        fields.Nested(CommentReplySchema),
+        metadata={"description": "the committee's or the owner's replies, oldest first"},
+    )
     moderation = fields.Method(
         "_moderation",
         allow_none=True,
@@ -77,6 +107,14 @@ class CommentSchema(ma.Schema):
         if not getattr(comment, "for_staff", False):
             return None
         return ModerationSchema().dump(comment)
+
+
+class ModerationItemSchema(CommentSchema):
+    """A comment in the moderation queue, with its project and what the caller may do."""
+
+    project_name = fields.Function(lambda c: c.project_name)
+    may_moderate = fields.Boolean(metadata={"description": "hide and restore (a clerk)"})
+    may_reply = fields.Boolean(metadata={"description": "an official reply (committee, owner)"})
 
 
 class LikeSchema(ma.Schema):

@@ -11,6 +11,9 @@ Functions flush, never commit.
 
 from __future__ import annotations
 
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import joinedload
+
 from api.core import Conflict, InvalidInput, db, local_today, utcnow
 from feedback.models.acceptance import (
     PARTY_ROLES,
@@ -20,7 +23,7 @@ from feedback.models.acceptance import (
 )
 from feedback.queries import acceptance_of, representative_households
 from feedback.service.ratings import recompute
-from participation.models import Project, Staff
+from participation.models import Building, Household, HouseholdClaim, Project, Resident, Staff
 
 
 def record(project: Project, staff: Staff, args: dict) -> Acceptance:
@@ -80,3 +83,39 @@ def record(project: Project, staff: Staff, args: dict) -> Acceptance:
     db.session.add(acceptance)
     db.session.flush()
     return acceptance
+
+
+def representative_candidates(project: Project, q: str | None = None) -> Select:
+    """A statement for the verified memberships of households in the project's estates (those
+    who may be residents' representatives), by estate, building, unit and room; those whose
+    claimed name, nickname, building or room contains `q` (as typed) when given. Erased
+    residents are left out. The reply masks the names (`RepresentativeCandidateSchema`)."""
+    estate_ids = [e.id for e in project.estates]
+    statement = (
+        select(HouseholdClaim)
+        .join(Household, Household.id == HouseholdClaim.household_id)
+        .join(Building, Building.id == Household.building_id)
+        .join(Resident, Resident.id == HouseholdClaim.resident_id)
+        .options(
+            joinedload(HouseholdClaim.resident),
+            joinedload(HouseholdClaim.household).joinedload(Household.building),
+            joinedload(HouseholdClaim.household).joinedload(Household.estate),
+        )
+        .where(
+            HouseholdClaim.status == "verified",
+            Household.estate_id.in_(estate_ids),
+            Resident.erased_at.is_(None),
+        )
+    )
+    if q:
+        statement = statement.where(
+            or_(
+                HouseholdClaim.claimed_name.contains(q, autoescape=True),
+                Resident.nickname.contains(q, autoescape=True),
+                Building.name.contains(q, autoescape=True),
+                Household.room.contains(q, autoescape=True),
+            )
+        )
+    return statement.order_by(
+        Household.estate_id, Building.name, Household.unit, Household.room, HouseholdClaim.id
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.feedback.test_permissions import ENDPOINTS
+from tests.support.acceptance_documents import add_acceptance_documents
 from tests.support.feedback_world import (
     RATING,
     World,
@@ -173,6 +174,28 @@ WRITES = [
         lambda w: {"reason": "误判"},
         (("reason", None), ("reason", 0)),
     ),
+    Write(
+        "official reply",
+        "clerk",
+        lambda w: f"/api/v1/comments/{w.comment}/replies",
+        lambda w: {"body": "周末不安排高噪音作业"},
+        (("body", ""), ("body", None), ("body", 5), ("body", "长" * 1001)),
+    ),
+    Write(
+        "acceptance document",
+        "owner",
+        lambda w: f"/api/v1/projects/{w.completed}/acceptance/documents",
+        lambda w: {"upload_id": w.owner_pdf, "title": "竣工验收报告"},
+        (
+            ("upload_id", "1"),
+            ("upload_id", 0),
+            ("upload_id", None),
+            ("upload_id", 2**31),
+            ("title", ""),
+            ("title", 3),
+            ("title", "长" * 201),
+        ),
+    ),
 ]
 BY_NAME = {write.name: write for write in WRITES}
 
@@ -180,7 +203,7 @@ BY_NAME = {write.name: write for write in WRITES}
 @pytest.fixture(scope="module")
 def world(app, module_transaction) -> World:
     """The world, built once for the module; each test rolls back to it."""
-    return build_world(app)
+    return add_acceptance_documents(app, build_world(app))
 
 
 def _post(client, w, write, **kwargs):

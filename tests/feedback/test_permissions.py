@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from tests.support.acceptance_documents import add_acceptance_documents
 from tests.support.feedback_world import (
     ACTORS,
     JPEG,
@@ -348,7 +349,61 @@ ENDPOINTS = [
         ),
         clerks(),
     ),
+    # Issue 14: the moderation queue and official replies; the acceptance's representatives
+    # found by search, and its documents (tests/support/acceptance_documents.py).
+    Endpoint(
+        "GET",
+        "/api/v1/comments/moderation",
+        _json(lambda w: "/api/v1/comments/moderation"),
+        # Across the caller's projects: every staff member has one (staff out of this world's
+        # scope get theirs, without its comments); residents 403 (staff only).
+        answers(403, **{a: 200 for a in STAFF}),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/comments/<int:comment_id>/replies",
+        _json(
+            lambda w: f"/api/v1/comments/{w.comment}/replies",
+            lambda w: {"body": "周末不安排高噪音作业"},
+        ),
+        # The committee of its communities and its owner; the county and the prefecture read.
+        answers(403, clerk=201, owner=201, **{a: 404 for a in STAFF_OUT}),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/projects/<int:project_id>/acceptance/candidates",
+        _json(lambda w: f"/api/v1/projects/{w.completed}/acceptance/candidates?q=10"),
+        managers(),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/projects/<int:project_id>/acceptance/documents",
+        _json(lambda w: f"/api/v1/projects/{w.completed}/acceptance/documents"),
+        answers(403, **{a: 200 for a in STAFF_IN}, **{a: 404 for a in STAFF_OUT}),
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/projects/<int:project_id>/acceptance/documents",
+        _json(
+            lambda w: f"/api/v1/projects/{w.completed}/acceptance/documents",
+            lambda w: {"upload_id": w.owner_pdf, "title": "竣工验收报告"},
+        ),
+        # The PDF is the owner's: the county's and the prefecture's own uploads only (422).
+        {**managers(201), "county_officer": 422, "prefecture": 422},
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/v1/projects/<int:project_id>/acceptance/documents/<int:document_id>",
+        _json(
+            lambda w: f"/api/v1/projects/{w.completed}/acceptance/documents/{w.acceptance_document}"
+        ),
+        managers(),
+    ),
 ]
+
+# Lists across the caller's projects: they concern no one project, so staff outside this
+# world's scope are answered (with their own, empty, list).
+ACROSS_PROJECTS = {"/api/v1/comments/moderation"}
 
 CASES = [
     pytest.param(endpoint, actor, id=f"{endpoint.id} as {actor}")
@@ -360,7 +415,7 @@ CASES = [
 @pytest.fixture(scope="module")
 def world(app, module_transaction) -> World:
     """The world, built once for the module; each test rolls back to it."""
-    return build_world(app)
+    return add_acceptance_documents(app, build_world(app))
 
 
 @pytest.mark.parametrize(("endpoint", "actor"), CASES)
@@ -396,6 +451,8 @@ def test_the_matrix_rows_are_complete():
         outsiders = (
             STAFF_OUT if endpoint.rule.startswith("/api/v1/me/") else RESIDENTS_OUT + STAFF_OUT
         )
+        if endpoint.rule in ACROSS_PROJECTS:
+            outsiders = RESIDENTS_OUT
         for actor in outsiders:
             assert endpoint.answers[actor] in (403, 404), (endpoint.id, actor)
         if endpoint.method != "GET":
