@@ -7,7 +7,8 @@ on the building site (supervisors, inspections, tickets) and after it (ratings, 
 without anyone casting 60 ballots by hand. The second estate's households get residents who claim
 them, the projects move through their lifecycle and the residents vote, all through the same
 services the API uses; the project passes the gate the way a real one would. Nothing here sets a
-status or wires a rule by hand.
+status or wires a rule by hand. The clerk's pinned notice to the second estate has been read in
+some buildings more than in others (the console's 通知公告).
 """
 
 from __future__ import annotations
@@ -28,8 +29,20 @@ from api.core import db, utcnow
 from feedback.models.ratings import DIMENSIONS
 from feedback.service import ratings, supervision, tickets, uploads
 from feedback.service.ratings import recompute as count_completion
+from notices import queries as notice_queries
+from notices.models import Notice
+from notices.service import publishing
 from participation import queries
-from participation.models import Community, County, Estate, Household, Project, Resident, Staff
+from participation.models import (
+    Community,
+    County,
+    Estate,
+    Household,
+    HouseholdClaim,
+    Project,
+    Resident,
+    Staff,
+)
 from participation.service import privacy, registry, roster
 from participation.service import projects as project_service
 from voting.service import ballots, consultations
@@ -140,6 +153,7 @@ def seed() -> Seeded:
     clerk, owner = queries.staff_by_username("clerk"), queries.staff_by_username("owner")
     building_site = _project_in_construction(estates[1], clerk, owner)
     completed = _completed_project(estates[1], clerk, owner)
+    _notice_with_reads(estates[1], clerk)
     return Seeded(
         estates=estates,
         consulting=project,
@@ -474,3 +488,46 @@ def _completed_project(estate: Estate, clerk: Staff, owner: Staff) -> Project:
         )
     count_completion(project.id)
     return project
+
+
+# --- a notice the residents of the second estate have partly read ------------------------------
+
+DEMO_NOTICE_TITLE = "屋面防水施工期间临时停水通知"
+# The share of each building's households whose resident has read it (1栋 first).
+DEMO_NOTICE_READS = (0.8, 0.55, 0.3, 0.1)
+
+
+def _notice_with_reads(estate: Estate, clerk: Staff) -> Notice:
+    """A pinned construction notice the clerk published to the second estate, read by some of
+    each building's residents (fewer in the later buildings), so that the console's 通知公告
+    shows delivery figures, a read share per building and households to visit (idempotent).
+    The demo's residents accepted no message template: every delivery is `no_consent`, and the
+    fake WeChat receives nothing from the demo's seeding."""
+    notice = db.session.scalar(select(Notice).where(Notice.title == DEMO_NOTICE_TITLE))
+    if notice is not None:
+        return notice
+    target = notice_queries.resolve_target({"estate_id": estate.id})
+    notice = publishing.create_notice(
+        clerk,
+        target,
+        {
+            "category": "construction",
+            "title": DEMO_NOTICE_TITLE,
+            "body": "因屋面防水施工，下周二8:00至18:00各楼栋临时停水，请提前储水。",
+            "pinned": True,
+        },
+    )
+    rng = random.Random(14)
+    members = db.session.execute(
+        select(Resident, Household.building_id)
+        .join(HouseholdClaim, HouseholdClaim.resident_id == Resident.id)
+        .join(Household, Household.id == HouseholdClaim.household_id)
+        .where(Household.estate_id == estate.id, HouseholdClaim.status == "verified")
+        .order_by(Household.building_id, Household.id)
+    ).all()
+    buildings = sorted({building_id for _, building_id in members})
+    for resident, building_id in members:
+        share = DEMO_NOTICE_READS[min(buildings.index(building_id), len(DEMO_NOTICE_READS) - 1)]
+        if rng.random() < share:
+            publishing.mark_read(notice, resident)
+    return notice

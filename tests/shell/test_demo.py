@@ -2,6 +2,7 @@
 
 from sqlalchemy import func, select
 
+from api import demo
 from api.core import db
 from participation.models import Household, Project, Resident, Staff
 from tests.support.demo import printed_passwords
@@ -73,3 +74,27 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Project)) == 3
         assert db.session.scalar(select(func.count()).select_from(Staff)) == 4
+
+
+def test_seed_demo_has_a_notice_read_in_some_buildings_more_than_others(app, client, wechat):
+    """The clerk's pinned notice to the second estate (the console's 通知公告): published,
+    read by more of 1栋's households than of 4栋's, its messages all `no_consent` (the demo's
+    residents accepted no template, so the fake WeChat receives nothing); once, however often
+    the demo is seeded."""
+    seed(app)
+    passwords = printed_passwords(seed(app))
+    login = client.post(
+        "/api/v1/auth/staff-login", json={"username": "clerk", "password": passwords["clerk"]}
+    )
+    clerk = {"Authorization": f"Bearer {login.json['token']}"}
+    listed = client.get("/api/v1/notices?status=published&per_page=100", headers=clerk).json
+    [notice] = [n for n in listed["items"] if n["title"] == demo.DEMO_NOTICE_TITLE]
+    assert notice["pinned"] is True
+    shares = client.get(f"/api/v1/notices/{notice['id']}/buildings", headers=clerk).json
+    read = [b["read_share"] for b in shares["items"]]
+    assert len(read) == 4 and read[0] > read[-1] and 0 < shares["read_share"] < 1
+    report = client.get(f"/api/v1/notices/{notice['id']}/delivery-report", headers=clerk).json
+    assert report["deliveries"]["no_consent"] == report["deliveries"]["total"] > 0
+    unreached = client.get(f"/api/v1/notices/{notice['id']}/unreached", headers=clerk).json
+    assert unreached["not_reached"] == shares["households_targeted"] - shares["households_read"]
+    assert wechat.messages == []
