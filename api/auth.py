@@ -33,14 +33,25 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="bearer-token")
 
 
-def issue_token(kind: str, subject_id: int, consent: str | None = None) -> str:
+def issue_token(
+    kind: str, subject_id: int, consent: str | None = None, epoch: int | None = None
+) -> str:
     """A signed token for a resident or a staff member; `consent` is the version of the privacy
     notice the resident accepted (a resident's token without the version in force is refused
-    everywhere but the views marked `consent_exempt`)."""
+    everywhere but the views marked `consent_exempt`); `epoch` is the staff account's
+    `token_epoch` when it signed in (a staff token of another epoch is refused: a password
+    reset or a deactivation bumps it). A staff token without one counts as epoch 0."""
     payload = {"k": kind, "id": subject_id}
     if consent is not None:
         payload["c"] = consent
+    if epoch:
+        payload["e"] = epoch
     return _serializer().dumps(payload)
+
+
+def staff_token(staff: Staff) -> str:
+    """A signed token for this staff account, of its current epoch."""
+    return issue_token(STAFF, staff.id, epoch=staff.token_epoch)
 
 
 def consent_exempt(view):
@@ -65,6 +76,17 @@ def _hash_method() -> str:
     if has_app_context():
         return current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD)
     return DEFAULT_HASH_METHOD
+
+
+# A generated password's letters: no 0/O, 1/l/I, which a reader mistakes on a screen.
+PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+PASSWORD_LENGTH = 14  # ~80 bits
+
+
+def generate_password() -> str:
+    """A new random password (`secrets`), for a reset: shown once to the staff member who
+    asked for it, stored only as its hash."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
 
 
 def hash_password(password: str) -> str:
@@ -131,12 +153,18 @@ def _token_claims() -> tuple[str, int]:
         # An id no table can hold (a signed token is ours, but a bug or an old key must still
         # answer 401, not overflow the database's integer).
         or not 1 <= payload["id"] <= ID_MAX
+        or not _is_epoch(payload.get("e", 0))
     ):
         raise Unauthorized("登录凭证无效，请重新登录", code="token_invalid")
     if payload["k"] == RESIDENT and not _consent_exempt():
         policy.require_privacy_consent(payload.get("c"))
     g.claims = (payload["k"], payload["id"])
+    g.token_epoch = payload.get("e", 0)
     return g.claims
+
+
+def _is_epoch(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= ID_MAX
 
 
 def token_claims() -> tuple[str, int]:
@@ -153,13 +181,17 @@ def keep_caller(caller):
     """Take `caller`, the row a view loaded for the token's subject (with what the view reads,
     in one statement), as this request's caller; 401 when the account does not exist, a staff
     account is deactivated or a resident's personal data was erased, as `current_caller`
-    answers."""
+    answers, and when a staff token is of another epoch than the account's (its password was
+    reset, or it was deactivated, since the token was issued): the row is read anyway, so the
+    check costs no statement."""
     if (
         caller is None
         or (isinstance(caller, Staff) and not caller.active)
         or (isinstance(caller, Resident) and caller.erased_at is not None)
     ):
         raise Unauthorized("账号不存在或已停用", code="token_invalid")
+    if isinstance(caller, Staff) and caller.token_epoch != g.get("token_epoch", 0):
+        raise Unauthorized("登录已失效（密码已重置或账号曾停用），请重新登录", code="token_invalid")
     g.caller = caller
     return caller
 

@@ -342,7 +342,7 @@ def token(who) -> str:
     which the factory's residents have given) or a staff member (needs an app context)."""
     if isinstance(who, Resident):
         return resident_token(who.id)
-    return auth.issue_token(auth.STAFF, who.id)
+    return auth.staff_token(who)
 
 
 IN_FORCE = object()  # resident_token's default: the privacy notice in force

@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from api.core import Conflict, Forbidden, NotFound
+from participation.accounts import managed_staff_id
 from participation.models import (
+    ROLES,
     Community,
     County,
     Estate,
@@ -24,7 +26,11 @@ from participation.models import (
     Resident,
     Staff,
 )
-from participation.queries import privacy_notice, verified_estate_ids, verified_household_ids
+from participation.queries import (
+    privacy_notice,
+    verified_estate_ids,
+    verified_household_ids,
+)
 
 # --- a staff member's grants: the one place that reads them ----------------------------------
 
@@ -80,29 +86,106 @@ def require_claim_reviewer(staff: Staff, claim: HouseholdClaim) -> None:
         raise NotFound("找不到该申请", code="claim_not_found")
 
 
-def may_grant(staff: Staff, role: str, scope_county_id: int | None) -> bool:
+# --- staff accounts -----------------------------------------------------------------------
+
+
+class StaffRemit(NamedTuple):
+    """The staff accounts a staff member manages (`manages_staff`), as a list reads them: every
+    account (`everything`, the prefecture), else the accounts with at least one grant whose
+    grants all lie in these counties (a county, its communities' committees, its projects'
+    owners) or are committee grants of these communities (a committee clerk's own)."""
+
+    everything: bool
+    county_ids: frozenset[int]
+    community_ids: frozenset[int]
+
+    @property
+    def any(self) -> bool:
+        return self.everything or bool(self.county_ids or self.community_ids)
+
+
+def staff_remit(staff: Staff) -> StaffRemit:
+    """Whom `staff` manages: the prefecture everyone, a county officer the accounts of their
+    county, a committee clerk the committee accounts of their own community."""
+    return StaffRemit(
+        everything=is_prefecture(staff),
+        county_ids=frozenset(scope_ids(staff, "county")),
+        community_ids=frozenset(scope_ids(staff, "committee")),
+    )
+
+
+def may_grant(staff: Staff, role: str, scope_id: int | None, scope_county_id: int | None) -> bool:
     """Prefecture grants anything; a county officer grants committee, owner and county roles
-    within their own county."""
+    within their own county; a committee clerk the committee role of their own community.
+    Nobody else grants the prefecture role."""
     if is_prefecture(staff):
         return True
     if role == "prefecture" or scope_county_id is None:
         return False
-    return scope_county_id in scope_ids(staff, "county")
+    if scope_county_id in scope_ids(staff, "county"):
+        return True
+    return role == "committee" and scope_id in scope_ids(staff, "committee")
 
 
-def require_may_grant(staff: Staff, role: str, scope_county_id: int | None) -> None:
-    if not may_grant(staff, role, scope_county_id):
+def grantable_roles(staff: Staff) -> list[str]:
+    """The roles `staff` may grant somewhere (`may_grant`), in the order of `ROLES`."""
+    if is_prefecture(staff):
+        return list(ROLES)
+    roles = []
+    if scope_ids(staff, "county"):
+        roles += ["county", "committee", "owner"]
+    elif scope_ids(staff, "committee"):
+        roles.append("committee")
+    return [role for role in ROLES if role in roles]
+
+
+def require_may_grant(
+    staff: Staff, role: str, scope_id: int | None, scope_county_id: int | None
+) -> None:
+    if not may_grant(staff, role, scope_id, scope_county_id):
         raise Forbidden("您无权授予该角色", code="out_of_scope")
 
 
 def may_create_staff(staff: Staff) -> bool:
-    """The prefecture, or a county officer (who must then grant within their county)."""
-    return is_prefecture(staff) or bool(scope_ids(staff, "county"))
+    """The prefecture, a county officer or a committee clerk (who must then grant within their
+    own remit)."""
+    return staff_remit(staff).any
 
 
 def require_may_create_staff(staff: Staff) -> None:
     if not may_create_staff(staff):
         raise Forbidden("您无权创建工作人员账号", code="out_of_scope")
+
+
+def require_manages_accounts(staff: Staff) -> None:
+    """The caller manages some accounts (prefecture, county officer, committee clerk)."""
+    if not staff_remit(staff).any:
+        raise Forbidden("您无权管理工作人员账号", code="out_of_scope")
+
+
+def manages_staff(actor: Staff, target: Staff) -> bool:
+    """`target` lies within `actor`'s remit (`StaffRemit`): the prefecture manages everyone;
+    anyone else an account with grants, all of them theirs to grant. One statement at most."""
+    remit = staff_remit(actor)
+    if remit.everything:
+        return True
+    return remit.any and managed_staff_id(remit, target.id)
+
+
+def require_manages_staff(actor: Staff, target: Staff, *, not_self: bool = True) -> None:
+    """403 `out_of_scope` for an account outside the caller's remit; 403 `own_account` for the
+    caller's own (nobody deactivates, resets or revokes themselves) unless `not_self` is off."""
+    if not_self and actor.id == target.id:
+        raise Forbidden("不能对自己的账号进行此操作", code="own_account")
+    if not manages_staff(actor, target):
+        raise Forbidden("该账号不在您的管理范围内", code="out_of_scope")
+
+
+def require_may_grant_to(actor: Staff, target: Staff) -> None:
+    """A grant goes to an account the caller manages, or to one without any grant yet (which
+    the grant then brings into the caller's remit)."""
+    if target.grants:
+        require_manages_staff(actor, target, not_self=False)
 
 
 def require_member(resident: Resident, household: Household) -> None:

@@ -85,7 +85,7 @@ def staff_login(args):
     staff = queries.staff_by_username(args["username"])
     if not auth.staff_credentials_valid(staff, args["password"]):
         raise Unauthorized("用户名或密码错误", code="invalid_credentials")
-    return {"token": auth.issue_token(auth.STAFF, staff.id), "user": staff}
+    return {"token": auth.staff_token(staff), "user": staff}
 
 
 def _resident_user(resident: Resident) -> dict:

@@ -1,10 +1,19 @@
 """Residents' household claims and their review; staff accounts and role grants."""
 
+from flask import after_this_request
+
 from api import auth
 from api.core import NotFound, commit, get_or_404
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from participation import policy, queries
+from participation import accounts, policy, queries
 from participation.models import Community, Estate, HouseholdClaim, Staff
+from participation.schemas.accounts import (
+    SCOPE_KINDS,
+    GrantOptionsSchema,
+    ManagedStaffSchema,
+    PasswordResetSchema,
+    StaffFilter,
+)
 from participation.schemas.registry import (
     ClaimArgs,
     ClaimFilter,
@@ -16,6 +25,7 @@ from participation.schemas.registry import (
     StaffArgs,
     StaffSchema,
 )
+from participation.service import accounts as account_service
 from participation.service import membership
 from participation.service import registry as service
 
@@ -124,15 +134,75 @@ def reject_claim(args, claim_id):
     return claim
 
 
+class StaffQuery(PageArgs, StaffFilter):
+    pass
+
+
+def _managed_item(actor: Staff, staff: Staff, names: dict) -> dict:
+    """An account of the list with what `actor` may do with it (it is in `actor`'s remit)."""
+    other = staff.id != actor.id
+    return {
+        "id": staff.id,
+        "username": staff.username,
+        "display_name": staff.display_name,
+        "active": staff.active,
+        "created_at": staff.created_at,
+        "is_self": not other,
+        "may_deactivate": other and staff.active,
+        "may_activate": other and not staff.active,
+        "may_reset_password": other,
+        "may_grant": True,
+        "roles": [
+            {
+                "id": g.id,
+                "role": g.role,
+                "scope_id": g.scope_id,
+                "scope_name": names.get((g.role, g.scope_id)),
+                "revocable": other,
+            }
+            for g in staff.grants
+        ],
+    }
+
+
 @blp.get("/staff")
 @auth.staff_required
-@blp.arguments(PageArgs, location="query")
-@blp.response(200, page_schema(StaffSchema, "StaffPage"))
-@blp.errors(401, 403)
+@blp.arguments(StaffQuery, location="query")
+@blp.response(200, page_schema(ManagedStaffSchema, "StaffPage"))
+@blp.errors(401, 403, 422)
 def list_staff(args):
-    """Staff accounts (prefecture only)."""
-    policy.require_prefecture(auth.current_staff())
-    return paginate(queries.staff_accounts(), args)
+    """The staff accounts the caller manages, in id order, with what the caller may do with
+    each: the prefecture every account; a county officer the accounts whose grants all lie in
+    their county (the county, its communities' committees, its projects' owners); a committee
+    clerk the committee accounts of their own community. `?q=` part of the username,
+    `?active=true|false`. Project owners manage no accounts (403)."""
+    actor = auth.current_staff()
+    policy.require_manages_accounts(actor)
+    remit = policy.staff_remit(actor)
+    page = paginate(accounts.managed_staff(remit, args.get("q"), args.get("active")), args)
+    names = accounts.scope_names([g for s in page["items"] for g in s.grants])
+    page["items"] = [_managed_item(actor, s, names) for s in page["items"]]
+    return page
+
+
+@blp.get("/staff/grant-options")
+@auth.staff_required
+@blp.response(200, GrantOptionsSchema)
+@blp.errors(401, 403)
+def grant_options():
+    """The roles the caller may grant, and the counties and communities they may grant them in
+    (an `owner` role's project is picked from `GET /projects`): what the account page offers."""
+    actor = auth.current_staff()
+    policy.require_manages_accounts(actor)
+    counties, communities = accounts.grantable_places(policy.staff_remit(actor))
+    return {
+        "roles": [
+            {"role": role, "scope_kind": SCOPE_KINDS[role]}
+            for role in policy.grantable_roles(actor)
+        ],
+        "counties": counties,
+        "communities": communities,
+    }
 
 
 @blp.post("/staff")
@@ -141,12 +211,17 @@ def list_staff(args):
 @blp.response(201, StaffSchema)
 @blp.errors(401, 403, 409, 422)
 def create_staff(args):
-    """Create a staff account with its grants (prefecture; a county officer within the county)."""
+    """Create a staff account with its grants (prefecture; a county officer within the county;
+    a committee clerk with the committee role of their own community)."""
     actor = auth.current_staff()
     policy.require_may_create_staff(actor)
     staff = service.create_staff(actor, args, auth.hash_password(args["password"]))
     commit()
     return staff
+
+
+def _staff(staff_id: int) -> Staff:
+    return get_or_404(Staff, staff_id, "staff_not_found", "找不到该工作人员")
 
 
 @blp.post("/staff/<int:staff_id>/grants")
@@ -155,8 +230,72 @@ def create_staff(args):
 @blp.response(201, GrantSchema)
 @blp.errors(401, 403, 404, 409, 422)
 def add_grant(args, staff_id):
-    """Grant a role within a scope (prefecture; a county officer within the county)."""
-    staff = get_or_404(Staff, staff_id, "staff_not_found", "找不到该工作人员")
+    """Grant a role within a scope (prefecture; a county officer within the county; a committee
+    clerk the committee role of their own community) to an account in the caller's remit or one
+    without grants."""
+    staff = _staff(staff_id)
     grant = service.grant_role(auth.current_staff(), staff, args["role"], args["scope_id"])
     commit()
     return grant
+
+
+@blp.delete("/staff/<int:staff_id>/grants/<int:grant_id>")
+@auth.staff_required
+@blp.response(204)
+@blp.errors(401, 403, 404)
+def revoke_grant(staff_id, grant_id):
+    """Revoke one of an account's grants (the prefecture; a county officer or a committee clerk
+    for an account in their remit, as `GET /staff` lists them; never the caller's own: 403
+    `own_account`). The account answers to its remaining grants from its next request on; an
+    account left without grants is the prefecture's to manage. 404 `grant_not_found` for a
+    grant the account does not hold."""
+    account_service.revoke_grant(auth.current_staff(), _staff(staff_id), grant_id)
+    commit()
+
+
+@blp.post("/staff/<int:staff_id>/deactivate")
+@auth.staff_required
+@blp.response(200, StaffSchema)
+@blp.errors(401, 403, 404)
+def deactivate_staff(staff_id):
+    """Deactivate a staff account in the caller's remit (never their own: 403 `own_account`):
+    it can no longer sign in and its tokens are refused at once (401 `token_invalid`), also
+    after a reactivation. An account already deactivated stays so."""
+    staff = account_service.deactivate(auth.current_staff(), _staff(staff_id))
+    commit()
+    return staff
+
+
+@blp.post("/staff/<int:staff_id>/activate")
+@auth.staff_required
+@blp.response(200, StaffSchema)
+@blp.errors(401, 403, 404)
+def activate_staff(staff_id):
+    """Reactivate a deactivated staff account in the caller's remit: it signs in again with its
+    password (the tokens it held before stay ended). An active account stays so."""
+    staff = account_service.activate(auth.current_staff(), _staff(staff_id))
+    commit()
+    return staff
+
+
+def _no_store(response):
+    # The one-time password must not be kept by a cache between the server and the browser.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blp.post("/staff/<int:staff_id>/password-reset")
+@auth.staff_required
+@blp.response(200, PasswordResetSchema)
+@blp.errors(401, 403, 404)
+def reset_staff_password(staff_id):
+    """Reset the password of a staff account in the caller's remit (never their own: 403
+    `own_account`): the server generates the new password, replies it this once (never stored
+    but as a hash, never logged) and ends every token the account holds."""
+    after_this_request(_no_store)
+    password = auth.generate_password()
+    staff = account_service.reset_password(
+        auth.current_staff(), _staff(staff_id), auth.hash_password(password)
+    )
+    commit()
+    return {"password": password, "staff": staff}

@@ -196,11 +196,12 @@ def scope_county_id(role: str, scope_id: int | None) -> int | None:
 
 def grant_role(actor: Staff | None, staff: Staff, role: str, scope_id: int | None) -> RoleGrant:
     """Grant `staff` a role within a scope: 422 for an unknown scope, 403 when `actor` may not
-    grant it, 409 when the grant is held already. `actor` None is the command line and the
-    demo, which no grant limits."""
+    grant it or `staff` is outside `actor`'s remit, 409 when the grant is held already.
+    `actor` None is the command line and the demo, which no grant limits."""
     county_id = scope_county_id(role, scope_id)
     if actor is not None:
-        policy.require_may_grant(actor, role, county_id)
+        policy.require_may_grant(actor, role, scope_id, county_id)
+        policy.require_may_grant_to(actor, staff)
     if policy.holds_grant(staff, role, scope_id):
         raise Conflict("该工作人员已有此授权", code="grant_exists")
     grant = RoleGrant(

@@ -215,8 +215,37 @@ ENDPOINTS = [
         },
         expect(403, clerk_other_community=404, owner=404, **STAFF_ADMIN_OF_COMMUNITY),
     ),
+    # Staff accounts (issue 14): the prefecture manages everyone, a county officer the accounts
+    # of their county, a committee clerk the committee accounts of their own community; an
+    # owner none. The targets below are the clerk's own account: the clerk is refused it
+    # (403 own_account: nobody deactivates, resets or revokes themselves), the other clerk as
+    # out of their remit.
     Endpoint(
-        "GET", "/api/v1/staff", lambda w: {"path": "/api/v1/staff"}, expect(403, prefecture=200)
+        "GET",
+        "/api/v1/staff",
+        lambda w: {"path": "/api/v1/staff"},
+        expect(403, clerk_other_community=200, **STAFF_ADMIN_OF_COMMUNITY),
+    ),
+    Endpoint(
+        "GET",
+        "/api/v1/staff/grant-options",
+        lambda w: {"path": "/api/v1/staff/grant-options"},
+        expect(403, clerk_other_community=200, **STAFF_ADMIN_OF_COMMUNITY),
+    ),
+    *(
+        Endpoint(
+            "POST",
+            f"/api/v1/staff/<int:staff_id>/{action}",
+            lambda w, action=action: {"path": f"/api/v1/staff/{w.callers['clerk']}/{action}"},
+            expect(403, county_officer=200, prefecture=200),
+        )
+        for action in ("deactivate", "activate", "password-reset")
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/v1/staff/<int:staff_id>/grants/<int:grant_id>",
+        lambda w: {"path": f"/api/v1/staff/{w.callers['clerk']}/grants/{w.clerk_grant}"},
+        expect(403, county_officer=204, prefecture=204),
     ),
     Endpoint(
         "POST",
@@ -229,7 +258,7 @@ ENDPOINTS = [
                 "grants": [{"role": "committee", "scope_id": w.community}],
             },
         },
-        expect(403, county_officer=201, prefecture=201),
+        expect(403, clerk=201, county_officer=201, prefecture=201),
     ),
     Endpoint(
         "POST",
@@ -238,7 +267,8 @@ ENDPOINTS = [
             "path": f"/api/v1/staff/{w.target_staff}/grants",
             "json": {"role": "committee", "scope_id": w.community},
         },
-        expect(403, county_officer=201, prefecture=201),
+        # A grant goes to an account without grants, or to one in the caller's remit.
+        expect(403, clerk=201, county_officer=201, prefecture=201),
     ),
 ]
 

@@ -47,6 +47,7 @@ class World:
     other_estate: int = 0
     other_household: int = 0
     target_staff: int = 0  # a staff account without grants, to be granted a role
+    clerk_grant: int = 0  # the clerk's committee grant on `community`
     callers: dict = field(default_factory=dict)  # actor -> Resident | Staff | None
     headers: dict = field(default_factory=dict)  # actor -> request headers
 
@@ -94,6 +95,7 @@ def build_world(app) -> World:
         w.other_county, w.other_community = other_county.id, other_community.id
         w.other_estate, w.other_household = other_estate.id, other_household.id
         w.target_staff = target.id
+        w.clerk_grant = callers["clerk"].grants[0].id
         with app.test_request_context():
             w.headers = {actor: factory.headers(who) for actor, who in callers.items()}
         w.callers = {actor: (who.id if who else None) for actor, who in callers.items()}
