@@ -211,6 +211,7 @@ def _set_password(username: str, role: str, scope_id: int | None, passwords: dic
         )
     else:
         staff.password_hash = auth.hash_password(password)
+        staff.token_epoch += 1  # a new password ends the tokens of the old one
     passwords[username] = (password, role, scope_id)
 
 
