@@ -26,8 +26,9 @@ from sqlalchemy import select
 
 from api import auth
 from api.core import db, utcnow
+from feedback.models.comments import Comment
 from feedback.models.ratings import DIMENSIONS
-from feedback.service import ratings, supervision, tickets, uploads
+from feedback.service import comments, moderation, ratings, supervision, tickets, uploads
 from feedback.service.ratings import recompute as count_completion
 from notices import queries as notice_queries
 from notices.models import Notice
@@ -154,6 +155,7 @@ def seed() -> Seeded:
     building_site = _project_in_construction(estates[1], clerk, owner)
     completed = _completed_project(estates[1], clerk, owner)
     _notice_with_reads(estates[1], clerk)
+    _comments_to_moderate(building_site, estates[1], clerk)
     return Seeded(
         estates=estates,
         consulting=project,
@@ -489,6 +491,52 @@ def _completed_project(estate: Estate, clerk: Staff, owner: Staff) -> Project:
         )
     count_completion(project.id)
     return project
+
+
+# --- comments for the console's 评论管理 -----------------------------------------------------------
+
+# (text, status WeChat gave it, residents who report it, the committee's official reply)
+DEMO_COMMENTS = (
+    (
+        "施工队晚上十点还在切割钢筋，能不能早点收工？",
+        "visible",
+        0,
+        "已要求施工方晚上八点后停止高噪音作业。",
+    ),
+    ("专业疏通下水道、开锁换锁，电话见小区门口广告", "visible", 3, None),
+    ("楼下那家人天天占消防通道停车，大家评评理", "visible", 1, None),
+    ("外墙颜色选得太难看了，到底是谁定的？", "pending_review", 0, None),
+    ("加装电梯的钱到底怎么分摊？低层住户也要出吗？", "visible", 0, None),
+)
+
+
+def _comments_to_moderate(project: Project, estate: Estate, clerk: Staff) -> None:
+    """Residents' comments on the project under construction (idempotent): one answered by the
+    committee, one hidden by three residents' reports, one reported once, one WeChat held for
+    review, one waiting for an answer."""
+    if db.session.scalar(select(Comment.id).where(Comment.project_id == project.id).limit(1)):
+        return
+    residents = [db.session.get(Resident, r) for r in _members(estate)]
+    now = utcnow()
+    for index, (body, status, reports, answer) in enumerate(DEMO_COMMENTS):
+        at = now - timedelta(hours=5 * (len(DEMO_COMMENTS) - index))
+        comment = Comment(
+            project_id=project.id,
+            author_id=residents[12 + index].id,
+            body=body,
+            status=status,
+            check_attempts=1,
+            checked_at=at,
+            report_count=0,
+            created_at=at,
+            updated_at=at,
+        )
+        db.session.add(comment)
+        db.session.flush()
+        for reporter in residents[20 : 20 + reports]:
+            comments.report(comment, reporter, "广告" if reports > 1 else "不实信息")
+        if answer:
+            moderation.reply(comment, clerk, "committee", answer)
 
 
 # --- a notice the residents of the second estate have partly read ------------------------------

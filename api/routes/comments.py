@@ -240,9 +240,10 @@ def moderation_queue(args):
     """The moderation queue across the projects the caller sees, the latest change first:
     comments reported by residents, held by WeChat for review, waiting for WeChat's check, and
     hidden (or of one `status`; of one `project_id`). Each with its project's name, the
-    moderation details, official replies, and whether the caller may hide and restore it (a
-    clerk of the project: its communities' committee, its county, the prefecture) and answer
-    it (its communities' committee, its owner)."""
+    moderation details, official replies, and what the caller may do with it now: moderate (a
+    clerk of the project: its communities' committee, its county, the prefecture), hide or
+    restore it from its status, answer it (a visible comment; its communities' committee, its
+    owner)."""
     staff = auth.current_staff()
     project_id = args.get("project_id")
     if project_id is not None:
@@ -262,7 +263,11 @@ def moderation_queue(args):
         project = projects[comment.project_id]
         comment.project_name = project.name
         comment.may_moderate = policy.clerks_project(staff, project)
-        comment.may_reply = moderation.replier_role(staff, project) is not None
+        comment.may_hide = comment.may_moderate and comment.status in comments.HIDEABLE
+        comment.may_restore = comment.may_moderate and comment.status in comments.RESTORABLE
+        comment.may_reply = (
+            comment.status == "visible" and moderation.replier_role(staff, project) is not None
+        )
     return page
 
 

@@ -96,13 +96,18 @@ class RepresentativeCandidateSchema(ma.Schema):
     resident_id = fields.Integer()
     household_id = fields.Integer()
     name = fields.Function(
-        lambda c: mask_name(c.claimed_name), metadata={"description": "masked: 张*"}
+        lambda c: mask_name(c.claimed_name),
+        metadata={"type": "string", "description": "the name claimed, masked: 张*"},
     )
-    nickname = fields.Function(lambda c: mask_name(c.resident.nickname), allow_none=True)
-    estate = fields.Function(lambda c: c.household.estate.name)
-    building = fields.Function(lambda c: c.household.building.name)
-    unit = fields.Function(lambda c: c.household.unit)
-    room = fields.Function(lambda c: c.household.room)
+    nickname = fields.Function(
+        lambda c: mask_name(c.resident.nickname),
+        allow_none=True,
+        metadata={"type": "string", "description": "masked"},
+    )
+    estate = fields.String(attribute="household.estate.name")
+    building = fields.String(attribute="household.building.name")
+    unit = fields.String(attribute="household.unit")
+    room = fields.String(attribute="household.room")
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -129,5 +134,5 @@ class AcceptanceDocumentSchema(ma.Schema):
     title = fields.String()
     content_type = fields.String()
     size = fields.Integer()
-    url = fields.Function(lambda d: f"/api/v1/uploads/{d.upload_id}")
+    url = fields.Function(lambda d: f"/api/v1/uploads/{d.upload_id}", metadata={"type": "string"})
     created_at = fields.DateTime()

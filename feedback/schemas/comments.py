@@ -112,9 +112,13 @@ class CommentSchema(ma.Schema):
 class ModerationItemSchema(CommentSchema):
     """A comment in the moderation queue, with its project and what the caller may do."""
 
-    project_name = fields.Function(lambda c: c.project_name)
-    may_moderate = fields.Boolean(metadata={"description": "hide and restore (a clerk)"})
-    may_reply = fields.Boolean(metadata={"description": "an official reply (committee, owner)"})
+    project_name = fields.String()
+    may_moderate = fields.Boolean(metadata={"description": "a clerk of its project"})
+    may_hide = fields.Boolean(metadata={"description": "the clerk may hide it now"})
+    may_restore = fields.Boolean(metadata={"description": "the clerk may show it again now"})
+    may_reply = fields.Boolean(
+        metadata={"description": "an official reply now (committee, owner; a visible comment)"}
+    )
 
 
 class LikeSchema(ma.Schema):

@@ -37,12 +37,20 @@ def test_the_queue_holds_reported_held_and_hidden_comments_of_the_callers_projec
     assert first["moderation"]["report_count"] == 1
     assert first["project_name"] == "甲小区改造" and first["author"] == "赵*"
     assert first["may_moderate"] is True and first["may_reply"] is True
+    assert first["may_hide"] is True and first["may_restore"] is False
+    second = next(c for c in page["items"] if c["id"] == w.hidden_comment)
+    assert (second["may_hide"], second["may_restore"], second["may_reply"]) == (False, True, False)
 
     # The owner answers but does not moderate; the county moderates but does not answer.
     mine = client.get(QUEUE, headers=w.headers["owner"]).json["items"]
-    assert {(c["may_moderate"], c["may_reply"]) for c in mine} == {(False, True)}
+    assert {(c["may_moderate"], c["may_restore"]) for c in mine} == {(False, False)}
+    assert [c["may_reply"] for c in mine if c["id"] == w.comment] == [True]
     county = client.get(QUEUE, headers=w.headers["county_officer"]).json["items"]
     assert {(c["may_moderate"], c["may_reply"]) for c in county} == {(True, False)}
+    assert {(c["id"], c["may_hide"]) for c in county} == {
+        (w.comment, True),
+        (w.hidden_comment, False),
+    }
     # Staff of other projects and communities have nothing of this world's.
     for actor in ("clerk_other_community", "owner_other_project"):
         assert _ids(client.get(QUEUE, headers=w.headers[actor])) == []

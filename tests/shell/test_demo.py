@@ -52,6 +52,9 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     assert any(i["photos"] for i in inspections["items"])
     completion = client.get(f"/api/v1/projects/{projects[2].id}/completion", headers=owner).json
     assert completion["ratings"] == 40 and completion["rating_open"] is True
+    # The comments' moderation (评论管理): hidden by reports, reported once, held for review.
+    queue = client.get("/api/v1/comments/moderation", headers=owner).json
+    assert sorted(c["status"] for c in queue["items"]) == ["pending_review", "reported", "visible"]
 
     # demo-wang can sign up to supervise the project under construction.
     signed = client.post(
