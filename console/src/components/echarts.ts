@@ -1,10 +1,11 @@
 // The parts of ECharts the console draws with, registered once. Add a chart or a component
 // here when a view needs it; importing `echarts` whole would add ~1 MB to the build.
-import { BarChart, GaugeChart, LineChart, PieChart } from 'echarts/charts'
+import { BarChart, GaugeChart, LineChart, PieChart, RadarChart } from 'echarts/charts'
 import {
   DatasetComponent,
   GridComponent,
   LegendComponent,
+  RadarComponent,
   TitleComponent,
   TooltipComponent,
 } from 'echarts/components'
@@ -15,11 +16,13 @@ import type {
   GaugeSeriesOption,
   LineSeriesOption,
   PieSeriesOption,
+  RadarSeriesOption,
 } from 'echarts/charts'
 import type {
   DatasetComponentOption,
   GridComponentOption,
   LegendComponentOption,
+  RadarComponentOption,
   TitleComponentOption,
   TooltipComponentOption,
 } from 'echarts/components'
@@ -30,9 +33,11 @@ echarts.use([
   GaugeChart,
   LineChart,
   PieChart,
+  RadarChart,
   DatasetComponent,
   GridComponent,
   LegendComponent,
+  RadarComponent,
   TitleComponent,
   TooltipComponent,
   CanvasRenderer,
@@ -43,9 +48,11 @@ export type ChartOption = ComposeOption<
   | GaugeSeriesOption
   | LineSeriesOption
   | PieSeriesOption
+  | RadarSeriesOption
   | DatasetComponentOption
   | GridComponentOption
   | LegendComponentOption
+  | RadarComponentOption
   | TitleComponentOption
   | TooltipComponentOption
 >
