@@ -8,9 +8,14 @@ from marshmallow import fields, validate
 from api.core import labels, utcnow
 from api.core.codes import code, keyed_labels, label
 from api.core.fields import Text, id_field, query_id
-from feedback.models.ratings import DIMENSIONS
+from feedback.models.ratings import DIMENSIONS, RATING_WINDOW
 from feedback.policy import window_open
 from participation.models import STATUSES as PROJECT_STATUSES
+
+
+def _opened(closes_at):
+    """The rating window's opening: `RATING_WINDOW` before it closes."""
+    return None if closes_at is None else (closes_at - RATING_WINDOW).isoformat()
 
 
 def score():
@@ -53,6 +58,15 @@ class CompletionSchema(ma.Schema):
     project_id = fields.Integer(attribute="id")
     status = code(PROJECT_STATUSES)
     status_label = label(labels.PROJECT_STATUSES, "status")
+    rating_opens_at = fields.Function(
+        lambda p: _opened(p.rating_closes_at),
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "nullable": True,
+            "description": "when the rating window opened (the project's completion)",
+        },
+    )
     rating_closes_at = fields.DateTime(allow_none=True)
     rating_open = fields.Function(lambda p: window_open(p, utcnow()))
     satisfaction_rate = fields.Float(attribute="completion_satisfaction_rate", allow_none=True)

@@ -4,6 +4,8 @@ completion ratings read by staff (the distribution of scores per dimension, the 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from tests.support.feedback_world import (
@@ -121,6 +123,13 @@ def test_ratings_are_read_by_staff_with_their_comments_and_no_household(app, wor
     assert by["quality"]["counts"] == [0, 0, 0, 1, 1]
     assert by["site_management"]["counts"] == [0, 0, 2, 0, 0]
     assert all(sum(d["counts"]) == 2 for d in spread["dimensions"])
+    # The rating window's dates: it opened 30 days before it closes.
+    completion = client.get(
+        f"/api/v1/projects/{w.completed}/completion", headers=w.headers["clerk"]
+    ).json
+    opens = datetime.fromisoformat(completion["rating_opens_at"])
+    closes = datetime.fromisoformat(completion["rating_closes_at"])
+    assert closes - opens == timedelta(days=30)
 
 
 def test_a_project_without_ratings_has_an_empty_distribution(app, world, client):
