@@ -14,10 +14,12 @@ import logging
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from api import auth
 from api.core import db
+from api.core.audit import AuditEntry
 from devtools import factory
 from participation.models import RoleGrant, Staff
 from tests.support.database import every_row
@@ -344,6 +346,9 @@ def test_a_password_reset_gives_a_new_password_once_and_ends_old_tokens(app, cli
         stored = db.session.get(Staff, town.ids["clerk_a2"])
         assert stored.token_epoch == 1
         assert check_password_hash(stored.password_hash, password)
+        # The audit trail records the reset, never the password nor its hash.
+        changes = repr([e.changes for e in db.session.scalars(select(AuditEntry))])
+        assert password not in changes and stored.password_hash not in changes
     assert password not in repr(every_row(app))
     assert all(password not in record.getMessage() for record in caplog.records)
     assert password not in caplog.text
