@@ -451,3 +451,23 @@ def test_a_body_on_the_bodiless_writes_is_ignored_or_refused_never_a_500(app, cl
     with app.app_context():
         stored = db.session.get(Staff, target)
         assert not check_password_hash(stored.password_hash, "mine-1234567")
+
+
+def test_the_list_costs_the_same_statements_for_a_page_of_3_and_of_13(app, client, town):
+    """The grants and their scopes' names are read a kind at a time, not per account."""
+    url = "/api/v1/staff?per_page=100"
+    with count_statements(app) as few:
+        assert client.get(url, headers=town.headers["county_a"]).status_code == 200
+    with app.app_context():
+        for n in range(10):
+            factory.staff(
+                f"more-{n}",
+                ("committee", town.places["A2"]),
+                ("owner", town.places["PA"]),
+                ("county", town.places["A"]),
+            )
+        db.session.commit()
+    with count_statements(app) as many:
+        reply = client.get(url, headers=town.headers["county_a"])
+    assert reply.json["total"] == 16
+    assert many.count == few.count, (str(few), str(many))
