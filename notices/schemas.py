@@ -157,6 +157,9 @@ class NoticeSummarySchema(ma.Schema):
     status = code(STATUSES)
     status_label = label(labels.NOTICE_STATUSES, "status")
     published_at = fields.DateTime(allow_none=True)
+    publish_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when a scheduled notice is to be published"}
+    )
     expires_at = fields.DateTime(allow_none=True)
     read = fields.Boolean(
         allow_none=True, metadata={"description": "residents: whether they have read it"}
