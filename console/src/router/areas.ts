@@ -88,7 +88,8 @@ export const AREAS: readonly Area[] = [
     path: 'notices',
     title: '通知公告',
     icon: Bell,
-    roles: ['committee', 'county', 'prefecture'],
+    // notices/policy.py: a project's owner writes to its estates and to the project too
+    roles: ['committee', 'owner', 'county', 'prefecture'],
     view: () => import('@/views/notices/NoticesView.vue'),
   },
   {
