@@ -21,8 +21,9 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from api.core import Forbidden, Unauthorized, db
+from api.core import Forbidden, Unauthorized, audit, db
 from api.core.fields import ID_MAX
+from api.core.trace import current_request_id
 from participation import policy
 from participation.models import Resident, Staff
 
@@ -193,7 +194,30 @@ def keep_caller(caller):
     if isinstance(caller, Staff) and caller.token_epoch != g.get("token_epoch", 0):
         raise Unauthorized("登录已失效（密码已重置或账号曾停用），请重新登录", code="token_invalid")
     g.caller = caller
+    if isinstance(caller, Staff) and request.method in audit.WRITE_METHODS:
+        audit.begin(db.session, _staff_actor(caller))
     return caller
+
+
+def _staff_actor(staff: Staff) -> dict:
+    """Who is writing, for the audit trail (`api.core.audit`): the account, its grants, the
+    view and address, and the object the address names (its last `<name>_id`)."""
+    view_args = request.view_args or {}
+    ids = [(key[: -len("_id")], value) for key, value in view_args.items() if key.endswith("_id")]
+    return {
+        "staff_id": staff.id,
+        "username": staff.username,
+        "roles": [
+            grant.role if grant.scope_id is None else f"{grant.role}:{grant.scope_id}"
+            for grant in staff.grants
+        ],
+        "method": request.method,
+        "path": request.path,
+        "action": request.endpoint or "",
+        "address": request.remote_addr,
+        "request_id": current_request_id(),
+        "subject": ids[-1] if ids else None,
+    }
 
 
 def _load_caller():
