@@ -10,6 +10,7 @@ from api.core import db
 from devtools import factory
 from participation.models import Estate
 from tests.support.notices_helpers import build_town, building_id, consent, post_notice
+from tests.support.statements import count_statements
 from tests.support.voting_helpers import run_jobs
 
 NOTICES = "/api/v1/notices"
@@ -150,3 +151,22 @@ def test_staff_reading_a_notice_are_told_whether_they_may_manage_it(client, make
     ]
     for who, may in (("county", True), ("prefecture", True), ("clerk", False)):
         assert _get(client, make, town.staff[who], f"/{notice_id}")["may_manage"] is may, who
+
+
+def test_the_figures_cost_the_same_statements_however_many_households(app, client, make, town):
+    """Every figure is an SQL aggregate or one page: a notice to an estate of 2 buildings (4
+    households) costs what a notice to an estate of 1 building (1 household) does."""
+    clerk = town.staff["clerk"]
+    small = post_notice(client, make, clerk, estate_id=town.estate_b.id).json["id"]
+    large = post_notice(client, make, clerk, estate_id=town.estate.id).json["id"]
+    headers = make.headers(clerk)
+    costs = {}
+    for notice_id in (small, large):
+        for tail in ("/delivery-report", "/buildings", "/unreached"):
+            client.get(f"{NOTICES}/{notice_id}{tail}", headers=headers)  # warm
+            with count_statements(app) as statements:
+                reply = client.get(f"{NOTICES}/{notice_id}{tail}", headers=headers)
+            assert reply.status_code == 200, reply.json
+            costs.setdefault(tail, []).append(statements.count)
+    for tail, (one, three) in costs.items():
+        assert one == three, (tail, costs)
