@@ -8,62 +8,21 @@ about who may see what.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from io import BytesIO
+from datetime import date
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils import get_column_letter
+from openpyxl.styles import Alignment
 
-from api.core import LOCAL, labels
+from api.core import labels, sheets
 
 PERCENT = "0.00%"
 DAY = "yyyy-mm-dd"
 AREA = "#,##0.00"
-_THIN = Side(style="thin", color="999999")
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 
 
-def _sheet(book: Workbook, name: str, title: str, columns, rows, formats=None) -> None:
-    """A sheet: the title in row 1 (merged over the columns), the headers in row 2, frozen
-    below, then `rows`. `columns` is [(header, width)]; `formats` {column index: format}."""
-    sheet = book.create_sheet(name)
-    sheet.append([title])
-    sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A1"].alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    sheet.row_dimensions[1].height = 36
-    sheet.append([header for header, _ in columns])
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-        cell.fill = _HEADER_FILL
-        cell.border = Border(top=_THIN, bottom=_THIN, left=_THIN, right=_THIN)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-    for row in rows:
-        sheet.append(list(row))
-    # Text is text: a name or title that begins with "=" (a roster from someone else's
-    # spreadsheet, a clerk's title) is not a formula for Excel to run (formula injection).
-    for cells in sheet.iter_rows():
-        for cell in cells:
-            if cell.data_type == "f":
-                cell.data_type = "s"
-    for index, (_, width) in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    for index, number_format in (formats or {}).items():
-        for (cell,) in sheet.iter_rows(min_row=3, min_col=index, max_col=index):
-            cell.number_format = number_format
-    sheet.freeze_panes = "A3"
-
-
-def _bytes(book: Workbook) -> bytes:
-    del book[book.sheetnames[0]]  # the empty sheet a new workbook starts with
-    out = BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _local(when: datetime | None) -> str:
-    return when.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M") if when else ""
+_sheet = sheets.add_sheet
+_bytes = sheets.workbook_bytes
+_local = sheets.local_minute
 
 
 def _yes(value: bool | None) -> str:
