@@ -24,7 +24,7 @@ from typing import Any
 
 from flask_sqlalchemy.session import Session
 from sqlalchemy import DDL, JSON, ForeignKey, Index, Integer, String, event, inspect
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, scoped_session
 
 from api.core.clock import utcnow
 from api.core.db import UTCDateTime, db
@@ -226,10 +226,17 @@ def _after_flush(session, flush_context) -> None:
         return
     changes = session.info.setdefault(_CHANGES, [])
     tag = _tag(session)
+    deleted = list(session.deleted)
+    # A row deleted as an orphan (`account.grants.remove(grant)` with delete-orphan) is in
+    # no list of the session's: the flush decided to delete it (tests/shell/test_audit_walk).
+    for state, (is_delete, list_only) in getattr(flush_context, "states", {}).items():
+        obj = state.obj()
+        if is_delete and not list_only and obj is not None and obj not in deleted:
+            deleted.append(obj)
     for op, objects in (
         ("insert", session.new),
         ("update", session.dirty),
-        ("delete", session.deleted),
+        ("delete", deleted),
     ):
         for obj in objects:
             if isinstance(obj, AuditEntry):
@@ -274,6 +281,44 @@ def _after_bulk(orm_execute_state):
     return result
 
 
+def _session(session):
+    """The session itself, of Flask-SQLAlchemy's `db.session` (a scoped session)."""
+    return session() if isinstance(session, scoped_session) else session
+
+
+def note_statement(session, table: str, op: str, rows: int | None) -> None:
+    """Record a statement run on the session's connection (Core, which the session's events
+    do not see) as `_after_bulk` records one run through the session: its table, `op`
+    (bulk_insert, bulk_update, bulk_delete) and the rows it touched."""
+    session = _session(session)
+    if _ACTOR in session.info:
+        session.info.setdefault(_CHANGES, []).append(
+            (_tag(session), {"table": table, "op": op, "rows": rows})
+        )
+
+
+def note_row(
+    session,
+    table: str,
+    row_id: int | str,
+    op: str,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    """Record a row written by a statement the session's events do not see as a row (an
+    upsert, a statement on the session's connection), with the columns given before and
+    after, masked and hidden as every recorded row's are."""
+    session = _session(session)
+    if _ACTOR not in session.info:
+        return
+    change: dict = {"table": table, "id": row_id, "op": op}
+    if before:
+        change["before"] = {name: shown(name, value) for name, value in before.items()}
+    if after:
+        change["after"] = {name: shown(name, value) for name, value in after.items()}
+    session.info.setdefault(_CHANGES, []).append((_tag(session), change))
+
+
 def _within(tag, transaction) -> bool:
     while tag is not None:
         if tag is transaction:
@@ -298,7 +343,8 @@ _scope_of: Callable[[int], tuple[int | None, int | None]] | None = None
 def _subject(session, actor: dict, changes: list[dict]) -> tuple[str | None, int | None]:
     if _SUBJECT in session.info:
         return session.info[_SUBJECT]
-    if actor.get("subject"):
+    if actor.get("subject") and isinstance(actor["subject"][1], int):
+        # An address's opaque id (a ballot comment's token) names no row: the inserts may.
         return actor["subject"]
     for change in changes:
         if change["op"] == "insert" and isinstance(change.get("id"), int):

@@ -38,6 +38,7 @@ from api.core import (
     insert_for_dialect,
     utcnow,
 )
+from api.core.audit import note_row, note_statement
 from participation.models import Plan, Resident
 from voting.models import (
     CHOICES,
@@ -372,6 +373,8 @@ def write_ballot(
         row = db.session.connection().execute(_WRITES[picks is None], params).first()
         if row is None:  # closed (or due) since it was read: nothing was written
             raise BallotClosed()
+        # The session's events do not see a statement on its connection (the staff trail).
+        note_statement(db.session, "ballot_changes", "bulk_insert", 1)
     else:  # the embedded default: one statement each
         row = db.session.execute(_upsert_statement(dialect), values).one()
         db.session.execute(
@@ -383,6 +386,23 @@ def write_ballot(
                 "at": now,
             },
         )
+    # A clerk's paper ballot in the staff audit trail: whose ballot, how, by whom and its
+    # evidence; its content is hidden there (`api.core.audit.SECRET`).
+    note_row(
+        db.session,
+        "ballots",
+        f"{consultation.id}/{household_id}",
+        "insert" if row.revision == 1 else "update",
+        before=None if row.revision == 1 else {"revision": row.revision - 1},
+        after={
+            "household_id": household_id,
+            "channel": channel,
+            "revision": row.revision,
+            "staff_id": staff_id,
+            "evidence_upload_id": evidence_upload_id,
+            "choice": choice,
+        },
+    )
     if picks is not None:
         db.session.execute(
             delete(BallotPick).where(
