@@ -1,6 +1,7 @@
 """One blueprint module per domain; each view is parse → load → policy → service → commit → dump."""
 
 from api.routes import (
+    audit,
     auth,
     comments,
     delegations,
@@ -38,5 +39,6 @@ def register_blueprints(api) -> None:
         opinions,
         home,
         me,
+        audit,
     ):
         api.register_blueprint(module.blp)
