@@ -65,6 +65,12 @@ def test_the_clerk_reviews_supervisors_and_sees_the_inspections_and_the_board(pa
     expect(overdue.locator("[data-test=ticket-clock]")).to_contain_text("已超期")
     expect(board.locator("[data-test=overdue-count]")).to_contain_text("已超期未答复")
     shot(page, "site-board")
+    # On a tablet the four columns stay side by side.
+    page.set_viewport_size({"width": 1024, "height": 768})
+    columns = [board.locator(f"[data-test=column-{s}]") for s in ("open", "resolved")]
+    assert columns[0].bounding_box()["y"] == columns[1].bounding_box()["y"]
+    shot(page, "site-board-tablet")
+    page.set_viewport_size({"width": 1366, "height": 768})
     # The committee reads the tickets; the owner answers them: no answer form for the clerk.
     overdue.click()
     detail = page.locator("[data-test=ticket-detail]")
