@@ -159,7 +159,10 @@ class TicketEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Written with the step, never changed after (an answer's photos).
-    photos: Mapped[list[Upload]] = relationship(secondary=ticket_event_photos, order_by=Upload.id)
+    # Loaded with the steps in one statement (a ticket's detail lists every step's photos).
+    photos: Mapped[list[Upload]] = relationship(
+        secondary=ticket_event_photos, order_by=Upload.id, lazy="selectin"
+    )
 
 
 @event.listens_for(TicketEvent, "before_update")
