@@ -193,6 +193,10 @@ class UnreachedQuery(PageArgs, UnreachedFilter):
     pass
 
 
+_PAGE_QUERY = PageArgs()
+_UNREACHED_QUERY = UnreachedQuery()
+
+
 def _seen_notice(notice_id: int) -> Notice:
     notice = _notice(notice_id)
     policy.require_sees(auth.current_staff(), notice)
@@ -215,7 +219,7 @@ def notice_delivery_report(notice_id):
 
 @blp.get("/notices/<int:notice_id>/buildings")
 @auth.staff_required
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(_PAGE_QUERY, location="query")
 @blp.response(200, BuildingSharesSchema)
 @blp.errors(401, 403, 404, 422)
 def notice_buildings(args, notice_id):
@@ -227,7 +231,7 @@ def notice_buildings(args, notice_id):
 
 @blp.get("/notices/<int:notice_id>/unreached")
 @auth.staff_required
-@blp.arguments(UnreachedQuery, location="query")
+@blp.arguments(_UNREACHED_QUERY, location="query")
 @blp.response(200, UnreachedSchema)
 @blp.errors(401, 403, 404, 422)
 def notice_unreached(args, notice_id):
