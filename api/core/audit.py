@@ -272,8 +272,12 @@ def _after_bulk(orm_execute_state):
     )
     result = orm_execute_state.invoke_statement()
     rows = getattr(result, "rowcount", None)
-    if rows is None or rows < 0:
-        params = orm_execute_state.parameters
+    params = orm_execute_state.parameters
+    if orm_execute_state.is_insert and getattr(result, "returns_rows", False):
+        # An INSERT … RETURNING (an upsert) counts its rows as they are fetched, after this:
+        # SQLite's rowcount is 0 here. One row a parameter set.
+        rows = len(params) if isinstance(params, list) else 1
+    elif rows is None or rows < 0:
         rows = len(params) if isinstance(params, list) else None
     session.info.setdefault(_CHANGES, []).append(
         (_tag(session), {"table": name, "op": op, "rows": rows})
