@@ -4,6 +4,236 @@
  */
 
 export interface paths {
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail (操作日志), newest first, a page at a time: who (username and grants),
+         *     what (the endpoint and its Chinese label), the object, when, from which address, and the
+         *     rows' fields before and after (personal data masked). Searched by staff, object, action
+         *     and time. The prefecture reads every entry, a county officer the entries of their county's
+         *     staff, a committee clerk those of their community's clerks; a project owner 403
+         *     `out_of_scope`, residents 403 `staff_only`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the staff write, by its endpoint (`GET /audit/labels`) */
+                    action?: "places.create_county" | "places.create_community" | "places.create_estate" | "places.edit_household" | "places.import_households" | "registry.approve_claim" | "registry.reject_claim" | "registry.create_staff" | "registry.add_grant" | "registry.revoke_grant" | "registry.deactivate_staff" | "registry.activate_staff" | "registry.reset_staff_password" | "projects.create_project" | "projects.patch_project" | "projects.create_plan" | "projects.transition" | "progress.post_progress" | "voting.create_consultation" | "voting.open_consultation" | "voting.close_consultation" | "voting.paper_ballot" | "delegations.record_delegation" | "delegations.verify_delegation" | "delegations.reject_delegation" | "delegations.revoke_delegation" | "opinions.reply_to_comment" | "supervision.accept_supervisor" | "supervision.decline_supervisor" | "supervision.upload_photo" | "supervision.answer_ticket" | "feedback.record_acceptance" | "feedback.attach_acceptance_document" | "feedback.remove_acceptance_document" | "comments.hide_comment" | "comments.restore_comment" | "comments.reply_to_comment" | "notices.create_notice" | "notices.patch_notice" | "notices.publish_notice" | "notices.withdraw_notice";
+                    /** @description entries at or after; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC) */
+                    from?: string;
+                    /** @description the object's id (with object_type) */
+                    object_id?: number;
+                    /** @description the kind of object the entry is about */
+                    object_type?: "county" | "community" | "estate" | "household" | "claim" | "staff" | "grant" | "project" | "plan" | "progress_update" | "consultation" | "ballot" | "delegation" | "signup" | "upload" | "ticket" | "acceptance" | "document" | "comment" | "reply" | "notice";
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                    /** @description a staff account's id, or its username, who wrote the entry */
+                    staff?: string;
+                    /** @description entries at or before; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditEntryPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The entries `GET /audit` finds with the same conditions, every page, as an Excel
+         *     workbook (newest first): time, staff, grants, action, object, request, address and the
+         *     fields before → after. More than 50,000 entries is 422 `export_too_large` with the count:
+         *     narrow the time range or add a condition.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description the staff write, by its endpoint (`GET /audit/labels`) */
+                    action?: "places.create_county" | "places.create_community" | "places.create_estate" | "places.edit_household" | "places.import_households" | "registry.approve_claim" | "registry.reject_claim" | "registry.create_staff" | "registry.add_grant" | "registry.revoke_grant" | "registry.deactivate_staff" | "registry.activate_staff" | "registry.reset_staff_password" | "projects.create_project" | "projects.patch_project" | "projects.create_plan" | "projects.transition" | "progress.post_progress" | "voting.create_consultation" | "voting.open_consultation" | "voting.close_consultation" | "voting.paper_ballot" | "delegations.record_delegation" | "delegations.verify_delegation" | "delegations.reject_delegation" | "delegations.revoke_delegation" | "opinions.reply_to_comment" | "supervision.accept_supervisor" | "supervision.decline_supervisor" | "supervision.upload_photo" | "supervision.answer_ticket" | "feedback.record_acceptance" | "feedback.attach_acceptance_document" | "feedback.remove_acceptance_document" | "comments.hide_comment" | "comments.restore_comment" | "comments.reply_to_comment" | "notices.create_notice" | "notices.patch_notice" | "notices.publish_notice" | "notices.withdraw_notice";
+                    /** @description entries at or after; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC) */
+                    from?: string;
+                    /** @description the object's id (with object_type) */
+                    object_id?: number;
+                    /** @description the kind of object the entry is about */
+                    object_type?: "county" | "community" | "estate" | "household" | "claim" | "staff" | "grant" | "project" | "plan" | "progress_update" | "consultation" | "ballot" | "delegation" | "signup" | "upload" | "ticket" | "acceptance" | "document" | "comment" | "reply" | "notice";
+                    /** @description a staff account's id, or its username, who wrote the entry */
+                    staff?: string;
+                    /** @description entries at or before; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC) */
+                    to?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the audit trail's entries the search finds, as an Excel workbook */
+                200: {
+                    headers: {
+                        /** @description attachment; filename (ASCII) and filename* (UTF-8, RFC 5987) with the Chinese name */
+                        "Content-Disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The Chinese labels of the trail's actions and kinds of object, for the console's
+         *     search (who may read the trail: as `GET /audit`).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditLabels"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/staff-login": {
         parameters: {
             query?: never;
@@ -658,6 +888,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/comments/{comment_id}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comment_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An official reply (官方回复) to a visible comment (409 `comment_not_visible` for any
+         *     other), at most 1000 characters, by the committee of the project's communities or its
+         *     owner (403 `out_of_scope` for others who see the project; 404 to those who do not). Shown
+         *     under the comment, to residents too, with the role, never the replier's name.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    comment_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CommentReplyArgs"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["CommentReply"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/comments/{comment_id}/report": {
         parameters: {
             query?: never;
@@ -832,6 +1157,96 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/comments/moderation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The moderation queue across the projects the caller sees, the latest change first:
+         *     comments reported by residents, held by WeChat for review, waiting for WeChat's check, and
+         *     hidden (or of one `status`; of one `project_id`). Each with its project's name, the
+         *     moderation details, official replies, and what the caller may do with it now: moderate (a
+         *     clerk of the project: its communities' committee, its county, the prefecture), hide or
+         *     restore it from its status, answer it (a visible comment; its communities' committee, its
+         *     owner).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                    /** @description one project the caller sees */
+                    project_id?: number;
+                    /** @description one status; without it: reported, held for review, waiting for WeChat's check, hidden, and any comment with reports */
+                    status?: "visible" | "pending_check" | "pending_review" | "reported" | "hidden" | "refused";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ModerationQueuePage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4532,7 +4947,8 @@ export interface paths {
         };
         /**
          * One notice. Residents see those published to them (a withdrawn one with its reason);
-         *     staff those in their scope, drafts included.
+         *     staff those in their scope, drafts included, with `may_manage`: whether they may edit,
+         *     publish and withdraw it.
          */
         get: {
             parameters: {
@@ -4665,6 +5081,165 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        trace?: never;
+    };
+    "/api/v1/notices/{notice_id}/buildings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notice_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The read share per building: one page of the buildings the notice reached, in their
+         *     natural order (2栋 before 10栋), each with the households targeted and those with a member
+         *     who read it; the notice's totals beside the page. For the staff who see the notice.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    notice_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BuildingShares"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notices/{notice_id}/delivery-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notice_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * How the notice's WeChat messages fared: counts by status (sent, no consent, failed,
+         *     waiting, cancelled), the messages not sent by reason (no consent, refused 43101, WeChat
+         *     silent or another errcode, interrupted, withdrawn), and the targeted households with no
+         *     verified member, whom no message reaches. For the staff who see the notice.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    notice_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DeliveryReport"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/notices/{notice_id}/publish": {
@@ -4867,6 +5442,95 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Receipts"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notices/{notice_id}/unreached": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notice_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Whom to visit: the targeted households where no verified member has read the notice,
+         *     by building, unit and room, the owner's name masked, with their verified members (0: no
+         *     WeChat message reaches them); one building with `building_id` (422
+         *     `building_not_in_notice`). For the staff who see the notice.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description one building the notice reached (422 `building_not_in_notice`) */
+                    building_id?: number;
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    notice_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Unreached"];
                     };
                 };
                 /** @description 请先登录 */
@@ -5708,6 +6372,339 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/acceptance/candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Who may be a residents' representative at the acceptance: the verified residents of the
+         *     project's estates, with their household's room, found by part of a name, a building or a
+         *     room (`q`). Names are masked; no phone, no relation. For the project's managers (the owner,
+         *     its county, the prefecture), who record the acceptance.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                    /** @description part of a claimed name, a nickname, a building or a room */
+                    q?: string;
+                };
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcceptanceCandidatePage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/acceptance/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The acceptance documents (验收资料), in the order attached: for staff who see the
+         *     project. Each file is fetched at its `url`.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcceptanceDocumentPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Attach an acceptance document: a PDF or an image the caller uploaded to this project
+         *     (`POST /projects/{id}/uploads`), with a title. The project's managers, while it is
+         *     `completed` (409 `project_not_completed`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["AcceptanceDocumentArgs"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcceptanceDocument"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/acceptance/documents/{document_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                document_id: number;
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove an acceptance document, answered with the document removed (the uploaded file
+         *     stays). The project's managers, while it is `completed` (409 `project_not_completed`); 404
+         *     `document_not_found` for a document of another project.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    document_id: number;
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AcceptanceDocument"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/comments": {
         parameters: {
             query?: never;
@@ -5893,6 +6890,74 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Completion"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/completion/distribution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        /** How many households gave each score 1–5 in each dimension of the completion rating. */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Distribution"];
                     };
                 };
                 /** @description 请先登录 */
@@ -6793,7 +7858,76 @@ export interface paths {
             };
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Staff who see the project: its households' ratings, the latest first, with their
+         *     comments (`commented=true`: only those with one); which household rated is not shown.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description true: only ratings with a comment; false: only those without */
+                    commented?: boolean;
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RatingPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
         put?: never;
         /**
          * Rate the completed project for the caller's household, 1–5 per dimension (201); a new
@@ -7497,14 +8631,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Staff accounts (prefecture only). */
+        /**
+         * The staff accounts the caller manages, in id order, with what the caller may do with
+         *     each: the prefecture every account; a county officer the accounts whose grants all lie in
+         *     their county (the county, its communities' committees, its projects' owners); a committee
+         *     clerk the committee accounts of their own community. `?q=` part of the username,
+         *     `?active=true|false`. Project owners manage no accounts (403).
+         */
         get: {
             parameters: {
                 query?: {
+                    /** @description only active (true) or deactivated (false) */
+                    active?: boolean;
                     /** @description which page, from 1 */
                     page?: number;
                     /** @description items a page, 1 to 100 */
                     per_page?: number;
+                    /** @description accounts whose username contains this text */
+                    q?: string;
                 };
                 header?: never;
                 path?: never;
@@ -7539,12 +8683,23 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
-                422: components["responses"]["UNPROCESSABLE_ENTITY"];
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
         put?: never;
-        /** Create a staff account with its grants (prefecture; a county officer within the county). */
+        /**
+         * Create a staff account with its grants (prefecture; a county officer within the county;
+         *     a committee clerk with the committee role of their own community).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -7612,6 +8767,149 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/staff/{staff_id}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                staff_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reactivate a deactivated staff account in the caller's remit: it signs in again with its
+         *     password (the tokens it held before stay ended). An active account stays so.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    staff_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Staff"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/{staff_id}/deactivate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                staff_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deactivate a staff account in the caller's remit (never their own: 403 `own_account`):
+         *     it can no longer sign in and its tokens are refused at once (401 `token_invalid`), also
+         *     after a reactivation. An account already deactivated stays so.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    staff_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Staff"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/staff/{staff_id}/grants": {
         parameters: {
             query?: never;
@@ -7623,7 +8921,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Grant a role within a scope (prefecture; a county officer within the county). */
+        /**
+         * Grant a role within a scope (prefecture; a county officer within the county; a committee
+         *     clerk the committee role of their own community) to an account in the caller's remit or one
+         *     without grants.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -7696,6 +8998,210 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/{staff_id}/grants/{grant_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                grant_id: number;
+                staff_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of an account's grants (the prefecture; a county officer or a committee clerk
+         *     for an account in their remit, as `GET /staff` lists them; never the caller's own: 403
+         *     `own_account`). The account answers to its remaining grants from its next request on; an
+         *     account left without grants is the prefecture's to manage. 404 `grant_not_found` for a
+         *     grant the account does not hold.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    grant_id: number;
+                    staff_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description No Content */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/{staff_id}/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                staff_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reset the password of a staff account in the caller's remit (never their own: 403
+         *     `own_account`): the server generates the new password, replies it this once (never stored
+         *     but as a hash, never logged) and ends every token the account holds.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    staff_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PasswordReset"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/staff/grant-options": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The roles the caller may grant, and the counties and communities they may grant them in
+         *     (an `owner` role's project is picked from `GET /projects`): what the account page offers.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["GrantOptions"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8016,7 +9522,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The project owner (or county, prefecture) answers an open or reopened ticket. */
+        /**
+         * The project owner (or county, prefecture) answers an open or reopened ticket, with
+         *     photos if any (`photo_ids`: their own uploads of the project; the reporter sees them).
+         */
         post: {
             parameters: {
                 query?: never;
@@ -8379,8 +9888,83 @@ export interface components {
             remarks?: string | null;
             representatives: components["schemas"]["RepresentativeArgs"][];
         };
+        AcceptanceCandidatePage: {
+            items?: components["schemas"]["RepresentativeCandidate"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
+        AcceptanceDocument: {
+            content_type?: string;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            project_id?: number;
+            size?: number;
+            title?: string;
+            upload_id?: number;
+            readonly url?: string;
+        };
+        /** @description `upload_id` is the caller's own upload of this project, a PDF or an image, not shown to residents and not yet attached (422 `upload_invalid`, `upload_published`, `upload_duplicate`). */
+        AcceptanceDocumentArgs: {
+            /** @description e.g. 竣工验收报告 */
+            title: string;
+            /** @description from POST /projects/{id}/uploads */
+            upload_id: number;
+        };
+        AcceptanceDocumentPage: {
+            items?: components["schemas"]["AcceptanceDocument"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
         AnswerArgs: {
             answer: string;
+            /** @description photos of the answer (at most 9): ids from POST /projects/{id}/uploads by the same staff member; the reporter sees them */
+            photo_ids?: number[];
+        };
+        AuditEntry: {
+            /** @description the endpoint: `places.edit_household` */
+            action?: string;
+            /** @description what was done, in Chinese */
+            action_label?: string;
+            address?: string | null;
+            /** Format: date-time */
+            at?: string;
+            changes?: components["schemas"]["Change"][];
+            id?: number;
+            method?: string;
+            object_id?: number | null;
+            /** @description in Chinese */
+            object_label?: string | null;
+            object_type?: string | null;
+            path?: string;
+            request_id?: string | null;
+            /** @description in Chinese */
+            role_labels?: string[];
+            /** @description the grants held: `committee:3` */
+            roles?: string[];
+            staff_id?: number;
+            username?: string;
+        };
+        AuditEntryPage: {
+            items?: components["schemas"]["AuditEntry"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
+        AuditLabels: {
+            actions?: components["schemas"]["Label"][];
+            object_types?: components["schemas"]["Label"][];
         };
         /** @description A `needs_survey` ballot gives `items`, some of the consultation's options (422 `items_required`, `invalid_choice`), and no `choice`; any other kind gives `choice`, one of the consultation's `choices` (422 `invalid_choice`), and no `items` (422 `items_not_applicable`). `item_opinions` only for `plan_satisfaction` (422 `opinions_not_applicable`), keyed by ids of the plan's items (422 `unknown_plan_item`). `household_id` is needed when the resident votes for several households (422 `household_required`). */
         BallotArgs: {
@@ -8430,6 +10014,14 @@ export interface components {
             name?: string;
             not_voted?: number;
         };
+        BuildingRead: {
+            building?: string;
+            building_id?: number;
+            estate?: string;
+            households_read?: number;
+            households_targeted?: number;
+            read_share?: number | null;
+        };
         BuildingShare: {
             building?: string;
             building_id?: number;
@@ -8437,6 +10029,17 @@ export interface components {
             households_read?: number;
             households_targeted?: number;
             read_share?: number;
+        };
+        BuildingShares: {
+            households_read?: number;
+            households_targeted?: number;
+            items?: components["schemas"]["BuildingRead"][];
+            notice_id?: number;
+            page?: number;
+            per_page?: number;
+            read_share?: number | null;
+            /** @description buildings the notice reached */
+            total?: number;
         };
         Candidate: {
             household_id?: number;
@@ -8450,6 +10053,24 @@ export interface components {
             /** @description the Chinese label of `relation` */
             readonly relation_label?: string;
             resident_id?: number;
+        };
+        Change: {
+            /** @description the fields after (masked) */
+            after?: {
+                [key: string]: unknown;
+            };
+            /** @description the fields before (masked) */
+            before?: {
+                [key: string]: unknown;
+            };
+            /** @description the row's id (absent for a bulk statement) */
+            id?: unknown;
+            of?: string;
+            /** @description insert, update, delete; bulk_insert, bulk_update, bulk_delete (with `rows`); more (the rows past the first 100, counted with `of` and `rows`) */
+            op?: string;
+            rows?: number | null;
+            /** @description the table of the row */
+            table?: string;
         };
         Claim: {
             readonly address?: {
@@ -8523,6 +10144,8 @@ export interface components {
             mine?: boolean;
             /** @description staff only: reports, the last decision's reason and time */
             readonly moderation?: unknown;
+            /** @description the committee's or the owner's replies, oldest first */
+            official_replies?: components["schemas"]["CommentReply"][];
             parent_id?: number | null;
             plan_id?: number | null;
             project_id?: number;
@@ -8545,6 +10168,23 @@ export interface components {
             per_page?: number;
             /** @description items of every page */
             total?: number;
+        };
+        CommentReply: {
+            body?: string;
+            comment_id?: number;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            /**
+             * @description `committee` or `owner`
+             * @enum {string}
+             */
+            role?: "committee" | "owner";
+            /** @description the Chinese label of `role` */
+            readonly role_label?: string;
+        };
+        CommentReplyArgs: {
+            body: string;
         };
         Community: {
             county_id?: number;
@@ -8579,6 +10219,11 @@ export interface components {
             /** Format: date-time */
             rating_closes_at?: string | null;
             readonly rating_open?: unknown;
+            /**
+             * Format: date-time
+             * @description when the rating window opened (the project's completion)
+             */
+            readonly rating_opens_at?: string | null;
             ratings?: number;
             /** @default 满意度=整体评价4分及以上的户数/参与评价的户数；各项均分保留两位小数 */
             rule: unknown;
@@ -8806,6 +10451,48 @@ export interface components {
             sending?: number;
             sent?: number;
             total?: number;
+        };
+        DeliveryReason: {
+            count?: number;
+            /** @description WeChat's errcode, when it answered with one */
+            errcode?: number | null;
+            /**
+             * @description why it was not sent
+             * @enum {string}
+             */
+            reason?: "no_consent" | "withdrawn" | "interrupted" | "refused" | "wechat_unavailable" | "wechat_error";
+            reason_label?: string;
+            /** @enum {string} */
+            status?: "pending" | "sending" | "sent" | "no_consent" | "failed" | "retrying" | "cancelled";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+        };
+        DeliveryReport: {
+            deliveries?: components["schemas"]["DeliveryCounts"];
+            households_targeted?: number;
+            /** @description targeted households with no verified member: no message */
+            households_without_member?: number;
+            notice_id?: number;
+            /** @description messages not sent, by status, reason and errcode; most first */
+            reasons?: components["schemas"]["DeliveryReason"][];
+            /** @enum {string} */
+            status?: "draft" | "scheduled" | "published" | "withdrawn";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+        };
+        DimensionScores: {
+            /** @description households that gave 1, 2, 3, 4 and 5 */
+            counts?: number[];
+            /** @enum {string} */
+            dimension?: "quality" | "environment" | "facilities" | "site_management" | "overall";
+            /** @description the Chinese label of `dimension` */
+            label?: string;
+        };
+        Distribution: {
+            dimensions?: components["schemas"]["DimensionScores"][];
+            project_id?: number;
+            /** @description households that rated */
+            ratings?: number;
         };
         Eligibility: {
             /** @description of `households`, those the resident votes for as delegate */
@@ -9389,12 +11076,30 @@ export interface components {
             readonly role_label?: string;
             scope_id?: number | null;
         };
+        GrantablePlace: {
+            county_id?: number | null;
+            id?: number;
+            name?: string;
+        };
+        GrantableRole: {
+            /** @enum {string} */
+            role?: "prefecture" | "county" | "committee" | "owner";
+            /** @description the Chinese label of `role` */
+            readonly role_label?: string;
+            /** @description what `scope_id` names: county, community, project (pick one with `GET /projects`), or null for the prefecture */
+            scope_kind?: string | null;
+        };
         /** @description `scope_id` is required for every role but `prefecture`, which has none: the county (`county`), community (`committee`) or project (`owner`) the role covers. An unknown scope is a 422 `unknown_scope`; one outside the caller's own grants a 403. */
         GrantArgs: {
             /** @enum {string} */
             role: "prefecture" | "county" | "committee" | "owner";
             /** @default null */
             scope_id: number | null;
+        };
+        GrantOptions: {
+            communities?: components["schemas"]["GrantablePlace"][];
+            counties?: components["schemas"]["GrantablePlace"][];
+            roles?: components["schemas"]["GrantableRole"][];
         };
         GridFloor: {
             /** @description from the room number (1203 → 12); null when it does not say one */
@@ -9614,10 +11319,42 @@ export interface components {
             /** @description households supporting the item */
             support?: number;
         };
+        Label: {
+            code?: string;
+            label?: string;
+        };
         Like: {
             comment_id?: number;
             liked?: boolean;
             likes?: number;
+        };
+        ManagedGrant: {
+            id?: number;
+            /** @description the caller may revoke it */
+            revocable?: boolean;
+            /** @enum {string} */
+            role?: "prefecture" | "county" | "committee" | "owner";
+            /** @description the Chinese label of `role` */
+            readonly role_label?: string;
+            scope_id?: number | null;
+            /** @description the county, community or project it covers */
+            scope_name?: string | null;
+        };
+        ManagedStaff: {
+            active?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            readonly display_name?: unknown;
+            id?: number;
+            /** @description the caller's own account */
+            is_self?: boolean;
+            may_activate?: boolean;
+            may_deactivate?: boolean;
+            /** @description the caller may add grants to it */
+            may_grant?: boolean;
+            may_reset_password?: boolean;
+            roles?: components["schemas"]["ManagedGrant"][];
+            username?: string;
         };
         Me: {
             households?: components["schemas"]["MyClaim"][];
@@ -9643,6 +11380,46 @@ export interface components {
         };
         ModerationArgs: {
             reason: string;
+        };
+        ModerationItem: {
+            /** @description masked nickname; 已注销用户 once the author is erased */
+            readonly author?: unknown;
+            body?: string;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            liked?: boolean;
+            likes?: number;
+            /** @description the clerk may hide it now */
+            may_hide?: boolean;
+            /** @description a clerk of its project */
+            may_moderate?: boolean;
+            /** @description an official reply now (committee, owner; a visible comment) */
+            may_reply?: boolean;
+            /** @description the clerk may show it again now */
+            may_restore?: boolean;
+            mine?: boolean;
+            /** @description staff only: reports, the last decision's reason and time */
+            readonly moderation?: unknown;
+            /** @description the committee's or the owner's replies, oldest first */
+            official_replies?: components["schemas"]["CommentReply"][];
+            parent_id?: number | null;
+            plan_id?: number | null;
+            project_id?: number;
+            project_name?: string;
+            /** @enum {string} */
+            status?: "visible" | "pending_check" | "pending_review" | "reported" | "hidden" | "refused";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+        };
+        ModerationQueuePage: {
+            items?: components["schemas"]["ModerationItem"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
         };
         MyBallot: {
             /** @enum {string} */
@@ -9786,6 +11563,8 @@ export interface components {
             /** Format: date-time */
             expires_at?: string | null;
             id?: number;
+            /** @description staff reading one notice (`GET /notices/{id}`): whether they may edit, publish and withdraw it (else 403 `out_of_scope`); absent elsewhere */
+            may_manage?: boolean;
             pinned?: boolean;
             /** Format: date-time */
             publish_at?: string | null;
@@ -9876,6 +11655,11 @@ export interface components {
             expires_at?: string | null;
             id?: number;
             pinned?: boolean;
+            /**
+             * Format: date-time
+             * @description when a scheduled notice is to be published
+             */
+            publish_at?: string | null;
             /** Format: date-time */
             published_at?: string | null;
             /** @description residents: whether they have read it */
@@ -10030,6 +11814,11 @@ export interface components {
             role: "design" | "construction" | "supervision";
             /** @enum {string} */
             verdict: "pass" | "conditional" | "fail";
+        };
+        PasswordReset: {
+            /** @description the new password, generated by the server and shown this once: it is stored only as a hash and never written to a log */
+            password?: string;
+            staff?: components["schemas"]["Staff"];
         };
         Photo: {
             content_type?: string;
@@ -10318,6 +12107,17 @@ export interface components {
              */
             publish_at?: string | null;
         };
+        Rated: {
+            comment?: string | null;
+            environment?: number;
+            facilities?: number;
+            id?: number;
+            overall?: number;
+            quality?: number;
+            site_management?: number;
+            /** Format: date-time */
+            updated_at?: string;
+        };
         Rating: {
             comment?: string | null;
             environment?: number;
@@ -10341,6 +12141,15 @@ export interface components {
             overall: number;
             quality: number;
             site_management: number;
+        };
+        RatingPage: {
+            items?: components["schemas"]["Rated"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
         };
         Read: {
             notice_id?: number;
@@ -10415,6 +12224,18 @@ export interface components {
             /** @enum {string} */
             verdict: "pass" | "conditional" | "fail";
         };
+        RepresentativeCandidate: {
+            building?: string;
+            estate?: string;
+            household_id?: number;
+            /** @description the name claimed, masked: 张* */
+            readonly name?: string;
+            /** @description masked */
+            readonly nickname?: string | null;
+            resident_id?: number;
+            room?: string;
+            unit?: string;
+        };
         Resident: {
             households?: components["schemas"]["MyClaim"][];
             id?: number;
@@ -10474,7 +12295,7 @@ export interface components {
             username: string;
         };
         StaffPage: {
-            items?: components["schemas"]["Staff"][];
+            items?: components["schemas"]["ManagedStaff"][];
             /** @description this page, from 1 */
             page?: number;
             /** @description items a page asked for */
@@ -10623,6 +12444,8 @@ export interface components {
             /** @description the Chinese label of `kind` */
             readonly kind_label?: string;
             late?: boolean;
+            /** @description an answer's photos (staff's) */
+            photos?: components["schemas"]["Photo"][];
         };
         TicketPage: {
             items?: components["schemas"]["Ticket"][];
@@ -10719,6 +12542,29 @@ export interface components {
         };
         Unit: {
             unit?: string;
+        };
+        Unreached: {
+            households_targeted?: number;
+            items?: components["schemas"]["UnreachedHousehold"][];
+            /** @description of the whole notice, any filter */
+            not_reached?: number;
+            notice_id?: number;
+            page?: number;
+            per_page?: number;
+            /** @description households listed, after the filter */
+            total?: number;
+        };
+        UnreachedHousehold: {
+            building?: string;
+            building_id?: number;
+            estate?: string;
+            household_id?: number;
+            /** @description the roster's owner of record, masked: 张* */
+            readonly owner_name?: string;
+            room?: string;
+            unit?: string;
+            /** @description verified residents of the household; 0: WeChat cannot reach it */
+            verified_members?: number;
         };
         Upload: {
             content_type?: string;
