@@ -144,6 +144,17 @@ def test_the_audit_page_finds_the_clerks_paper_ballot_and_exports_it(page, live,
     audit.locator("[data-test=audit-reset]").click()
     expect(audit.locator(".el-pagination__total")).not_to_have_text("共 1 条")
 
+    # A refusal is the API's message as it comes: nobody of that name in the clerk's trail.
+    audit.locator("input[data-test=audit-staff]").fill("nobody-here")
+    audit.locator("[data-test=audit-search]").click()
+    expect(audit.locator("[data-test=audit-error]")).to_contain_text(
+        "操作日志中没有该工作人员的记录"
+    )
+    audit.locator("input[data-test=audit-staff]").fill("clerk")
+    audit.locator("[data-test=audit-search]").click()
+    expect(audit.locator("[data-test=audit-error]")).to_have_count(0)
+    expect(rows.first).to_contain_text("clerk")
+
     # On a tablet the search wraps and the table keeps its columns.
     page.set_viewport_size({"width": 1024, "height": 768})
     shot(page, "audit-tablet")
