@@ -176,21 +176,21 @@ def test_the_search_never_reaches_past_the_callers_scope(client, world):
 @pytest.mark.parametrize(
     "query, code, field",
     [
-        ({"from": "yesterday"}, "validation_failed", "from"),
-        ({"from": "2026-11-30T08:00:00"}, "validation_failed", "from"),  # no offset
-        ({"to": "2026-13-01T00:00:00Z"}, "validation_failed", "to"),
-        ({"to": "9999-12-31T00:00:00Z"}, "validation_failed", "to"),
+        ({"from": "yesterday"}, "invalid", "from"),
+        ({"from": "2026-11-30T08:00:00"}, "invalid", "from"),  # no offset
+        ({"to": "2026-13-01T00:00:00Z"}, "invalid", "to"),
+        ({"to": "9999-12-31T00:00:00Z"}, "invalid", "to"),
         ({"from": "2026-12-01T00:00:00Z", "to": "2026-11-30T00:00:00Z"}, "bad_time_range", None),
         ({"staff": "nobody"}, "staff_not_found", None),
         ({"staff": "999999"}, "staff_not_found", None),
-        ({"staff": "x" * 65}, "validation_failed", "staff"),
-        ({"per_page": "0"}, "validation_failed", "per_page"),
-        ({"per_page": "101"}, "validation_failed", "per_page"),
-        ({"page": "zero"}, "validation_failed", "page"),
-        ({"object_type": "rocket"}, "validation_failed", "object_type"),
-        ({"object_id": "3"}, "validation_failed", "object_type"),
-        ({"object_type": "household", "object_id": "-1"}, "validation_failed", "object_id"),
-        ({"action": "places.drop_everything"}, "validation_failed", "action"),
+        ({"staff": "x" * 65}, "invalid", "staff"),
+        ({"per_page": "0"}, "invalid", "per_page"),
+        ({"per_page": "101"}, "invalid", "per_page"),
+        ({"page": "zero"}, "invalid", "page"),
+        ({"object_type": "rocket"}, "invalid", "object_type"),
+        ({"object_id": "3"}, "invalid", "object_type"),
+        ({"object_type": "household", "object_id": "-1"}, "invalid", "object_id"),
+        ({"action": "places.drop_everything"}, "invalid", "action"),
     ],
 )
 def test_bad_searches_are_422_in_chinese(app, client, world, query, code, field):
@@ -198,8 +198,7 @@ def test_bad_searches_are_422_in_chinese(app, client, world, query, code, field)
         if path.endswith("xlsx") and set(query) & {"page", "per_page"}:
             continue
         error = assert_error_shape(_get(client, world, "prefecture", path, **query), 422)
-        if error["code"] != code:
-            assert code == "validation_failed" and error["code"] in ("invalid", "validation"), error
+        assert error["code"] == code, error
         if field:
             assert field in str(error["details"]), error
 
