@@ -15,6 +15,7 @@ from api.core.audit import AuditEntry
 from api.routes import audit as audit_routes
 from tests.shell.test_audit_walk import staff_write_operations
 from tests.support.registry_world import assert_error_shape, build_world, snapshot
+from tests.support.statements import count_statements
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -257,3 +258,33 @@ def test_the_labels_endpoint_gives_every_action_and_kind(client, world):
     assert reply.status_code == 200
     assert {a["code"]: a["label"] for a in reply.json["actions"]} == audit_log.ACTIONS
     assert {"code": "consultation", "label": "征询"} in reply.json["object_types"]
+
+
+def test_a_page_costs_the_same_statements_for_2_entries_as_for_12(app, client, world):
+    def statements() -> tuple[int, int]:
+        with count_statements(app) as counted:
+            reply = _get(client, world, "county_officer")
+        assert reply.status_code == 200
+        return counted.count, reply.json["total"]
+
+    few, total = statements()
+    assert total == 2
+    with app.app_context():
+        db.session.add_all(
+            AuditEntry(
+                staff_id=world.callers["clerk"],
+                username="clerk",
+                roles=[],
+                county_id=world.county,
+                community_id=world.community,
+                action="places.edit_household",
+                method="PATCH",
+                path="/api/v1/x",
+                changes=[],
+            )
+            for _ in range(10)
+        )
+        db.session.commit()
+    many, total = statements()
+    assert total == 12
+    assert many == few, "a page's statements must not grow with its rows"
