@@ -210,8 +210,14 @@ def _side(values: dict | None) -> str:
     return "；".join(f"{name}={value}" for name, value in (values or {}).items())
 
 
+# A cell holds at most this much of an entry's changes (Excel's own limit is 32,767, and an
+# export of 50,000 entries is built in memory); the page shows them all.
+CELL_MAX = 1000
+
+
 def changes_text(changes: list[dict]) -> str:
-    """An entry's changes as one cell's text: a line per row, its fields before → after."""
+    """An entry's changes as one cell's text: a line per row, its fields before → after,
+    cut at `CELL_MAX` characters with a note of how many rows changed."""
     lines = []
     for change in changes:
         head = f"{change.get('table')}#{change['id']}" if change.get("id") else change.get("table")
@@ -221,7 +227,10 @@ def changes_text(changes: list[dict]) -> str:
             lines.append(f"{head} {op}: {before} → {after}".strip())
         else:
             lines.append(f"{head} {op} {change.get('of', '')} {change.get('rows')} 行".strip())
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if len(text) > CELL_MAX:
+        text = text[:CELL_MAX] + f"…（共 {len(changes)} 项变更，全文见操作日志页面）"
+    return text
 
 
 def _cell(value: str) -> str:

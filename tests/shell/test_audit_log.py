@@ -288,3 +288,14 @@ def test_a_page_costs_the_same_statements_for_2_entries_as_for_12(app, client, w
     many, total = statements()
     assert total == 12
     assert many == few, "a page's statements must not grow with its rows"
+
+
+def test_a_long_change_is_cut_in_its_cell():
+    changes = [
+        {"table": "households", "id": n, "op": "update", "before": {"x": "甲" * 300}}
+        for n in range(1, 6)
+    ]
+    text = audit_log.changes_text(changes)
+    assert len(text) < audit_log.CELL_MAX + 40
+    assert text.endswith("（共 5 项变更，全文见操作日志页面）")
+    assert audit_log.changes_text(changes[:1]).startswith("households#1 update: x=甲")
