@@ -99,6 +99,65 @@ OBJECT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "reply": ("回复", ("comment_replies", "opinion_replies")),
     "notice": ("通知", ("notices",)),
 }
+# What each table holds, in Chinese, for the changes a page shows. tests/shell/test_audit_log.py
+# fails on a table without its label here.
+TABLES: dict[str, str] = {
+    "acceptance_documents": "验收文件",
+    "acceptance_parties": "验收参与单位",
+    "acceptance_representatives": "居民代表",
+    "acceptances": "竣工验收",
+    "audit_entries": "操作日志",
+    "ballot_changes": "选票变更记录",
+    "ballot_picks": "选票选项",
+    "ballots": "选票",
+    "buildings": "楼栋",
+    "comment_decisions": "评论处理",
+    "comment_likes": "评论点赞",
+    "comment_replies": "评论回复",
+    "comment_reports": "评论举报",
+    "comments": "评论",
+    "communities": "社区",
+    "completion_tallies": "竣工满意度统计",
+    "consultations": "征询",
+    "counties": "县市",
+    "delegations": "委托投票",
+    "deliveries": "消息推送",
+    "elector_members": "表决成员名单",
+    "electorate_entries": "表决住户名单",
+    "estates": "小区",
+    "funding_lines": "资金来源",
+    "household_claims": "住户认证",
+    "households": "住户",
+    "inspection_photos": "巡查照片",
+    "inspections": "巡查记录",
+    "milestones": "节点",
+    "notice_reads": "通知阅读",
+    "notice_targets": "通知对象",
+    "notices": "通知",
+    "opinion_replies": "意见回复",
+    "plan_attachments": "方案附件",
+    "plan_items": "方案事项",
+    "plans": "改造方案",
+    "privacy_consents": "隐私同意",
+    "progress_update_photos": "进度照片",
+    "progress_updates": "进度公示",
+    "project_estates": "项目小区",
+    "project_transitions": "项目阶段变更",
+    "projects": "项目",
+    "ratings": "满意度评价",
+    "residents": "居民",
+    "role_grants": "角色授权",
+    "staff": "工作人员账号",
+    "subscription_consents": "消息订阅",
+    "supervisor_signups": "监督员报名",
+    "tallies": "计票结果",
+    "ticket_event_photos": "工单答复照片",
+    "ticket_events": "工单记录",
+    "ticket_photos": "工单照片",
+    "tickets": "问题工单",
+    "uploads": "上传文件",
+}
+
 _CANONICAL = {
     alias: name for name, (_, aliases) in OBJECT_TYPES.items() for alias in (name, *aliases)
 }
@@ -107,6 +166,11 @@ _CANONICAL = {
 def action_label(action: str) -> str:
     """The Chinese name of a staff write (the endpoint itself for one the table lacks)."""
     return ACTIONS.get(action, action)
+
+
+def table_label(table: str | None) -> str | None:
+    """The Chinese name of a table a change names (the table itself for one not labelled)."""
+    return None if table is None else TABLES.get(table, table)
 
 
 def object_type(stored: str | None) -> str | None:

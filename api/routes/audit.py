@@ -83,6 +83,7 @@ class AuditPageArgs(AuditFilterArgs, PageArgs):
 
 class ChangeSchema(ma.Schema):
     table = ma.fields.String(metadata={"description": "the table of the row"})
+    table_label = ma.fields.String(metadata={"description": "what the table holds, in Chinese"})
     id = ma.fields.Raw(metadata={"description": "the row's id (absent for a bulk statement)"})
     op = ma.fields.String(
         metadata={
@@ -150,7 +151,10 @@ def _item(entry: AuditEntry) -> dict:
         "object_id": entry.object_id,
         "address": entry.address,
         "request_id": entry.request_id,
-        "changes": entry.changes or [],
+        "changes": [
+            {**change, "table_label": audit_log.table_label(change.get("table"))}
+            for change in entry.changes or []
+        ],
     }
 
 

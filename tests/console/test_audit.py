@@ -120,9 +120,9 @@ def test_the_audit_page_finds_the_clerks_paper_ballot_and_exports_it(page, live,
     # Opened: the ballot row's fields after its entry, its content never shown.
     rows.first.locator(".el-table__expand-icon").click()
     changes = audit.locator("[data-test=audit-changes]")
-    expect(changes).to_contain_text(f"新增 ballots #{cid}/{household_id}")
+    expect(changes).to_contain_text(f"新增 选票 #{cid}/{household_id}")
     expect(changes).to_contain_text(f"POST /api/v1/consultations/{cid}/paper-ballots")
-    ballot = changes.locator(".change", has_text="ballots #").locator("tr", has_text="channel")
+    ballot = changes.locator(".change", has_text="新增 选票 #").locator("tr", has_text="channel")
     expect(ballot.locator(".after")).to_have_text("paper")
     expect(changes.locator("tr", has_text="choice").locator(".after")).to_have_text("[不记录]")
     shot(page, "audit-paper-ballot")

@@ -299,3 +299,8 @@ def test_a_long_change_is_cut_in_its_cell():
     assert len(text) < audit_log.CELL_MAX + 40
     assert text.endswith("（共 5 项变更，全文见操作日志页面）")
     assert audit_log.changes_text(changes[:1]).startswith("households#1 update: x=甲")
+
+
+def test_every_table_has_a_chinese_label(app):
+    unlabelled = sorted(t.name for t in db.metadata.sorted_tables if t.name not in audit_log.TABLES)
+    assert unlabelled == [], "say what these tables hold in api.core.audit_log.TABLES"
