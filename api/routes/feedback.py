@@ -101,7 +101,7 @@ def completion_distribution(project_id):
         "project_id": project.id,
         "ratings": sum(counts["overall"]),
         "dimensions": [
-            {"dimension": d, "label": labels.RATING_DIMENSIONS[d], "counts": c}
+            {"dimension": d, "dimension_label": labels.RATING_DIMENSIONS[d], "counts": c}
             for d, c in counts.items()
         ],
     }

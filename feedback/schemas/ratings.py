@@ -104,7 +104,7 @@ class RatedSchema(ma.Schema):
 
 class DimensionScoresSchema(ma.Schema):
     dimension = code(DIMENSIONS)
-    label = fields.String(metadata={"description": "the Chinese label of `dimension`"})
+    dimension_label = fields.String(metadata={"description": "the Chinese label of `dimension`"})
     counts = fields.List(
         fields.Integer(), metadata={"description": "households that gave 1, 2, 3, 4 and 5"}
     )

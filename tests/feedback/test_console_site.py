@@ -118,7 +118,7 @@ def test_ratings_are_read_by_staff_with_their_comments_and_no_household(app, wor
     assert spread["ratings"] == 2
     by = {d["dimension"]: d for d in spread["dimensions"]}
     assert list(by) == ["quality", "environment", "facilities", "site_management", "overall"]
-    assert by["quality"]["label"] == "工程质量"
+    assert by["quality"]["dimension_label"] == "工程质量"
     # The world's rating (quality 4, site management 3) and this one (RATING).
     assert by["quality"]["counts"] == [0, 0, 0, 1, 1]
     assert by["site_management"]["counts"] == [0, 0, 2, 0, 0]

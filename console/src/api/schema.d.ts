@@ -10071,6 +10071,8 @@ export interface components {
             rows?: number | null;
             /** @description the table of the row */
             table?: string;
+            /** @description what the table holds, in Chinese */
+            table_label?: string;
         };
         Claim: {
             readonly address?: {
@@ -10486,7 +10488,7 @@ export interface components {
             /** @enum {string} */
             dimension?: "quality" | "environment" | "facilities" | "site_management" | "overall";
             /** @description the Chinese label of `dimension` */
-            label?: string;
+            dimension_label?: string;
         };
         Distribution: {
             dimensions?: components["schemas"]["DimensionScores"][];
