@@ -179,7 +179,8 @@ AREA_PATHS = {
 def _area(title: str):
     def visit(page, role: str) -> None:
         _open(page, title, AREA_PATHS[title])
-        expect(page.locator(".el-main .el-card").first).to_be_visible()
+        content = page.locator(".el-main").locator(".el-card, .el-table, .el-tabs, .el-empty")
+        expect(content.first).to_be_visible()
         _settled(page)
         expect(page.locator("[data-test=area-placeholder]")).to_have_count(0)
         _shot(page, f"tour-{role}-{AREA_PATHS[title]}")

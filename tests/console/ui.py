@@ -29,7 +29,10 @@ def png() -> bytes:
 def choose(page, select: str, option: str) -> None:
     """Pick `option` in the Element Plus select `select` (a locator string)."""
     page.locator(select).click()
-    page.get_by_role("option", name=option, exact=True).click()
+    # The dropdown of a select chosen a moment before may still be fading out: the one just
+    # opened is the newest (Element Plus appends each select's popper to the body when it
+    # first opens).
+    page.get_by_role("option", name=option, exact=True).last.click()
 
 
 def number(page, where: str, value: str) -> None:
