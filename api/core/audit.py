@@ -47,6 +47,7 @@ PERSONAL: dict[str, Callable[[Any], Any]] = {
     "claimed_name": mask_name,
     "display_name": mask_name,
     "nickname": mask_name,
+    "assisted_by": mask_name,  # who helped a household fill in an assisted ballot
     "owner_phone_last4": mask_phone_last4,
     "claimed_phone_last4": mask_phone_last4,
 }

@@ -33,6 +33,7 @@ from sqlalchemy import event, select, union_all
 from api.core import DomainError, InvalidInput, db, utcnow
 from feedback.models.plan_attachments import PlanAttachment
 from feedback.models.progress import progress_update_photos
+from feedback.models.tickets import ticket_event_photos
 from feedback.models.uploads import IMAGE_TYPES, MAX_BYTES, PDF, Upload
 from participation.models import Project, Resident, Staff
 
@@ -179,15 +180,19 @@ def evidence_upload(
     project: Project, caller: Resident | Staff, upload_id: int, *, field: str, message: str
 ) -> Upload:
     """One upload to keep as evidence (a paper ballot's form, a power of attorney): as
-    `own_upload`, and never one already published (422 `upload_published`, the id under
-    `details[field]`): evidence is never a file the project's residents may fetch, whichever
-    came first (`publishable` refuses the other order)."""
+    `own_upload`, and never one already published or shown to a ticket's reporter (422
+    `upload_published`, the id under `details[field]`): evidence is never a file the project's
+    residents may fetch, whichever came first (`publishable` refuses the other order)."""
     upload = own_upload(project, caller, upload_id, field=field, message=message)
     attached = select(PlanAttachment.id).where(PlanAttachment.upload_id == upload.id)
     shown = select(progress_update_photos.c.upload_id).where(
         progress_update_photos.c.upload_id == upload.id
     )
-    if db.session.scalar(select(attached.exists() | shown.exists())):
+    # A ticket's answer photo is shown to the ticket's reporter (`answers_reporter`).
+    answered = select(ticket_event_photos.c.upload_id).where(
+        ticket_event_photos.c.upload_id == upload.id
+    )
+    if db.session.scalar(select(attached.exists() | shown.exists() | answered.exists())):
         raise InvalidInput(
             "该照片已公开发布，不能作为凭证，请上传凭证原件的照片",
             code="upload_published",
