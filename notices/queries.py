@@ -228,11 +228,14 @@ def as_resident_sees_it(notice: Notice, resident: Resident) -> Notice:
 
 def staff_notices(visible, filters: dict):
     """SELECT of the notices matching `visible` (`notices.policy.visible_notices`), newest first,
-    filtered by status, category, community, estate or project."""
+    filtered by status, category, community, estate or project, and personal or not."""
     statement = select(Notice).where(visible)
     for name in ("status", "category", "community_id", "estate_id", "project_id"):
         if filters.get(name) is not None:
             statement = statement.where(getattr(Notice, name) == filters[name])
+    if filters.get("personal") is not None:
+        personal = Notice.recipient_id.is_not(None)
+        statement = statement.where(personal if filters["personal"] else ~personal)
     return statement.order_by(Notice.created_at.desc(), Notice.id.desc())
 
 

@@ -118,6 +118,13 @@ class NoticeFilter(ma.Schema):
     community_id = query_id()
     estate_id = query_id()
     project_id = query_id()
+    personal = fields.Boolean(
+        metadata={
+            "description": "`0`/`false` leaves out the notices addressed to one resident (the "
+            "system's personal notices: a ticket answered, a sign-up reviewed), `1`/`true` "
+            "lists only them; staff only (a resident's own are always among theirs)"
+        }
+    )
     unread = fields.Boolean(
         metadata={
             "description": "residents only: `1`/`true` lists the notices the resident has not "

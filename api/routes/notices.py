@@ -81,8 +81,8 @@ def _catch_up() -> None:
 def list_notices(args):
     """A resident's notices (published, unexpired, to one of their verified households),
     pinned first then newest, each with `read`; for staff, every notice in their scope (filters:
-    status, category, community_id, estate_id, project_id; residents: category, and `unread`,
-    which staff may not give: 422 `unread_residents_only`)."""
+    status, category, community_id, estate_id, project_id, personal; residents: category, and
+    `unread`, which staff may not give: 422 `unread_residents_only`)."""
     caller = auth.current_caller()
     if args.get("unread") is not None and not isinstance(caller, Resident):
         raise InvalidInput(

@@ -351,3 +351,40 @@ def test_voting_does_not_import_notices():
     from tests.layout.test_dependencies import _modules, _violations
 
     assert _violations(_modules("voting"), ("notices",)) == []
+
+
+def test_staff_may_leave_out_the_notices_addressed_to_one_resident(app, client, make, town):
+    published = post_notice(client, make, town.staff["clerk"], estate_id=town.estate.id).json
+    with app.app_context():
+        personal = Notice(
+            category="ticket_answered",
+            title="您反映的问题已答复",
+            body="答复内容",
+            target_kind="resident",
+            county_id=town.county.id,
+            community_id=town.estate.community_id,
+            estate_id=town.estate.id,
+            recipient_id=town.residents["a1"].id,
+            status="published",
+            published_at=utcnow(),
+        )
+        db.session.add(personal)
+        db.session.commit()
+        personal_id = personal.id
+
+    def listed(**query):
+        reply = client.get(
+            "/api/v1/notices", query_string=query, headers=make.headers(town.staff["county"])
+        )
+        assert reply.status_code == 200, reply.json
+        return [n["id"] for n in reply.json["items"]]
+
+    assert listed() == [personal_id, published["id"]]
+    assert listed(personal="false") == [published["id"]]
+    assert listed(personal="true") == [personal_id]
+    assert (
+        client.get(
+            "/api/v1/notices?personal=maybe", headers=make.headers(town.staff["county"])
+        ).status_code
+        == 422
+    )

@@ -4801,8 +4801,8 @@ export interface paths {
         /**
          * A resident's notices (published, unexpired, to one of their verified households),
          *     pinned first then newest, each with `read`; for staff, every notice in their scope (filters:
-         *     status, category, community_id, estate_id, project_id; residents: category, and `unread`,
-         *     which staff may not give: 422 `unread_residents_only`).
+         *     status, category, community_id, estate_id, project_id, personal; residents: category, and
+         *     `unread`, which staff may not give: 422 `unread_residents_only`).
          */
         get: {
             parameters: {
@@ -4814,6 +4814,8 @@ export interface paths {
                     page?: number;
                     /** @description items a page, 1 to 100 */
                     per_page?: number;
+                    /** @description `0`/`false` leaves out the notices addressed to one resident (the system's personal notices: a ticket answered, a sign-up reviewed), `1`/`true` lists only them; staff only (a resident's own are always among theirs) */
+                    personal?: boolean;
                     project_id?: number;
                     status?: "draft" | "scheduled" | "published" | "withdrawn";
                     /** @description residents only: `1`/`true` lists the notices the resident has not read (no read receipt of theirs), `0`/`false` those they have; `total` counts them. Staff have no read receipts: 422 `unread_residents_only` */
