@@ -415,7 +415,10 @@ class StaffArgs(ma.Schema):
             "remit (422 `grant_required`)."
         )
 
-    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$"))
+    # `(?!\n)`: Python's `$` also matches before a final newline ("clerk-a\n" would pass).
+    username = fields.String(
+        required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.-]{3,64}$(?!\n)")
+    )
     password = fields.String(required=True, validate=validate.Length(min=8, max=256))
     display_name = text(100, allow_none=True)
     grants = fields.List(fields.Nested(GrantArgs), load_default=list)

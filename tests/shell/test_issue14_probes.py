@@ -130,3 +130,28 @@ def test_a_write_in_one_county_is_not_read_by_another_countys_officer(app, clien
     seen_by_a = client.get("/api/v1/audit", query_string=query, headers=headers["a"]).json
     assert seen_by_b["total"] == 1
     assert seen_by_a["total"] == 0
+
+
+# --- staff accounts ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "clerk-a\n",  # a look-alike of an existing account in the console and the trail
+        "a" * 64 + "\n",  # 65 characters for a column of 64: PostgreSQL refused it (a 500)
+    ],
+)
+def test_a_username_with_a_trailing_newline_is_refused_writing_nothing(
+    app, world, client, username
+):
+    """The username's pattern ended in `$`, which Python's `re` also matches before a final
+    newline."""
+    before = snapshot(app)
+    reply = client.post(
+        "/api/v1/staff",
+        json={"username": username, "password": "correct-horse-9", "grants": []},
+        headers=world.headers["prefecture"],
+    )
+    error = refused(app, before, reply, 422, "invalid")
+    assert "username" in error["details"]["fields"]
