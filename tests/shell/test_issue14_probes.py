@@ -8,6 +8,7 @@ import pytest
 
 from api.core import audit, db
 from devtools import factory
+from participation.models import Staff
 from tests.support.feedback_world import (
     JPEG,
     World,
@@ -155,3 +156,30 @@ def test_a_username_with_a_trailing_newline_is_refused_writing_nothing(
     )
     error = refused(app, before, reply, 422, "invalid")
     assert "username" in error["details"]["fields"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="policy.require_may_grant_to lets anyone who may grant a role grant it to an "
+    "account without grants (the matrix row of POST /staff/{id}/grants says so), which then "
+    "falls in their remit: a clerk of another county takes over a stripped, deactivated "
+    "account (grant, activate, password reset, sign in as it), though revoke_grant says an "
+    "account left without grants is the prefecture's to manage",
+)
+def test_a_clerk_cannot_take_over_an_account_left_without_grants(app, world, client):
+    with app.app_context():
+        former = factory.staff("former-officer", display_name="王小明")
+        former.active = False
+        db.session.commit()
+        former_id = former.id
+    other_clerk = world.headers["clerk_other_community"]
+    with app.app_context():
+        other_community = db.session.get(Staff, world.callers["clerk_other_community"]).grants[0]
+        scope_id = other_community.scope_id
+    before = snapshot(app)
+    reply = client.post(
+        f"/api/v1/staff/{former_id}/grants",
+        json={"role": "committee", "scope_id": scope_id},
+        headers=other_clerk,
+    )
+    refused(app, before, reply, 403, "out_of_scope")
