@@ -209,9 +209,12 @@ def attachable(project: Project, resident: Resident, upload_ids: list[int]) -> l
 
 # --- publishing: what the project's residents may fetch ----------------------------------------
 
-# The tables whose rows publish an upload to the project's residents. An upload any other table
-# refers to is someone's evidence (a paper ballot's form, a power of attorney, a report's photo).
-_PUBLISHING = frozenset({PlanAttachment.__tablename__, progress_update_photos.name})
+# The tables whose rows publish an upload to the project's residents (a ticket's answer photos to
+# its reporter). An upload any other table refers to is someone's evidence (a paper ballot's
+# form, a power of attorney, a report's photo).
+_PUBLISHING = frozenset(
+    {PlanAttachment.__tablename__, progress_update_photos.name, ticket_event_photos.name}
+)
 
 
 def _used_privately(upload_ids: list[int]) -> list[int]:

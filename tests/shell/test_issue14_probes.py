@@ -183,3 +183,34 @@ def test_a_clerk_cannot_take_over_an_account_left_without_grants(app, world, cli
         headers=other_clerk,
     )
     refused(app, before, reply, 403, "out_of_scope")
+
+
+# --- a ticket's answer photos -------------------------------------------------------------------
+
+
+def test_a_reopened_ticket_is_answered_again_with_the_same_photo(app, world, client):
+    """The owner answers with a photo, the reporter reopens, the owner answers again showing
+    the same photo (or publishes it in a progress update): an answer's photo is not someone's
+    evidence, and was refused as one (422 upload_in_use, "已作为选票或委托书等凭证使用")."""
+    w = world
+    owner = w.headers["owner"]
+    photo = _photo(client, w, "owner")
+    path = f"/api/v1/tickets/{w.ticket_open}"
+    first = client.post(
+        f"{path}/answer", json={"answer": "已修复", "photo_ids": [photo]}, headers=owner
+    )
+    assert first.status_code == 200, first.json
+    reopened = client.post(
+        f"{path}/reopen", json={"reason": "还是坏的"}, headers=w.headers["resident_member"]
+    )
+    assert reopened.status_code == 200, reopened.json
+    again = client.post(
+        f"{path}/answer", json={"answer": "已再次修复", "photo_ids": [photo]}, headers=owner
+    )
+    assert again.status_code == 200, again.json
+    progress = client.post(
+        f"/api/v1/projects/{w.construction}/progress",
+        json={"body": "楼道灯已全部更换", "photo_ids": [photo]},
+        headers=owner,
+    )
+    assert progress.status_code == 201, progress.json
