@@ -3,7 +3,9 @@ Functions flush, never commit: the request commits once.
 
 Each takes the acting staff member and the account, checks the remit (`policy`), and writes.
 Deactivation and a password reset raise the account's `token_epoch`, which every token of the
-account carries (`api.auth`): the tokens issued before stop working at once.
+account carries (`api.auth`): the tokens issued before stop working at once. The epoch is raised
+by the database (`token_epoch + 1`), not written from the row as read: two resets at once each
+end the tokens issued between them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from participation import policy
 from participation.models import Staff
 
 
+def _end_tokens(staff: Staff) -> None:
+    staff.token_epoch = Staff.token_epoch + 1
+
+
 def deactivate(actor: Staff, staff: Staff) -> Staff:
     """Deactivate `staff` (403 for the caller's own account or one outside their remit): it
     can no longer sign in, and its tokens stop working at once. Deactivating an inactive
@@ -20,7 +26,7 @@ def deactivate(actor: Staff, staff: Staff) -> Staff:
     policy.require_manages_staff(actor, staff)
     if staff.active:
         staff.active = False
-        staff.token_epoch += 1
+        _end_tokens(staff)
         db.session.flush()
     return staff
 
@@ -40,7 +46,7 @@ def reset_password(actor: Staff, staff: Staff, password_hash: str) -> Staff:
     password the server generated) and end every token it holds."""
     policy.require_manages_staff(actor, staff)
     staff.password_hash = password_hash
-    staff.token_epoch += 1
+    _end_tokens(staff)
     db.session.flush()
     return staff
 

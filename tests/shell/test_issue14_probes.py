@@ -5,6 +5,7 @@ trail), kept so that it stays fixed; one still open is marked xfail with its rea
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from api.core import audit, db
 from devtools import factory
@@ -214,3 +215,32 @@ def test_a_reopened_ticket_is_answered_again_with_the_same_photo(app, world, cli
         headers=owner,
     )
     assert progress.status_code == 201, progress.json
+
+
+# --- the token epoch under concurrent writes ----------------------------------------------------
+
+
+@pytest.mark.parametrize("write", ["deactivate", "reset_password"])
+def test_the_token_epoch_is_raised_in_the_database_not_from_a_stale_read(app, world, write):
+    """Two password resets (or a reset and a deactivation) of one account at once: each read
+    the epoch, say 3, and wrote 4, so that a token signed in with the first reset's password
+    between the two commits (epoch 4) outlived the second reset. The epoch is raised by the
+    database (`token_epoch + 1`), never written from the row as it was read."""
+    from participation.service import accounts as account_service
+
+    with app.app_context():
+        actor = db.session.get(Staff, world.callers["prefecture"])
+        account = db.session.get(Staff, world.callers["clerk"])
+        epoch = account.token_epoch
+        # Another request's reset commits after this one read the row.
+        db.session.connection().execute(
+            text("UPDATE staff SET token_epoch = token_epoch + 1 WHERE id = :id"),
+            {"id": account.id},
+        )
+        if write == "deactivate":
+            account_service.deactivate(actor, account)
+        else:
+            account_service.reset_password(actor, account, factory.password_hash("new-pass-1"))
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(Staff, account.id).token_epoch == epoch + 2
