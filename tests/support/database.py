@@ -164,9 +164,11 @@ class CleanSlate:
         if self.connection is not None:
             raise RuntimeError("rolled_back() is for a test that commits, outside any transaction")
         transaction = self._connect()
+        batched = _BatchedSavepoints(self.engine, self.connection)
         try:
             yield
         finally:
+            batched.remove()
             self._disconnect(transaction)
 
     # --- the connection ----------------------------------------------------------------------
@@ -222,6 +224,59 @@ class CleanSlate:
             for name, last in values.items()
         )
         (connection or self.connection).exec_driver_sql(f"SELECT {calls}")
+
+
+class _BatchedSavepoints:
+    """On PostgreSQL, while `rolled_back()` holds its connection: the SAVEPOINT, ROLLBACK TO
+    SAVEPOINT and RELEASE SAVEPOINT that each request's session sends (it joins through a
+    savepoint) wait, in order, and go with the connection's next statement in one round trip.
+    A request that only reads costs two round trips instead of three (ROLLBACK TO the last
+    request's savepoint and SAVEPOINT for its own go together, before its first statement), and
+    the fuzz test sends thousands: the statements and their order are the same, only fewer
+    waits. Elsewhere (another connection, SQLite) nothing changes."""
+
+    def __init__(self, engine, connection):
+        self.engine = engine
+        self.dialect = engine.dialect
+        self.pending: list[str] = []
+        self.dbapi = connection.connection.dbapi_connection if connection is not None else None
+        self.active = self.dialect.name == "postgresql" and self.dbapi is not None
+        if not self.active:
+            return
+        preparer = self.dialect.identifier_preparer
+        for method, sql in (
+            ("do_savepoint", "SAVEPOINT {}"),
+            ("do_rollback_to_savepoint", "ROLLBACK TO SAVEPOINT {}"),
+            ("do_release_savepoint", "RELEASE SAVEPOINT {}"),
+        ):
+            setattr(self.dialect, method, self._deferred(method, sql, preparer))
+        event.listen(self.engine, "before_cursor_execute", self._send_pending)
+
+    def _deferred(self, method, sql, preparer):
+        original = getattr(type(self.dialect), method)
+
+        def deferred(connection, name):
+            if connection.connection.dbapi_connection is self.dbapi:
+                self.pending.append(sql.format(preparer.format_savepoint(None, name)))
+            else:
+                original(self.dialect, connection, name)
+
+        return deferred
+
+    def _send_pending(self, conn, cursor, statement, parameters, context, executemany):
+        if self.pending and cursor.connection is self.dbapi:
+            batch, self.pending = "; ".join(self.pending), []
+            cursor.execute(batch)
+
+    def remove(self) -> None:
+        """Stop batching; what still waits is undone by the transaction's rollback anyway."""
+        if not self.active:
+            return
+        self.active = False
+        self.pending = []
+        event.remove(self.engine, "before_cursor_execute", self._send_pending)
+        for method in ("do_savepoint", "do_rollback_to_savepoint", "do_release_savepoint"):
+            self.dialect.__dict__.pop(method, None)
 
 
 def every_row(app) -> dict[str, list[str]]:
