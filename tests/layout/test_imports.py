@@ -6,11 +6,11 @@ so a circular import or work that needs an app at import time fails here, named 
 (`wsgi.py` is left out: building the app when imported is its one job.)
 
 What every child would otherwise repeat is done once, before the forks, without running any
-project code: each project source is compiled to its code object (no `.pyc` is written here,
-so each child would compile the same sixty-odd files again; a child still compiles a file that
-changed or does not compile, and reports its error), and the collector is told to leave the
-preloaded objects alone (`gc.freeze`). Four children run at a time, a new one as soon as one
-ends.
+project code (tests/support/preforked.py): each project source is compiled to its code object
+(no `.pyc` is written here, so each child would compile the same sixty-odd files again; a child
+still compiles a file that changed or does not compile, and reports its error), and the
+collector is told to leave the preloaded objects alone (`gc.freeze`). Four children run at a
+time, a new one as soon as one ends.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.preforked import COMPILE_ONCE
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("api", "participation", "voting", "feedback", "notices", "devtools")
@@ -48,33 +50,8 @@ import sqlalchemy, redis, rq, wechatpy, openpyxl, webargs, apispec
 PROJECT = ("api", "participation", "voting", "feedback", "notices", "devtools", "wsgi", "tests")
 assert not [m for m in sys.modules if m.split(".")[0] in PROJECT], "project module preloaded"
 
-# Compiled once here rather than in every child: the code object importlib would build itself.
-import gc, importlib.machinery, select
-compiled = {}
-for root in os.environ["PYTHONPATH"].split(os.pathsep):
-    for package in PROJECT:
-        if package == "tests":
-            continue
-        for folder, _, files in os.walk(os.path.join(root, package)):
-            for file in files:
-                if file.endswith(".py"):
-                    path = os.path.join(folder, file)
-                    with open(path, "rb") as source:
-                        data = source.read()
-                    try:
-                        compiled[path] = (data, compile(data, path, "exec", dont_inherit=True))
-                    except (SyntaxError, ValueError):
-                        pass  # the child compiles it and reports the error
-_source_to_code = importlib.machinery.SourceFileLoader.source_to_code
-
-def source_to_code(self, data, path, *, _optimize=-1):
-    known = compiled.get(path)
-    if known is not None and known[0] == data and _optimize == -1:
-        return known[1]
-    return _source_to_code(self, data, path, _optimize=_optimize)
-
-importlib.machinery.SourceFileLoader.source_to_code = source_to_code
-gc.freeze()
+COMPILE_ONCE
+import select
 
 def start(name):
     read, write = os.pipe()
@@ -114,7 +91,7 @@ while waiting or running:
     name, read = running.pop(pid)
     results[name] = finish(pid, read)  # its pipe ended: the child has written all it will
 print(json.dumps(results))
-"""
+""".replace("COMPILE_ONCE\n", COMPILE_ONCE)
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import create_engine
 
 from api.app import create_app
 from api.config import ConfigError, load
+from tests.support.preforked import COMPILE_ONCE
 
 ROOT = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "a-long-random-production-secret-0123"
@@ -170,14 +172,21 @@ def test_create_app_validates_its_overrides_too(tmp_path):
 # --- the entry point: one line, no traceback ------------------------------------------------
 
 
-def _run(args, tmp_path, **settings):
+@dataclass
+class Started:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _run(args, tmp_path, timeout=60, **settings):
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TEST_", "FLASK_")) and k not in ("DATABASE_URL", "REDIS_URL")
     }
     env.update({"APP_ENV": "development", "PYTHONDONTWRITEBYTECODE": "1"}, **settings)
-    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 ENTRY_POINTS = {
@@ -193,23 +202,77 @@ BAD_SETTINGS = {
 }
 
 
+# Runs in a fresh interpreter: loads the third-party libraries every start needs once and compiles
+# the project's sources (tests/support/preforked.py), running none of them, then forks one child
+# per start, which takes its settings, sends its output to its own files and runs the
+# entry point as `python -c "import wsgi"` or `python -m flask ...` would; whatever it raises
+# leaves it at the top, where the interpreter prints it (a traceback, or SystemExit's one line)
+# and sets the exit status, as in a real start.
+_STARTER = r"""
+import json, os, runpy, sys
+import flask, flask.cli, flask_smorest, flask_sqlalchemy, flask_limiter, flask_migrate
+import marshmallow, sqlalchemy, redis, rq, wechatpy, openpyxl, webargs, apispec, click
+
+PROJECT = ("api", "participation", "voting", "feedback", "notices", "devtools", "wsgi")
+assert not [m for m in sys.modules if m.split(".")[0] in PROJECT], "app preloaded"
+COMPILE_ONCE
+starts, workers = json.loads(sys.argv[1]), int(sys.argv[2])
+running, statuses = {}, [None] * len(starts)
+
+def reap():
+    pid, status = os.wait()
+    statuses[running.pop(pid)] = os.waitstatus_to_exitcode(status)
+
+for i, (args, settings, out, err) in enumerate(starts):
+    if len(running) >= workers:
+        reap()
+    pid = os.fork()
+    if pid:
+        running[pid] = i
+        continue
+    os.environ.update(settings)
+    for fd, name in ((1, out), (2, err)):
+        os.dup2(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), fd)
+    sys.path[0] = ""
+    if args[0] == "-c":
+        sys.argv = ["-c"]
+        exec(args[1], {"__name__": "__main__"})
+    else:  # -m
+        sys.argv = [args[1], *args[2:]]
+        runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+    sys.exit(0)
+while running:
+    reap()
+print(json.dumps(statuses))
+""".replace("COMPILE_ONCE\n", COMPILE_ONCE)
+
+
 @pytest.fixture(scope="module")
 def starts(tmp_path_factory) -> dict:
     """Every entry point started with each bad setting, and `flask routes` with good ones: each
-    interpreter takes seconds to load the app, so they run side by side, once per module."""
+    start loads the app in a process of its own (see `_STARTER`), side by side, once per module.
+    """
     runs = {
         (entry, name): (ENTRY_POINTS[entry], settings)
         for entry in ENTRY_POINTS
         for name, settings in BAD_SETTINGS.items()
     }
     runs["good"] = (ENTRY_POINTS["flask routes"], {})
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        started = {}
-        for key, (args, settings) in runs.items():
-            tmp_path = tmp_path_factory.mktemp("start")
-            settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", **settings}
-            started[key] = pool.submit(_run, args, tmp_path, **settings)
-        return {key: future.result() for key, future in started.items()}
+    folder = tmp_path_factory.mktemp("starts")
+    plan, files = [], {}
+    for i, (key, (args, settings)) in enumerate(runs.items()):
+        tmp_path = tmp_path_factory.mktemp("start")
+        settings = {"DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}", **settings}
+        files[key] = (folder / f"{i}.out", folder / f"{i}.err")
+        plan.append((args[1:], settings, *map(str, files[key])))
+    starter = [sys.executable, "-c", _STARTER, json.dumps(plan), str(os.cpu_count() or 2)]
+    done = _run(starter, folder, timeout=300)
+    assert done.returncode == 0, done.stderr
+    statuses = json.loads(done.stdout)
+    return {
+        key: Started(status, out.read_text(), err.read_text())
+        for status, (key, (out, err)) in zip(statuses, files.items(), strict=True)
+    }
 
 
 @pytest.mark.parametrize("entry", ENTRY_POINTS)
