@@ -181,11 +181,15 @@ def require_manages_staff(actor: Staff, target: Staff, *, not_self: bool = True)
         raise Forbidden("该账号不在您的管理范围内", code="out_of_scope")
 
 
-def require_may_grant_to(actor: Staff, target: Staff) -> None:
-    """A grant goes to an account the caller manages, or to one without any grant yet (which
-    the grant then brings into the caller's remit)."""
+def require_may_grant_to(actor: Staff, target: Staff, *, new: bool = False) -> None:
+    """A grant goes to an account the caller manages, or to the account the caller is creating
+    (`new`: its first grants bring it into the caller's remit). An existing account without
+    any grant is the prefecture's alone: otherwise any clerk could grant it their role, then
+    reactivate it, reset its password and sign in as it."""
     if target.grants:
         require_manages_staff(actor, target, not_self=False)
+    elif not new and not is_prefecture(actor):
+        raise Forbidden("该账号没有任何授权，只能由市级主管部门管理", code="out_of_scope")
 
 
 def require_member(resident: Resident, household: Household) -> None:

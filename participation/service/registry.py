@@ -194,14 +194,17 @@ def scope_county_id(role: str, scope_id: int | None) -> int | None:
     return target.county_id_for_scope()
 
 
-def grant_role(actor: Staff | None, staff: Staff, role: str, scope_id: int | None) -> RoleGrant:
+def grant_role(
+    actor: Staff | None, staff: Staff, role: str, scope_id: int | None, *, new: bool = False
+) -> RoleGrant:
     """Grant `staff` a role within a scope: 422 for an unknown scope, 403 when `actor` may not
     grant it or `staff` is outside `actor`'s remit, 409 when the grant is held already.
-    `actor` None is the command line and the demo, which no grant limits."""
+    `actor` None is the command line and the demo, which no grant limits; `new`: `staff` is
+    the account `actor` is creating."""
     county_id = scope_county_id(role, scope_id)
     if actor is not None:
         policy.require_may_grant(actor, role, scope_id, county_id)
-        policy.require_may_grant_to(actor, staff)
+        policy.require_may_grant_to(actor, staff, new=new)
     if policy.holds_grant(staff, role, scope_id):
         raise Conflict("该工作人员已有此授权", code="grant_exists")
     grant = RoleGrant(
@@ -224,7 +227,7 @@ def create_staff(actor: Staff | None, args: dict, password_hash: str) -> Staff:
     db.session.add(staff)
     db.session.flush()
     for grant in args.get("grants", []):
-        grant_role(actor, staff, grant["role"], grant["scope_id"])
+        grant_role(actor, staff, grant["role"], grant["scope_id"], new=True)
     db.session.flush()
     if actor is not None and not staff.grants and not policy.is_prefecture(actor):
         # A county officer may only create staff they can reach through a grant.

@@ -267,8 +267,10 @@ ENDPOINTS = [
             "path": f"/api/v1/staff/{w.target_staff}/grants",
             "json": {"role": "committee", "scope_id": w.community},
         },
-        # A grant goes to an account without grants, or to one in the caller's remit.
-        expect(403, clerk=201, county_officer=201, prefecture=201),
+        # An existing account without grants is the prefecture's alone (a clerk granting it
+        # their role could take it over); one in the caller's remit: tests/registry/
+        # test_staff_accounts.py.
+        expect(403, prefecture=201),
     ),
 ]
 

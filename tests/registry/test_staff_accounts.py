@@ -249,7 +249,8 @@ def test_a_clerk_manages_the_committee_accounts_of_their_community(app, client, 
     with app.app_context():
         assert db.session.get(RoleGrant, town.grants["colleague_a1"]) is None
     # Without grants the account is the prefecture's to manage, and out of the clerk's list;
-    # a grant may bring it back.
+    # only the prefecture's grant brings it back (else any clerk could take over a stripped
+    # account: grant, activate, reset its password).
     assert "colleague-a1" not in _usernames(client.get("/api/v1/staff", headers=h))
     _refused(
         app, client.post(f"/api/v1/staff/{colleague}/deactivate", headers=h), 403, "out_of_scope"
@@ -257,6 +258,12 @@ def test_a_clerk_manages_the_committee_accounts_of_their_community(app, client, 
     regrant = client.post(
         f"/api/v1/staff/{colleague}/grants",
         headers=h,
+        json={"role": "committee", "scope_id": town.places["A1"]},
+    )
+    _refused(app, regrant, 403, "out_of_scope")
+    regrant = client.post(
+        f"/api/v1/staff/{colleague}/grants",
+        headers=town.headers["pref"],
         json={"role": "committee", "scope_id": town.places["A1"]},
     )
     assert regrant.status_code == 201, regrant.json

@@ -262,9 +262,9 @@ def _(c):
 
 @call("post", "/staff/{staff_id}/grants")
 def _(c):
-    target = c.make.staff()
+    target = c.make.staff()  # without grants: the prefecture's alone
     body = {"role": "committee", "scope_id": c.w.community}
-    return Call("county_officer", f"/api/v1/staff/{target.id}/grants", {"json": body})
+    return Call("prefecture", f"/api/v1/staff/{target.id}/grants", {"json": body})
 
 
 @call("delete", "/staff/{staff_id}/grants/{grant_id}")

@@ -159,15 +159,9 @@ def test_a_username_with_a_trailing_newline_is_refused_writing_nothing(
     assert "username" in error["details"]["fields"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="policy.require_may_grant_to lets anyone who may grant a role grant it to an "
-    "account without grants (the matrix row of POST /staff/{id}/grants says so), which then "
-    "falls in their remit: a clerk of another county takes over a stripped, deactivated "
-    "account (grant, activate, password reset, sign in as it), though revoke_grant says an "
-    "account left without grants is the prefecture's to manage",
-)
 def test_a_clerk_cannot_take_over_an_account_left_without_grants(app, world, client):
+    """An existing account without grants is the prefecture's alone: a clerk of another county
+    granting it their role could then reactivate it, reset its password and sign in as it."""
     with app.app_context():
         former = factory.staff("former-officer", display_name="王小明")
         former.active = False
