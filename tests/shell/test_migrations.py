@@ -143,5 +143,3 @@ def fresh_postgres_database():
 @pytest.mark.services
 def test_migrations_match_the_models_on_postgresql(fresh_postgres_database):
     _assert_migrations_match_models(fresh_postgres_database)
-
-
