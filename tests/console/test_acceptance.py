@@ -98,6 +98,8 @@ def test_the_owner_records_the_acceptance_and_the_project_is_accepted(page, live
     page.get_by_role("option", name=label, exact=True).first.click()
     representative = form.locator("[data-test=af-rep]")
     expect(representative).to_have_count(1)
+    # The form is complete: the alert of the first save has gone.
+    expect(form.locator("[data-test=af-error]")).to_have_count(0)
     expect(representative).to_contain_text(candidate["nickname"])
     form.evaluate("e => e.scrollIntoView()")
     shot(page, "acceptance-form")
