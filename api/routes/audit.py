@@ -16,7 +16,7 @@ from api.core import Forbidden, InvalidInput, audit_log, db, labels, local_text,
 from api.core.audit import AuditEntry
 from api.core.fields import DateTime, query_id, text
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from api.routes.exports import XLSX, _binary, _file
+from api.routes.exports import XLSX, download, download_doc
 from participation import policy
 from participation.models import Staff
 
@@ -229,7 +229,7 @@ def audit_labels():
 @blp.get("/audit.xlsx")
 @auth.staff_required
 @blp.arguments(AuditFilterArgs, location="query")
-@_binary(XLSX, "the audit trail's entries the search finds, as an Excel workbook")
+@download_doc(XLSX, "the audit trail's entries the search finds, as an Excel workbook")
 @blp.errors(401, 403, 422)
 def audit_workbook(args):
     """The entries `GET /audit` finds with the same conditions, every page, as an Excel
@@ -250,4 +250,4 @@ def audit_workbook(args):
     data = audit_log.workbook(
         entries, f"操作日志（共 {total} 条；导出时间 {local_text(utcnow())}）"
     )
-    return _file(data, XLSX, "操作日志.xlsx", "audit.xlsx")
+    return download(data, XLSX, "操作日志.xlsx", "audit.xlsx")

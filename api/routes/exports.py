@@ -38,8 +38,8 @@ PDF = "application/pdf"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
-def _binary(mimetype: str, description: str):
-    """The 200 of a download in the OpenAPI document: the file, and its name."""
+def download_doc(mimetype: str, description: str):
+    """The 200 of a download (`download`) in the OpenAPI document: the file, and its name."""
     return blp.doc(
         responses={
             "200": {
@@ -65,7 +65,9 @@ def content_disposition(name: str, fallback: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(f'{stem}.{extension}')}"
 
 
-def _file(data: bytes, mimetype: str, name: str, fallback: str):
+def download(data: bytes, mimetype: str, name: str, fallback: str):
+    """A file to save, never cached: every export of the API (the consultations' and the audit
+    trail's) answers with it, beside `download_doc` for its 200 in the OpenAPI document."""
     response = current_app.response_class(data, mimetype=mimetype)
     response.headers["Content-Disposition"] = content_disposition(name, fallback)
     response.headers["Cache-Control"] = "no-store"  # a result changes while the vote is open
@@ -89,7 +91,7 @@ def _result(consultation: Consultation) -> tuple[Tally, dict]:
 
 @blp.get("/consultations/<int:consultation_id>/turnout.xlsx")
 @auth.staff_required
-@_binary(XLSX, "the turnout list as an Excel workbook")
+@download_doc(XLSX, "the turnout list as an Excel workbook")
 @blp.errors(401, 403, 404, 409)
 def turnout_workbook(consultation_id):
     """The frozen electorate as an Excel workbook, one row per household: estate, building,
@@ -109,14 +111,14 @@ def turnout_workbook(consultation_id):
     rows = export_queries.electorate_turnout(consultation, communities)
     subject = export_queries.subject(consultation)
     data = workbooks.turnout_workbook(consultation, subject, rows, local_today())
-    return _file(
+    return download(
         data, XLSX, f"{consultation.title}-投票名单.xlsx", f"turnout-{consultation.id}.xlsx"
     )
 
 
 @blp.get("/consultations/<int:consultation_id>/result.xlsx")
 @auth.staff_required
-@_binary(XLSX, "the result as an Excel workbook")
+@download_doc(XLSX, "the result as an Excel workbook")
 @blp.errors(401, 403, 404, 409)
 def result_workbook(consultation_id):
     """The result as `/tally` shows it, as an Excel workbook: the summary (rates against the
@@ -131,14 +133,14 @@ def result_workbook(consultation_id):
     policy.require_result_shown(view)
     subject = export_queries.subject(consultation)
     data = workbooks.result_workbook(consultation, subject, view, local_today())
-    return _file(
+    return download(
         data, XLSX, f"{consultation.title}-计票结果.xlsx", f"result-{consultation.id}.xlsx"
     )
 
 
 @blp.get("/consultations/<int:consultation_id>/publicity.pdf")
 @auth.staff_required
-@_binary(PDF, "the publicity sheet (公示) as a printable A4 PDF, its CJK font embedded")
+@download_doc(PDF, "the publicity sheet (公示) as a printable A4 PDF, its CJK font embedded")
 @blp.errors(401, 403, 404, 409, 503)
 def publicity_sheet(consultation_id):
     """The printable publicity sheet (结果公示) of a consultation's final result, for every
@@ -161,6 +163,6 @@ def publicity_sheet(consultation_id):
     policy.require_result_shown(view)
     subject = export_queries.subject(consultation)
     data = publicity.publicity_sheet(consultation, subject, view, local_today())
-    return _file(
+    return download(
         data, PDF, f"{consultation.title}-结果公示.pdf", f"publicity-{consultation.id}.pdf"
     )
