@@ -13,7 +13,7 @@ from werkzeug.routing import IntegerConverter
 
 from api import config as settings
 from api.cli import register_commands
-from api.core import audit, db, listen, periodic
+from api.core import audit, db, listen, periodic, provide
 from api.core.db import install_error_scrubbing
 from api.core.fields import ID_MAX
 from api.core.jobs import install_session_hooks
@@ -44,6 +44,7 @@ from participation.service import erasure
 from participation.service import projects as project_service
 from voting import jobs as voting_jobs
 from voting import policy as voting_policy
+from voting.queries import decisions as voting_decisions
 from voting.service import members as voting_members
 from voting.service import personal as voting_personal
 
@@ -143,6 +144,8 @@ def wire_domains(app: Flask) -> None:
     uploads.install_session_hooks()  # a stored photo's file follows its transaction
     # Every staff write leaves one audit row in its own transaction, scoped where they work.
     audit.install(scope_of=participation_queries.staff_home_scope)
+    # What an owners' decision decided: it alone adopts a contribution scheme or estate rules.
+    provide(app, "decision_outcome", voting_decisions.outcome)
     listen(app, "consultation_opened", notice_events.consultation_opened)
     listen(app, "consultation_closing", notice_events.consultation_closing)
     listen(app, "gate_final", notice_events.gate_final)

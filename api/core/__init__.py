@@ -37,7 +37,7 @@ from api.core.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
-from api.core.events import emit, listen
+from api.core.events import emit, listen, provide, provided
 from api.core.jobs import (
     PendingJob,
     commit,
@@ -70,6 +70,8 @@ __all__ = [
     "get_or_404",
     "insert_for_dialect",
     "listen",
+    "provide",
+    "provided",
     "local_text",
     "local_today",
     "release_dedupe",

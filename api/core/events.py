@@ -55,3 +55,25 @@ def emit(event: str, **payload) -> None:
     """
     for handler in current_app.extensions.get("domain_events", {}).get(event, ()):
         handler(**payload)
+
+
+# --- answers one domain gives another without being imported by it ---------------------------
+#
+#     decision_outcome      voting: `outcome(consultation_id)` -> `DecisionOutcome` or None: what
+#                           an owners' decision (业主共同决定) decided, estate by estate; read by
+#                           participation's contribution schemes and feedback's estate rules,
+#                           which are adopted only by a passed decision
+
+
+def provide(app, name: str, answer) -> None:
+    """Have `provided(name)` return `answer` in `app` (wired in `api.app.wire_domains`)."""
+    app.extensions.setdefault("domain_answers", {})[name] = answer
+
+
+def provided(name: str):
+    """The answer another domain provides under `name`; an app that was never wired (one not
+    built by `create_app`) has none, and the caller fails rather than skip the rule."""
+    answers = current_app.extensions.get("domain_answers", {})
+    if name not in answers:
+        raise RuntimeError(f"{name} is not wired: build the app with create_app")
+    return answers[name]

@@ -308,3 +308,48 @@ TIMELINE_KINDS = {
     "consultation_closed": "征询结束",
     "progress_update": "进度公示",
 }
+
+# --- issue 15: residents' contributions (居民出资) and the estate after acceptance ---------------
+
+# participation: how a contribution scheme splits the money among households
+CONTRIBUTION_BASES = {"floor_area": "按建筑面积（元/平方米）", "household": "按户（元/户）"}
+
+# participation: where a contribution scheme stands. A draft collects nothing; it is adopted only
+# by a passed owners' decision on its art. 278 matter; a cancelled scheme refunds what was paid.
+CONTRIBUTION_STATUSES = {"draft": "草案", "adopted": "已通过", "cancelled": "已取消"}
+
+# participation: the art. 278 matters a scheme that raises money from owners may be decided under
+# (3/4 for raising funds, rebuilding and changing the use of common parts; more than half for the
+# other major matters)
+CONTRIBUTION_MATTERS = {
+    key: MATTERS[key]
+    for key in ("raise_maintenance_fund", "rebuild", "change_common_use", "other_major")
+}
+
+# participation: a household's answer to a scheme
+PLEDGE_CHOICES = {"pledged": "承诺出资", "declined": "暂不出资"}
+
+# participation: an entry of a household's contribution account (never edited: a correction is a
+# new entry)
+CONTRIBUTION_ENTRY_KINDS = {"payment": "缴款", "correction": "更正", "refund": "退款"}
+
+# participation: how money came in or went back
+PAYMENT_CHANNELS = {"cash": "现金", "bank_transfer": "银行转账", "other": "其他"}
+
+# participation: who recorded an entry: a clerk at the desk, or (later) a payment adapter
+PAYMENT_SOURCES = {"clerk": "工作人员登记", "adapter": "在线支付"}
+
+# participation: how a household's amount is rounded to the fen
+ROUNDING_RULES = {"half_up": "按分四舍五入（每户金额先按面积乘以单价，再四舍五入到分）"}
+
+# feedback: when a ticket was raised: during the works or in the warranty period after acceptance
+TICKET_PHASES = {"construction": "施工期间", "warranty": "保修期内"}
+
+# feedback: where an estate's management rules (小区管理办法) stand
+ESTATE_RULES_STATUSES = {
+    "draft": "草稿",
+    "published": "公示征求意见",
+    "adopted": "已通过",
+    "rejected": "未通过",
+    "withdrawn": "已撤回",
+}

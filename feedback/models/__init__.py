@@ -1,8 +1,8 @@
 """The feedback domain's tables, one entity group a module: `supervision` (sign-ups),
 `uploads` (photos and documents), `plan_attachments` (the files a plan version carries),
 `progress` (progress updates, 进度公示), `tickets` (inspections, tickets and their history),
-`ratings` (ratings and their count), `acceptance` (the joint completion acceptance) and
-`comments`.
+`ratings` (ratings and their count), `acceptance` (the joint completion acceptance),
+`comments`, and `estate_rules` (an estate's management rules and the comments on a draft).
 
 Importing this package registers every one of them with SQLAlchemy.
 """
@@ -20,6 +20,7 @@ from feedback.models.comments import (
     CommentReply,
     CommentReport,
 )
+from feedback.models.estate_rules import EstateRules, RulesComment
 from feedback.models.plan_attachments import PlanAttachment
 from feedback.models.progress import ProgressUpdate
 from feedback.models.ratings import CompletionTally, Rating
@@ -38,10 +39,12 @@ __all__ = [
     "CommentReply",
     "CommentReport",
     "CompletionTally",
+    "EstateRules",
     "Inspection",
     "PlanAttachment",
     "ProgressUpdate",
     "Rating",
+    "RulesComment",
     "SupervisorSignup",
     "Ticket",
     "TicketEvent",

@@ -38,6 +38,7 @@ SOURCES = tuple(labels.TICKET_SOURCES)
 TICKET_STATUSES = tuple(labels.TICKET_STATUSES)
 AWAITING_ANSWER = ("open", "reopened")
 EVENT_KINDS = tuple(labels.TICKET_EVENT_KINDS)
+PHASES = tuple(labels.TICKET_PHASES)
 
 
 def add_working_days(start: datetime, days: int = ANSWER_WORKING_DAYS) -> datetime:
@@ -115,6 +116,7 @@ class Ticket(db.Model):
         choice_check("status", TICKET_STATUSES),
         choice_check("source", SOURCES),
         choice_check("severity", SEVERITIES),
+        choice_check("phase", PHASES),
         Index("ix_tickets_project_status", "project_id", "status"),
         Index("ix_tickets_reporter", "reporter_id"),
     )
@@ -128,6 +130,10 @@ class Ticket(db.Model):
     location: Mapped[str | None] = mapped_column(String(200))
     severity: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(10), default="open")
+    # Raised during the works, or in the warranty period after acceptance (保修期).
+    phase: Mapped[str] = mapped_column(
+        String(12), default="construction", server_default="construction"
+    )
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,11 +1,18 @@
 """The participation domain's tables: the registry (places, households, residents, staff and
-their grants) in `registry`, residents' consents to the privacy notice in `privacy`, and
-projects with their plans in `projects`.
+their grants) in `registry`, residents' consents to the privacy notice in `privacy`,
+projects with their plans in `projects`, and residents' contributions to them in `contributions`.
 
 Importing this package registers them all with SQLAlchemy, so that the relationships between them
 (an estate and the projects covering it) resolve whichever module a caller names.
 """
 
+from participation.models.contributions import (
+    ContributionDue,
+    ContributionEntry,
+    ContributionPledge,
+    ContributionScheme,
+    ProjectExpense,
+)
 from participation.models.privacy import PrivacyConsent
 from participation.models.projects import (
     CATEGORIES,
@@ -47,6 +54,10 @@ __all__ = [
     "STATUSES",
     "Building",
     "Community",
+    "ContributionDue",
+    "ContributionEntry",
+    "ContributionPledge",
+    "ContributionScheme",
     "County",
     "Estate",
     "FundingLine",
@@ -56,6 +67,7 @@ __all__ = [
     "Plan",
     "PlanItem",
     "PrivacyConsent",
+    "ProjectExpense",
     "Project",
     "ProjectTransition",
     "Resident",

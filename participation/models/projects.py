@@ -57,6 +57,7 @@ class Project(db.Model):
     __table_args__ = (
         choice_check("category", CATEGORIES),
         choice_check("status", STATUSES),
+        CheckConstraint("warranty_years BETWEEN 0 AND 10", name="warranty_years_range"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
@@ -78,6 +79,11 @@ class Project(db.Model):
     completion_means: Mapped[dict | None] = mapped_column(JSON)
     completion_ratings: Mapped[int] = mapped_column(Integer, default=0)
     completion_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The warranty period (保修期) after acceptance, in which residents still report defects of
+    # the works; `warranty_ends_on` is set when the project is accepted (and follows a change of
+    # `warranty_years` after that).
+    warranty_years: Mapped[int] = mapped_column(Integer, default=2, server_default="2")
+    warranty_ends_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

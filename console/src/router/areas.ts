@@ -1,4 +1,4 @@
-// The menu areas of the console (issues 13 and 14) and which grants (`/api/v1/me` roles) show them.
+// The menu areas of the console (issues 13, 14 and 15) and which grants (`/api/v1/me` roles) show them.
 // A menu only leads the way: what a staff member may see and do is decided by the API, which
 // answers 403/404 to anything outside their grants.
 import type { Component } from 'vue'
@@ -9,6 +9,8 @@ import {
   Document,
   Finished,
   House,
+  Money,
+  Reading,
   List,
   Tickets,
   Tools,
@@ -74,6 +76,22 @@ export const AREAS: readonly Area[] = [
     icon: Finished,
     roles: ['prefecture', 'county', 'owner', 'committee'],
     view: () => import('@/views/completion/CompletionView.vue'),
+  },
+  {
+    name: 'contributions',
+    path: 'contributions',
+    title: '居民出资',
+    icon: Money,
+    roles: ['prefecture', 'county', 'owner', 'committee'],
+    view: () => import('@/views/contributions/ContributionsView.vue'),
+  },
+  {
+    name: 'rules',
+    path: 'rules',
+    title: '小区管理办法',
+    icon: Reading,
+    roles: ['committee', 'county', 'prefecture'],
+    view: () => import('@/views/rules/RulesView.vue'),
   },
   {
     name: 'comments',
