@@ -71,6 +71,16 @@ ACTIONS: dict[str, str] = {
     "notices.patch_notice": "修改通知",
     "notices.publish_notice": "发布通知",
     "notices.withdraw_notice": "撤回通知",
+    # estate management rules (issue 15)
+    "estate_rules.create_rules": "起草小区管理办法",
+    "estate_rules.patch_rules": "修改小区管理办法草稿",
+    "estate_rules.publish_rules": "公示小区管理办法",
+    "estate_rules.withdraw_rules": "撤回小区管理办法",
+    "estate_rules.link_decision": "关联管理规约业主共同决定",
+    "estate_rules.record_result": "登记小区管理办法表决结果",
+    "estate_rules.reply_to_comment": "答复管理办法意见",
+    "estate_rules.hide_comment": "隐藏管理办法意见",
+    "estate_rules.restore_comment": "恢复管理办法意见",
 }
 
 # The kind of object an entry is about, by its canonical name → (label, the other names an
@@ -98,6 +108,8 @@ OBJECT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "comment": ("评论", ("comments",)),
     "reply": ("回复", ("comment_replies", "opinion_replies")),
     "notice": ("通知", ("notices",)),
+    "rules": ("小区管理办法", ("estate_rules",)),
+    "rules_comment": ("管理办法意见", ("rules_comments",)),
 }
 # What each table holds, in Chinese, for the changes a page shows. tests/shell/test_audit_log.py
 # fails on a table without its label here.
@@ -124,6 +136,7 @@ TABLES: dict[str, str] = {
     "deliveries": "消息推送",
     "elector_members": "表决成员名单",
     "electorate_entries": "表决住户名单",
+    "estate_rules": "小区管理办法",
     "estates": "小区",
     "funding_lines": "资金来源",
     "household_claims": "住户认证",
@@ -145,6 +158,7 @@ TABLES: dict[str, str] = {
     "project_transitions": "项目阶段变更",
     "projects": "项目",
     "ratings": "满意度评价",
+    "rules_comments": "管理办法意见",
     "residents": "居民",
     "role_grants": "角色授权",
     "staff": "工作人员账号",

@@ -1,0 +1,419 @@
+"""An estate's management rules (小区管理办法): drafts, publication for comment, the owners'
+decision that adopts or rejects a version, and residents' comments on it.
+
+Who may do what: the committee of the estate's community, its county and the prefecture write
+and publish versions, link the decision, record its result and answer comments (`covers_estate`);
+the estate's verified residents (tenants and family members too: the rules govern them all)
+read the versions once published and comment while comments are open (`resident_of`). To
+anyone else an estate's rules do not exist (404).
+
+What an owners' decision decided comes from voting as `decision_outcome`
+(`api.core.provided`): a version is adopted only by a final owners' decision on 管理规约
+(`management_statute`) of a project covering the estate, in which this estate passed.
+
+Functions flush, never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
+
+from api.core import Conflict, InvalidInput, NotFound, db, provided, utcnow
+from api.wechat import WeChatUnavailable
+from feedback.models.estate_rules import EstateRules, RulesComment
+from feedback.service.comments import STATUS_FOR_VERDICT, ContentRisky, check_text
+from participation.models import Estate, Household, HouseholdClaim, Project, Resident, Staff
+from participation.policy import covers_community
+from participation.queries import verified_estate_ids
+
+MATTER = "management_statute"
+# What the estate's residents read: every version once published, never a draft or a version
+# the committee withdrew before the owners decided on it.
+RESIDENT_STATUSES = ("published", "adopted", "rejected")
+# A comment a clerk may hide, or show again (as project comments: a comment WeChat has not
+# checked, or judged risky, is never shown by hand).
+HIDEABLE = ("visible", "pending_review", "reported")
+RESTORABLE = ("hidden", "pending_review", "reported")
+
+
+class EstateNotFound(NotFound):
+    code = "estate_not_found"
+    message = "找不到该小区"
+
+
+class RulesNotFound(NotFound):
+    code = "rules_not_found"
+    message = "找不到该管理办法"
+
+
+class RulesCommentNotFound(NotFound):
+    code = "rules_comment_not_found"
+    message = "找不到该意见"
+
+
+class NoRulesInForce(NotFound):
+    code = "no_rules_in_force"
+    message = "该小区尚无经业主共同决定通过的管理办法"
+
+
+# --- who may see and do what -----------------------------------------------------------------
+
+
+def covers_estate(staff: Staff, estate: Estate) -> bool:
+    """The committee of the estate's community, its county, the prefecture (not a project's
+    owner)."""
+    return covers_community(staff, estate.community)
+
+
+def resident_of(resident: Resident, estate: Estate) -> bool:
+    """A verified member of a household of the estate (owner, family member or tenant)."""
+    return estate.id in verified_estate_ids(resident)
+
+
+def sees_estate(caller: Resident | Staff, estate: Estate) -> bool:
+    if isinstance(caller, Resident):
+        return resident_of(caller, estate)
+    return covers_estate(caller, estate)
+
+
+def require_sees_estate(caller: Resident | Staff, estate: Estate) -> None:
+    """Staff in scope and the estate's residents; to anyone else the estate does not exist."""
+    if not sees_estate(caller, estate):
+        raise EstateNotFound()
+
+
+def require_covers_estate(staff: Staff, estate: Estate) -> None:
+    if not covers_estate(staff, estate):
+        raise EstateNotFound()
+
+
+def sees_rules(caller: Resident | Staff, rules: EstateRules) -> bool:
+    """Staff in scope see every version; the estate's residents those published (not drafts,
+    not withdrawn ones)."""
+    estate = db.session.get(Estate, rules.estate_id)
+    if isinstance(caller, Resident):
+        return rules.status in RESIDENT_STATUSES and resident_of(caller, estate)
+    return covers_estate(caller, estate)
+
+
+def require_sees_rules(caller: Resident | Staff, rules: EstateRules) -> None:
+    if not sees_rules(caller, rules):
+        raise RulesNotFound()
+
+
+def require_manages_rules(staff: Staff, rules: EstateRules) -> None:
+    """The estate's committee, its county, the prefecture; to other staff the version does
+    not exist."""
+    if not covers_estate(staff, db.session.get(Estate, rules.estate_id)):
+        raise RulesNotFound()
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+def versions(estate: Estate, *, staff: bool):
+    """SELECT of the estate's versions, the newest first (residents: published ones only)."""
+    statement = select(EstateRules).where(EstateRules.estate_id == estate.id)
+    if not staff:
+        statement = statement.where(EstateRules.status.in_(RESIDENT_STATUSES))
+    return statement.order_by(EstateRules.version.desc())
+
+
+def in_force(estate: Estate) -> EstateRules:
+    """The adopted version in force: the estate's adopted version not superseded (404
+    `no_rules_in_force` when there is none)."""
+    rules = db.session.scalars(
+        select(EstateRules)
+        .where(
+            EstateRules.estate_id == estate.id,
+            EstateRules.status == "adopted",
+            EstateRules.superseded_at.is_(None),
+        )
+        .order_by(EstateRules.version.desc())
+    ).first()
+    if rules is None:
+        raise NoRulesInForce()
+    return rules
+
+
+def comments_of(rules: EstateRules, caller: Resident | Staff):
+    """SELECT of the version's comments, oldest first: every one for staff; visible ones and
+    the caller's own for a resident."""
+    statement = select(RulesComment).where(RulesComment.rules_id == rules.id)
+    if isinstance(caller, Resident):
+        statement = statement.where(
+            or_(RulesComment.status == "visible", RulesComment.author_id == caller.id)
+        )
+    return statement.order_by(RulesComment.id)
+
+
+def comments_open(rules: EstateRules, now: datetime | None = None) -> bool:
+    """Residents may comment now: the version is published and its comments have not closed."""
+    now = now or utcnow()
+    return rules.status == "published" and (
+        rules.comments_close_at is None or now < rules.comments_close_at
+    )
+
+
+# --- the versions ----------------------------------------------------------------------------
+
+
+def _require_draft(rules: EstateRules) -> None:
+    if rules.status != "draft":
+        raise Conflict(
+            "管理办法已公示，内容不能再修改；如需修改请新建版本",
+            code="rules_not_draft",
+            details={"status": rules.status},
+        )
+
+
+def _require_published(rules: EstateRules) -> None:
+    if rules.status != "published":
+        raise Conflict(
+            "仅公示中的管理办法可进行此操作",
+            code="rules_not_published",
+            details={"status": rules.status},
+        )
+
+
+def create(estate: Estate, staff: Staff, args: dict) -> EstateRules:
+    """A draft with the estate's next version number (the estate is locked, so two drafts
+    written at once cannot take the same number; the UNIQUE constraint holds it anyway)."""
+    db.session.execute(
+        select(Estate.id).where(Estate.id == estate.id).with_for_update()
+    ).scalar_one()
+    latest = db.session.scalar(
+        select(func.max(EstateRules.version)).where(EstateRules.estate_id == estate.id)
+    )
+    now = utcnow()
+    rules = EstateRules(
+        estate_id=estate.id,
+        version=(latest or 0) + 1,
+        title=args["title"],
+        body=args["body"],
+        status="draft",
+        created_by_id=staff.id,
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(rules)
+    db.session.flush()
+    return rules
+
+
+def update_draft(rules: EstateRules, args: dict) -> EstateRules:
+    """Change a draft's title or text (409 `rules_not_draft` once published)."""
+    _require_draft(rules)
+    for name in ("title", "body"):
+        if name in args:
+            setattr(rules, name, args[name])
+    rules.updated_at = utcnow()
+    db.session.flush()
+    return rules
+
+
+def publish(rules: EstateRules, comments_close_at: datetime | None) -> EstateRules:
+    """Publish a draft for the residents to read and comment on, until `comments_close_at`
+    (422 `comments_close_past` when not in the future; none: until the owners decide). The
+    version never changes after."""
+    _require_draft(rules)
+    now = utcnow()
+    if comments_close_at is not None and comments_close_at <= now:
+        raise InvalidInput("征求意见截止时间须晚于当前时间", code="comments_close_past")
+    rules.status, rules.published_at = "published", now
+    rules.comments_close_at = comments_close_at
+    rules.updated_at = now
+    db.session.flush()
+    return rules
+
+
+def withdraw(rules: EstateRules) -> EstateRules:
+    """Withdraw a published version the owners have not decided on (409 otherwise)."""
+    _require_published(rules)
+    now = utcnow()
+    rules.status, rules.withdrawn_at, rules.updated_at = "withdrawn", now, now
+    db.session.flush()
+    return rules
+
+
+def _outcome(consultation_id: int):
+    return provided("decision_outcome")(consultation_id)
+
+
+def _decision_invalid(message: str, code: str, consultation_id: int) -> InvalidInput:
+    return InvalidInput(message, code=code, details={"consultation_id": consultation_id})
+
+
+def link_decision(rules: EstateRules, consultation_id: int) -> EstateRules:
+    """Name the owners' decision that is to adopt this published version: an owners' decision
+    on 管理规约 of a project covering the estate (422 `decision_not_for_estate` for a missing
+    one or one of another project, `not_owners_decision`, `decision_wrong_matter`), not one that already decided
+    another version of the estate (409 `decision_already_used`). It may be changed until the
+    result is recorded."""
+    _require_published(rules)
+    outcome = _outcome(consultation_id)
+    # A decision of a project not covering the estate answers as a missing one: its id says
+    # nothing to a clerk who may not know of that project.
+    project = db.session.get(Project, outcome.project_id) if outcome else None
+    if project is None or rules.estate_id not in {estate.id for estate in project.estates}:
+        raise _decision_invalid(
+            "找不到涉及本小区的该业主共同决定", "decision_not_for_estate", consultation_id
+        )
+    if outcome.matter is None:
+        raise _decision_invalid("所选征询不是业主共同决定", "not_owners_decision", consultation_id)
+    if outcome.matter != MATTER:
+        raise _decision_invalid(
+            "所选业主共同决定的事项不是“制定和修改管理规约”",
+            "decision_wrong_matter",
+            consultation_id,
+        )
+    used = db.session.scalar(
+        select(EstateRules.version).where(
+            EstateRules.estate_id == rules.estate_id,
+            EstateRules.decision_id == consultation_id,
+            EstateRules.id != rules.id,
+            EstateRules.status.in_(("adopted", "rejected")),
+        )
+    )
+    if used is not None:
+        raise Conflict(
+            "该业主共同决定已用于本小区的其他版本",
+            code="decision_already_used",
+            details={"version": used},
+        )
+    rules.decision_id = consultation_id
+    rules.updated_at = utcnow()
+    db.session.flush()
+    return rules
+
+
+def record_result(rules: EstateRules) -> EstateRules:
+    """Record what the linked decision decided, once it is final: adopted when this estate
+    passed (the estate's earlier adopted version is superseded), rejected when it did not.
+    The estate's figures of the final count are copied onto the version.
+
+    409 `decision_missing` without a linked decision, `decision_not_final` before its final
+    count, `rules_not_published` once recorded (or withdrawn).
+    """
+    _require_published(rules)
+    if rules.decision_id is None:
+        raise Conflict("尚未关联业主共同决定", code="decision_missing")
+    outcome = _outcome(rules.decision_id)
+    if not outcome.final:
+        raise Conflict(
+            "业主共同决定尚未结束或尚未最终计票",
+            code="decision_not_final",
+            details={"consultation_id": outcome.consultation_id, "status": outcome.status},
+        )
+    figures = next((e for e in outcome.estates if e.get("estate_id") == rules.estate_id), None)
+    passed = rules.estate_id in outcome.passed_estate_ids
+    now = utcnow()
+    rules.result = {
+        "consultation_id": outcome.consultation_id,
+        "title": outcome.title,
+        "matter": outcome.matter,
+        "rule": outcome.rule,
+        "closed_at": outcome.closed_at.isoformat() if outcome.closed_at else None,
+        "passed": passed,
+        "estate": figures,
+    }
+    rules.decided_at = outcome.closed_at or now
+    rules.status = "adopted" if passed else "rejected"
+    rules.updated_at = now
+    if passed:
+        db.session.execute(
+            update(EstateRules)
+            .where(
+                EstateRules.estate_id == rules.estate_id,
+                EstateRules.status == "adopted",
+                EstateRules.superseded_at.is_(None),
+                EstateRules.id != rules.id,
+            )
+            .values(superseded_at=now, updated_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+    db.session.flush()
+    return rules
+
+
+# --- comments --------------------------------------------------------------------------------
+
+
+def _household_in(resident: Resident, estate_id: int) -> int | None:
+    return db.session.scalar(
+        select(Household.id)
+        .join(HouseholdClaim, HouseholdClaim.household_id == Household.id)
+        .where(
+            HouseholdClaim.resident_id == resident.id,
+            HouseholdClaim.status == "verified",
+            Household.estate_id == estate_id,
+        )
+        .order_by(Household.id)
+    )
+
+
+def post_comment(rules: EstateRules, resident: Resident, body: str) -> RulesComment:
+    """A resident's comment on a published version while comments are open (409
+    `comments_closed` otherwise), through WeChat's content check as project comments go:
+    risky text is refused (422 `content_risky`, nothing stored), text held for review is kept
+    unseen by others, and text WeChat could not check is kept as `pending_check`."""
+    if not comments_open(rules):
+        raise Conflict("该版本已停止征求意见", code="comments_closed")
+    now = utcnow()
+    try:
+        verdict = check_text(resident.openid, body)
+    except WeChatUnavailable:
+        verdict = None
+    if verdict == "risky":
+        raise ContentRisky()
+    comment = RulesComment(
+        rules_id=rules.id,
+        author_id=resident.id,
+        household_id=_household_in(resident, rules.estate_id),
+        body=body,
+        status="pending_check" if verdict is None else STATUS_FOR_VERDICT[verdict],
+        check_attempts=1,
+        checked_at=now,
+        created_at=now,
+    )
+    db.session.add(comment)
+    db.session.flush()
+    return comment
+
+
+def reply(comment: RulesComment, staff: Staff, body: str) -> RulesComment:
+    """The committee's answer to a visible comment, shown under it (a new answer replaces
+    the previous one); 409 `comment_not_visible` for any other."""
+    if comment.status != "visible":
+        raise Conflict(
+            "只能答复已公开的意见", code="comment_not_visible", details={"status": comment.status}
+        )
+    comment.reply, comment.replied_by_id, comment.replied_at = body, staff.id, utcnow()
+    db.session.flush()
+    return comment
+
+
+def hide(comment: RulesComment, reason: str) -> RulesComment:
+    """A clerk hides a comment with a reason (409 `comment_not_hideable` from its status)."""
+    if comment.status not in HIDEABLE:
+        raise Conflict(
+            "该意见当前不能隐藏", code="comment_not_hideable", details={"status": comment.status}
+        )
+    comment.status, comment.status_reason = "hidden", reason
+    db.session.flush()
+    return comment
+
+
+def restore(comment: RulesComment, reason: str) -> RulesComment:
+    """A clerk shows a hidden or held comment again (409 `comment_not_restorable`)."""
+    if comment.status not in RESTORABLE:
+        raise Conflict(
+            "该意见当前不能恢复显示",
+            code="comment_not_restorable",
+            details={"status": comment.status},
+        )
+    comment.status, comment.status_reason = "visible", reason
+    db.session.flush()
+    return comment
