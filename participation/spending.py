@@ -1,4 +1,5 @@
-"""Reads of a project's spending against its funding lines (支出公示).
+"""Reads of a project's spending against its funding lines (支出公示), and of the entries of
+households' contribution accounts.
 
 A funding line's amount is held in yuan with two decimals (`FundingLine.amount`, Numeric(14, 2));
 here it is turned into integer fen exactly (Decimal × 100, never float). What was spent from a
@@ -9,10 +10,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from api.core import db, labels
-from participation.models import FundingLine, ProjectExpense
+from participation.models import (
+    Building,
+    ContributionEntry,
+    FundingLine,
+    Household,
+    ProjectExpense,
+)
 
 
 def yuan_to_fen(amount: Decimal | int | None) -> int:
@@ -69,3 +76,54 @@ def spending(project_id: int) -> dict:
     }
     totals["remaining_fen"] = totals["amount_fen"] - totals["spent_fen"]
     return {"lines": lines, "totals": totals}
+
+
+def expenses(project_id: int) -> Select:
+    """The project's expenses, the latest spent first (a SELECT to page)."""
+    return (
+        select(ProjectExpense)
+        .where(ProjectExpense.project_id == project_id)
+        .order_by(ProjectExpense.spent_on.desc(), ProjectExpense.id.desc())
+    )
+
+
+def entries(scheme_id: int, household_id: int | None = None) -> Select:
+    """The scheme's entries (of one household when given), the latest recorded first (a
+    SELECT to page)."""
+    statement = select(ContributionEntry).where(ContributionEntry.scheme_id == scheme_id)
+    if household_id is not None:
+        statement = statement.where(ContributionEntry.household_id == household_id)
+    return statement.order_by(ContributionEntry.id.desc())
+
+
+ENTRY_COLUMNS = tuple(column.key for column in ContributionEntry.__table__.columns)
+
+
+def entry_rows(found: list[ContributionEntry]) -> list[dict]:
+    """The entries as a reply shows them: each with its household's building, unit and room
+    (one statement for them all, none for no entry)."""
+    household_ids = {entry.household_id for entry in found}
+    places = {}
+    if household_ids:
+        places = {
+            row.id: row
+            for row in db.session.execute(
+                select(
+                    Household.id, Building.name.label("building"), Household.unit, Household.room
+                )
+                .join(Building, Building.id == Household.building_id)
+                .where(Household.id.in_(household_ids))
+            )
+        }
+    rows = []
+    for entry in found:
+        place = places.get(entry.household_id)
+        rows.append(
+            {
+                **{name: getattr(entry, name) for name in ENTRY_COLUMNS},
+                "building": place.building if place else None,
+                "unit": place.unit if place else None,
+                "room": place.room if place else None,
+            }
+        )
+    return rows
