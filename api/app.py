@@ -34,7 +34,7 @@ from api.wechat import WeChat
 from feedback import jobs as feedback_jobs
 from feedback import policy as feedback_policy
 from feedback.service import personal as feedback_personal
-from feedback.service import ratings, uploads
+from feedback.service import ratings, uploads, warranty
 from notices import jobs as notice_jobs
 from notices.service import events as notice_events
 from notices.service import personal as notices_personal
@@ -141,6 +141,9 @@ def wire_domains(app: Flask) -> None:
     project_service.register_guard(app, "construction", voting_policy.guard_construction)
     project_service.register_guard(app, "accepted", feedback_policy.require_acceptance)
     project_service.register_effect(app, "completed", ratings.open_rating_window)
+    # The warranty (保修期) ends warranty_years after the acceptance date; PATCH recomputes it.
+    project_service.register_effect(app, "accepted", warranty.start_warranty)
+    provide(app, "warranty_ends_on", warranty.warranty_ends_on)
     uploads.install_session_hooks()  # a stored photo's file follows its transaction
     # Every staff write leaves one audit row in its own transaction, scoped where they work.
     audit.install(scope_of=participation_queries.staff_home_scope)

@@ -119,14 +119,18 @@ def tickets_of(
     *,
     status: str | None = None,
     overdue: bool | None = None,
+    phase: str | None = None,
 ):
     """A statement for the project's tickets, newest first: all of them, or one reporter's;
-    optionally of one status, and overdue or not (waiting for an answer past the due time)."""
+    optionally of one status, of one phase (construction, warranty), and overdue or not
+    (waiting for an answer past the due time)."""
     statement = select(Ticket).where(Ticket.project_id == project.id)
     if reporter is not None:
         statement = statement.where(Ticket.reporter_id == reporter.id)
     if status:
         statement = statement.where(Ticket.status == status)
+    if phase:
+        statement = statement.where(Ticket.phase == phase)
     if overdue is not None:
         waiting = Ticket.status.in_(AWAITING_ANSWER) & (Ticket.due_at < utcnow())
         statement = statement.where(waiting if overdue else ~waiting)

@@ -9,7 +9,7 @@ from api import auth
 from api.core import NotFound, commit, db, get_or_404, local_today
 from api.http import Blueprint, PageArgs, page_schema, paginate
 from feedback import queries as feedback_queries
-from feedback.service import plan_attachments
+from feedback.service import plan_attachments, warranty
 from participation import policy, queries
 from participation.models import County, Estate, Plan, Project, Resident
 from participation.schemas.projects import (
@@ -291,13 +291,19 @@ def get_gate(project_id):
 def county_overview(args, county_id):
     """Progress for the annual assessment (the console's 概览), of one plan year or of all:
     projects by status and by category, gates passed and shut, completion satisfaction, the
-    milestones overdue against their due dates, and the projects. The county's officers and the
-    prefecture."""
+    milestones overdue against their due dates, the warranty problems not resolved, and the
+    projects. The county's officers and the prefecture."""
     county = get_or_404(County, county_id, "county_not_found", "找不到该县市")
     staff = auth.current_staff()
     policy.require_county(staff, county)
     overview = queries.county_overview(county, local_today(), args.get("plan_year"))
-    overview["projects"] = visibility.redact_projects(overview["projects"], staff)
+    # The tickets are feedback's: their figures join participation's here.
+    open_tickets = warranty.open_warranty_tickets([p.id for p in overview["projects"]])
+    overview["open_warranty_tickets"] = sum(open_tickets.values())
+    overview["projects"] = [
+        visibility.Shown(shown, open_warranty_tickets=open_tickets.get(shown.id, 0))
+        for shown in visibility.redact_projects(overview["projects"], staff)
+    ]
     return overview
 
 
@@ -316,10 +322,16 @@ def prefecture_overview(args):
     without the lists). The prefecture only: a county officer reads their own county's."""
     policy.require_prefecture(auth.current_staff())
     page = paginate(queries.counties(), args)
-    figures = queries.overview_summaries(
-        [c.id for c in page["items"]], local_today(), args.get("plan_year")
-    )
+    county_ids = [c.id for c in page["items"]]
+    figures = queries.overview_summaries(county_ids, local_today(), args.get("plan_year"))
+    open_tickets = warranty.open_warranty_tickets_by_county(county_ids, args.get("plan_year"))
     page["items"] = [
-        {"county_id": c.id, "county_name": c.name, **figures[c.id]} for c in page["items"]
+        {
+            "county_id": c.id,
+            "county_name": c.name,
+            **figures[c.id],
+            "open_warranty_tickets": open_tickets.get(c.id, 0),
+        }
+        for c in page["items"]
     ]
     return {**page, "plan_year": args.get("plan_year")}

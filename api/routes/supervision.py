@@ -252,13 +252,18 @@ def _visible_ticket(ticket_id: int) -> Ticket:
 @blp.response(200, page_schema(TicketSchema, "TicketPage"))
 @blp.errors(401, 403, 404, 422)
 def list_tickets(args, project_id):
-    """Staff in scope: every ticket of the project (`overdue=true`: waiting past due); a
-    resident: the tickets they opened."""
+    """Staff in scope: every ticket of the project (`overdue=true`: waiting past due;
+    `phase=warranty`: those raised in the warranty period); a resident: the tickets they
+    opened."""
     project = visible_project(project_id)
     caller = auth.current_caller()
     reporter = caller if isinstance(caller, Resident) else None
     statement = queries.tickets_of(
-        project, reporter, status=args.get("status"), overdue=args.get("overdue")
+        project,
+        reporter,
+        status=args.get("status"),
+        overdue=args.get("overdue"),
+        phase=args.get("phase"),
     )
     return paginate(statement, args)
 

@@ -11,6 +11,7 @@ from api.core.fields import id_field, text
 from feedback.models.tickets import (
     ASPECTS,
     EVENT_KINDS,
+    PHASES,
     SEVERITIES,
     SOURCES,
     TICKET_STATUSES,
@@ -68,6 +69,10 @@ class ReopenArgs(ma.Schema):
 class TicketFilter(ma.Schema):
     status = fields.String(validate=validate.OneOf(TICKET_STATUSES))
     overdue = fields.Boolean(metadata={"description": "only tickets waiting past their due time"})
+    phase = fields.String(
+        validate=validate.OneOf(PHASES),
+        metadata={"description": "only tickets raised during the works, or in the warranty period"},
+    )
 
 
 class TicketEventSchema(ma.Schema):
@@ -104,6 +109,11 @@ class TicketSchema(ma.Schema):
     severity_label = label(labels.SEVERITIES, "severity")
     status = code(TICKET_STATUSES)
     status_label = label(labels.TICKET_STATUSES, "status")
+    phase = code(
+        PHASES,
+        metadata={"description": "raised during the works, or in the warranty period (保修期)"},
+    )
+    phase_label = label(labels.TICKET_PHASES, "phase")
     due_at = fields.DateTime()
     overdue = fields.Function(lambda t: t.overdue(utcnow()))
     opened_at = fields.DateTime()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from api.core import Conflict, Forbidden, db, emit, utcnow
+from api.core import LOCAL, Conflict, Forbidden, db, emit, utcnow
 from feedback.models.tickets import (
     AWAITING_ANSWER,
     Inspection,
@@ -18,9 +18,11 @@ from feedback.models.tickets import (
 from feedback.policy import require_reporter
 from feedback.queries import accepted_signup
 from feedback.service import uploads
+from feedback.service.warranty import ticket_phase
 from participation.models import Project, Resident, Staff
 
-# Supervisors inspect while the works are on; residents report problems then and after them.
+# Supervisors inspect while the works are on; residents report problems then and after them,
+# once accepted until the warranty period ends (`feedback.service.warranty`).
 INSPECTION_STATUSES = ("construction",)
 PROBLEM_STATUSES = ("construction", "completed", "accepted")
 
@@ -80,13 +82,20 @@ def report_problem(
     project: Project, resident: Resident, args: dict, at: datetime | None = None
 ) -> Ticket:
     """Any verified resident of a covered estate reports a problem: a ticket on the same flow,
-    its answer due 3 working days after `at` (now unless told: the demo's older reports)."""
+    its answer due 3 working days after `at` (now unless told: the demo's older reports).
+
+    Before the works start: 409 `project_not_started`. After acceptance the ticket is of the
+    `warranty` phase, until the warranty ends (on its end date included); after it: 409
+    `warranty_expired`. Nothing is written when refused.
+    """
     if project.status not in PROBLEM_STATUSES:
         raise Conflict(
             "项目尚未开工，暂不受理问题反映",
             code="project_not_started",
             details={"status": project.status},
         )
+    now = at or utcnow()
+    phase = ticket_phase(project, now.astimezone(LOCAL).date())
     photos = uploads.attachable(project, resident, args.get("photo_ids") or [])
     return _open_ticket(
         project,
@@ -98,17 +107,21 @@ def report_problem(
         location=args.get("location"),
         severity=args["severity"],
         photos=photos,
-        now=at or utcnow(),
+        now=now,
+        phase=phase,
     )
 
 
-def _open_ticket(project, resident, *, source, photos, now, **fields) -> Ticket:
+def _open_ticket(
+    project, resident, *, source, photos, now, phase="construction", **fields
+) -> Ticket:
     due = add_working_days(now)
     ticket = Ticket(
         project_id=project.id,
         source=source,
         reporter_id=resident.id,
         status="open",
+        phase=phase,
         due_at=due,
         opened_at=now,
         updated_at=now,

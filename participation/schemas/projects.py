@@ -29,6 +29,19 @@ class FundingArgs(ma.Schema):
     note = text(200, allow_none=True)
 
 
+def warranty_years(**kwargs):
+    """The warranty period (保修期) after acceptance, in whole years: 0 to 10."""
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(0, 10),
+        metadata={
+            "description": "the warranty period after acceptance, in years (0–10, default 2); "
+            "changed after acceptance, the end date follows from the same acceptance date"
+        },
+        **kwargs,
+    )
+
+
 class ProjectArgs(ma.Schema):
     class Meta:
         description = (
@@ -43,6 +56,7 @@ class ProjectArgs(ma.Schema):
     plan_year = fields.Integer(strict=True, required=True, validate=validate.Range(2000, 2100))
     funding = fields.List(fields.Nested(FundingArgs), load_default=list)
     supervisor_cap = fields.Integer(strict=True, validate=validate.Range(0, 1000), load_default=10)
+    warranty_years = warranty_years(load_default=2)
 
 
 class ProjectPatchArgs(ma.Schema):
@@ -53,6 +67,7 @@ class ProjectPatchArgs(ma.Schema):
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     funding = fields.List(fields.Nested(FundingArgs))
     supervisor_cap = fields.Integer(strict=True, validate=validate.Range(0, 1000))
+    warranty_years = warranty_years()
     milestones = fields.Dict(
         keys=fields.String(validate=validate.OneOf(tuple(MILESTONES))),
         values=Date(allow_none=True),
@@ -195,6 +210,18 @@ class ProjectSummarySchema(SatisfactionSchema):
         lambda p: [e.id for e in p.estates],
         metadata={"type": "array", "items": {"type": "integer"}},
     )
+    warranty_years = fields.Integer()
+    warranty_ends_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "the warranty's last day; set when the project is accepted"},
+    )
+    in_warranty = fields.Function(
+        lambda p: p.warranty_ends_on is not None and local_today() <= p.warranty_ends_on,
+        metadata={
+            "type": "boolean",
+            "description": "accepted and within the warranty period today (local date)",
+        },
+    )
 
 
 class OpenConsultationSchema(ma.Schema):
@@ -274,6 +301,12 @@ class OverdueMilestoneSchema(ma.Schema):
     )
 
 
+OPEN_WARRANTY_TICKETS = (
+    "problems reported in the warranty period (保修期) not resolved yet: open, answered "
+    "(waiting for the reporter to confirm) or reopened"
+)
+
+
 class ProjectProgressSchema(ma.Schema):
     id = fields.Integer()
     name = fields.String()
@@ -292,6 +325,8 @@ class ProjectProgressSchema(ma.Schema):
     results_hidden_label = label(labels.RESULTS_HIDDEN, "results_hidden", allow_none=True)
     completion_satisfaction_rate = fields.Float(allow_none=True)
     completion_ratings = fields.Integer()
+    warranty_ends_on = fields.Date(allow_none=True)
+    open_warranty_tickets = fields.Integer(metadata={"description": OPEN_WARRANTY_TICKETS})
 
 
 class ProjectFilter(ma.Schema):
@@ -339,6 +374,9 @@ class OverviewFiguresSchema(ma.Schema):
     completion_rated_projects = fields.Integer()
     completion_ratings = fields.Integer()
     overdue_count = fields.Integer(metadata={"description": "milestones overdue today"})
+    open_warranty_tickets = fields.Integer(
+        metadata={"description": f"of all its projects: {OPEN_WARRANTY_TICKETS}"}
+    )
     plan_years = fields.List(
         fields.Integer(), metadata={"description": "the county's plan years, latest first"}
     )

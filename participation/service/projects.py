@@ -7,7 +7,7 @@ from datetime import date
 from flask import current_app
 from sqlalchemy import func, select
 
-from api.core import Conflict, InvalidInput, NotFound, db, labels, utcnow
+from api.core import Conflict, InvalidInput, NotFound, db, labels, provided, utcnow
 from participation.models import (
     MILESTONES,
     STATUSES,
@@ -52,6 +52,7 @@ def create_project(args: dict) -> Project:
         category=args["category"],
         plan_year=args["plan_year"],
         supervisor_cap=args["supervisor_cap"],
+        warranty_years=args.get("warranty_years", 2),
         status="reserve",
         estates=estates,
     )
@@ -65,9 +66,14 @@ def create_project(args: dict) -> Project:
 
 
 def update_project(project: Project, args: dict) -> Project:
-    for name in ("name", "description", "category", "supervisor_cap"):
+    """Change what `args` names. A new `warranty_years` of an accepted project moves its
+    warranty end, from the same acceptance date (the feedback domain's, provided as
+    `warranty_ends_on`)."""
+    for name in ("name", "description", "category", "supervisor_cap", "warranty_years"):
         if name in args:
             setattr(project, name, args[name])
+    if "warranty_years" in args and project.status == "accepted":
+        project.warranty_ends_on = provided("warranty_ends_on")(project)
     if "funding" in args:
         project.funding = [FundingLine(**line) for line in args["funding"]]
     for kind, done_on in args.get("milestones", {}).items():
