@@ -64,6 +64,8 @@ NOT_STAFF = {
     ("put", "/api/v1/comments/{comment_id}/like"): "a resident's like",
     ("delete", "/api/v1/comments/{comment_id}/like"): "a resident takes a like back",
     ("post", "/api/v1/notices/{notice_id}/read"): "a resident reads a notice",
+    # estate management rules (issue 15, H4)
+    ("post", "/api/v1/estate-rules/{rules_id}/comments"): "a resident's comment on the rules",
 }
 
 
@@ -501,6 +503,99 @@ def _(c):
     notice = _draft(c)
     c.ok(c.client.post(f"/api/v1/notices/{notice}/publish", headers=c.h("clerk")))
     return Call("clerk", f"/api/v1/notices/{notice}/withdraw", {"json": {"reason": "时间有变"}})
+
+
+# --- estate management rules (issue 15, H4)
+
+
+def _rules(c, *, publish=False, estate=None, headers=None) -> int:
+    """A version of the feedback world's estate (or `estate`) by its clerk: a draft, or
+    published."""
+    headers = headers or c.h("clerk")
+    body = {"title": "小区管理办法", "body": "第一条 总则"}
+    path = f"/api/v1/estates/{estate or c.w.estate}/rules"
+    rules = c.ok(c.client.post(path, json=body, headers=headers))["id"]
+    if publish:
+        c.ok(c.client.post(f"/api/v1/estate-rules/{rules}/publish", json={}, headers=headers))
+    return rules
+
+
+def _rules_comment(c) -> int:
+    """A visible comment of the world's resident on a published version."""
+    path = f"/api/v1/estate-rules/{_rules(c, publish=True)}/comments"
+    reply = c.client.post(path, json={"body": "建议增加停车条款"}, headers=c.h("resident_member"))
+    return c.ok(reply)["id"]
+
+
+def _statute_decision(c) -> tuple[int, int]:
+    """A published version of the scene's estate and an owners' decision on 管理规约 of the
+    scene's project that every household agreed to, closed and counted: (rules, decision)."""
+    s = c.scene
+    rules = _rules(c, publish=True, estate=s.estate_id, headers=c.clerk())
+    cid = c.consultation("open", kind="owners_decision", matter="management_statute", plan_id=None)
+    for i in range(len(s.household_ids)):
+        ballot = c.client.put(
+            f"/api/v1/consultations/{cid}/ballot", json={"choice": "agree"}, headers=c.member(i)
+        )
+        c.ok(ballot)
+    c.ok(c.client.post(f"/api/v1/consultations/{cid}/close", headers=c.clerk()))
+    run_jobs(c.app)
+    return rules, cid
+
+
+@call("post", "/estates/{estate_id}/rules")
+def _(c):
+    body = {"json": {"title": "小区管理办法", "body": "第一条 总则"}}
+    return Call("clerk", f"/api/v1/estates/{c.w.estate}/rules", body)
+
+
+@call("patch", "/estate-rules/{rules_id}")
+def _(c):
+    return Call("clerk", f"/api/v1/estate-rules/{_rules(c)}", {"json": {"title": "修改稿"}})
+
+
+@call("post", "/estate-rules/{rules_id}/publish")
+def _(c):
+    return Call("clerk", f"/api/v1/estate-rules/{_rules(c)}/publish", {"json": {}})
+
+
+@call("post", "/estate-rules/{rules_id}/withdraw")
+def _(c):
+    return Call("clerk", f"/api/v1/estate-rules/{_rules(c, publish=True)}/withdraw", {})
+
+
+@call("put", "/estate-rules/{rules_id}/decision")
+def _(c):
+    rules, cid = _statute_decision(c)
+    path = f"/api/v1/estate-rules/{rules}/decision"
+    return Call(None, path, {"json": {"consultation_id": cid}}, c.clerk())
+
+
+@call("post", "/estate-rules/{rules_id}/result")
+def _(c):
+    rules, cid = _statute_decision(c)
+    path = f"/api/v1/estate-rules/{rules}"
+    c.ok(c.client.put(f"{path}/decision", json={"consultation_id": cid}, headers=c.clerk()))
+    return Call(None, f"{path}/result", {}, c.clerk())
+
+
+@call("post", "/estate-rules/comments/{comment_id}/reply")
+def _(c):
+    path = f"/api/v1/estate-rules/comments/{_rules_comment(c)}/reply"
+    return Call("clerk", path, {"json": {"body": "已采纳"}})
+
+
+@call("post", "/estate-rules/comments/{comment_id}/hide")
+def _(c):
+    path = f"/api/v1/estate-rules/comments/{_rules_comment(c)}/hide"
+    return Call("clerk", path, {"json": {"reason": "重复"}})
+
+
+@call("post", "/estate-rules/comments/{comment_id}/restore")
+def _(c):
+    path = f"/api/v1/estate-rules/comments/{_rules_comment(c)}"
+    c.ok(c.client.post(f"{path}/hide", json={"reason": "重复"}, headers=c.h("clerk")))
+    return Call("clerk", f"{path}/restore", {"json": {"reason": "复核"}})
 
 
 # --- the tests ---------------------------------------------------------------------------------
