@@ -81,6 +81,13 @@ ACTIONS: dict[str, str] = {
     "estate_rules.reply_to_comment": "答复管理办法意见",
     "estate_rules.hide_comment": "隐藏管理办法意见",
     "estate_rules.restore_comment": "恢复管理办法意见",
+    # contribution schemes (issue 15)
+    "contributions.create_scheme": "拟定居民出资方案",
+    "contributions.patch_scheme": "修改居民出资方案草案",
+    "contributions.link_decision": "关联出资方案的业主共同决定",
+    "contributions.adopt_scheme": "居民出资方案生效",
+    "contributions.cancel_scheme": "取消居民出资方案",
+    "contributions.put_pledge": "代为登记出资承诺",
 }
 
 # The kind of object an entry is about, by its canonical name → (label, the other names an
@@ -110,6 +117,7 @@ OBJECT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "notice": ("通知", ("notices",)),
     "rules": ("小区管理办法", ("estate_rules",)),
     "rules_comment": ("管理办法意见", ("rules_comments",)),
+    "scheme": ("居民出资方案", ("contribution_schemes",)),
 }
 # What each table holds, in Chinese, for the changes a page shows. tests/shell/test_audit_log.py
 # fails on a table without its label here.
@@ -131,6 +139,9 @@ TABLES: dict[str, str] = {
     "communities": "社区",
     "completion_tallies": "竣工满意度统计",
     "consultations": "征询",
+    "contribution_dues": "居民应缴金额",
+    "contribution_pledges": "出资承诺",
+    "contribution_schemes": "居民出资方案",
     "counties": "县市",
     "delegations": "委托投票",
     "deliveries": "消息推送",

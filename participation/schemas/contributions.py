@@ -113,23 +113,25 @@ class HouseholdFilter(ma.Schema):
 
 class FundingLineShownSchema(ma.Schema):
     id = fields.Integer()
-    source = fields.String()
-    source_label = fields.String()
+    source = code(tuple(labels.FUNDING_SOURCES))
+    source_label = label(labels.FUNDING_SOURCES, "source")
     amount_fen = fields.Integer()
 
 
 class DecisionShownSchema(ma.Schema):
     id = fields.Integer()
     title = fields.String()
-    status = fields.String()
+    status = code(tuple(labels.CONSULTATION_STATUSES))
+    status_label = label(labels.CONSULTATION_STATUSES, "status")
     final = fields.Boolean()
     passed = fields.Boolean()
     passed_estate_ids = fields.List(fields.Integer())
 
 
 class RoundingSchema(ma.Schema):
-    rule = code(("half_up",))
-    label = fields.String()
+    rule = code(tuple(labels.ROUNDING_RULES))
+    rule_label = label(labels.ROUNDING_RULES, "rule")
+    label = fields.String(metadata={"description": "the rule stated (as `rule_label`)"})
 
 
 class SummarySchema(ma.Schema):
@@ -256,8 +258,8 @@ class PublicityRowSchema(ma.Schema):
 
 class PublicitySpendingLineSchema(ma.Schema):
     funding_line_id = fields.Integer()
-    source = fields.String()
-    label = fields.String()
+    source = code(tuple(labels.FUNDING_SOURCES))
+    source_label = label(labels.FUNDING_SOURCES, "source")
     note = fields.String(allow_none=True)
     amount_fen = fields.Integer()
     spent_fen = fields.Integer()

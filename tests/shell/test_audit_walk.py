@@ -505,6 +505,83 @@ def _(c):
     return Call("clerk", f"/api/v1/notices/{notice}/withdraw", {"json": {"reason": "时间有变"}})
 
 
+# --- contribution schemes (issue 15, H1)
+
+
+def _scheme(c, **body) -> int:
+    """A draft contribution scheme of the scene's project, by its owner: its id."""
+    s = c.scene
+    body = {"title": "加装电梯出资", "basis": "floor_area", "rate_fen": 1250, **body}
+    body.setdefault("due_on", "2100-12-31")
+    path = f"/api/v1/projects/{s.project_id}/contribution-schemes"
+    return c.ok(c.client.post(path, json=body, headers=c.make.headers(s.owner)))["id"]
+
+
+def _passed_decision(c) -> int:
+    """An owners' decision (raising the maintenance fund) of the scene's project that every
+    owner agreed to, closed and counted: its id."""
+    cid = c.consultation("open", kind="owners_decision", matter="raise_maintenance_fund")
+    for i in range(4):
+        ballot = c.client.put(
+            f"/api/v1/consultations/{cid}/ballot", json={"choice": "agree"}, headers=c.member(i)
+        )
+        c.ok(ballot)
+    backdate_opening(c.app, cid)
+    c.ok(c.client.post(f"/api/v1/consultations/{cid}/close", headers=c.clerk()))
+    run_jobs(c.app)
+    return cid
+
+
+def _linked_scheme(c) -> int:
+    scheme = _scheme(c)
+    path = f"/api/v1/contribution-schemes/{scheme}/decision"
+    body = {"consultation_id": _passed_decision(c)}
+    c.ok(c.client.put(path, json=body, headers=c.make.headers(c.scene.owner)))
+    return scheme
+
+
+@call("post", "/projects/{project_id}/contribution-schemes")
+def _(c):
+    s = c.scene
+    body = {"title": "出资", "basis": "household", "rate_fen": 50000, "due_on": "2100-12-31"}
+    path = f"/api/v1/projects/{s.project_id}/contribution-schemes"
+    return Call(None, path, {"json": body}, c.make.headers(s.owner))
+
+
+@call("patch", "/contribution-schemes/{scheme_id}")
+def _(c):
+    path = f"/api/v1/contribution-schemes/{_scheme(c)}"
+    return Call(None, path, {"json": {"rate_fen": 1300}}, c.make.headers(c.scene.owner))
+
+
+@call("put", "/contribution-schemes/{scheme_id}/decision")
+def _(c):
+    scheme, cid = _scheme(c), _passed_decision(c)
+    path = f"/api/v1/contribution-schemes/{scheme}/decision"
+    return Call(None, path, {"json": {"consultation_id": cid}}, c.make.headers(c.scene.owner))
+
+
+@call("post", "/contribution-schemes/{scheme_id}/adopt")
+def _(c):
+    path = f"/api/v1/contribution-schemes/{_linked_scheme(c)}/adopt"
+    return Call(None, path, {}, c.make.headers(c.scene.owner))
+
+
+@call("post", "/contribution-schemes/{scheme_id}/cancel")
+def _(c):
+    path = f"/api/v1/contribution-schemes/{_scheme(c)}/cancel"
+    return Call(None, path, {"json": {"reason": "改由财政出资"}}, c.make.headers(c.scene.owner))
+
+
+@call("put", "/contribution-schemes/{scheme_id}/pledges/{household_id}")
+def _(c):
+    scheme = _linked_scheme(c)
+    owner = c.make.headers(c.scene.owner)
+    c.ok(c.client.post(f"/api/v1/contribution-schemes/{scheme}/adopt", headers=owner))
+    path = f"/api/v1/contribution-schemes/{scheme}/pledges/{c.scene.household_ids[0]}"
+    return Call(None, path, {"json": {"choice": "pledged"}}, c.clerk())
+
+
 # --- estate management rules (issue 15, H4)
 
 
