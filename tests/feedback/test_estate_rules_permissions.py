@@ -237,10 +237,18 @@ def test_unknown_ids_answer_as_out_of_sight_ones(app, client, world):
     ):
         reply = client.get(path, headers=w.headers["prefecture"])
         assert_error_shape(reply, 404, code)
-        # Another estate's version and a missing one answer alike.
-    out = client.get(f"{E}/{w.estate}/rules", headers=w.headers["clerk_out"])
-    missing = client.get(f"{E}/999999/rules", headers=w.headers["clerk_out"])
-    assert out.get_json() == missing.get_json()
+    # An id out of sight and a missing one answer alike, to residents and staff outside.
+    for actor in ("resident_out", "clerk_out", "owner"):
+        for method, existing, missing, body in (
+            ("GET", f"{E}/{w.estate}/rules", f"{E}/999999/rules", None),
+            ("GET", f"{R}/{w.published}", f"{R}/999999", None),
+            ("GET", f"{R}/{w.published}/comments", f"{R}/999999/comments", None),
+            ("POST", f"{R}/{w.published}/comments", f"{R}/999999/comments", {"body": "好"}),
+        ):
+            headers = w.headers[actor]
+            seen = client.open(existing, method=method, json=body, headers=headers)
+            unseen = client.open(missing, method=method, json=body, headers=headers)
+            assert (seen.status_code, seen.get_json()) == (unseen.status_code, unseen.get_json())
 
 
 # --- bad input -------------------------------------------------------------------------------
