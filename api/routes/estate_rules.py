@@ -18,6 +18,7 @@ from feedback.schemas.estate_rules import (
     RulesPublishArgs,
     RulesReplyArgs,
     RulesSchema,
+    shown,
 )
 from feedback.service import estate_rules as rules_service
 from feedback.service.estate_rules import (
@@ -56,11 +57,6 @@ def _managed(rules_id: int):
     staff = auth.current_staff()
     rules_service.require_manages_rules(staff, rules)
     return rules, staff
-
-
-def _shown(rules: EstateRules) -> EstateRules:
-    rules.comments_open = rules_service.comments_open(rules)
-    return rules
 
 
 def _dump_comments(shown: list[RulesComment]) -> list[RulesComment]:
@@ -139,7 +135,7 @@ def list_rules(args, estate_id):
     caller = auth.current_caller()
     rules_service.require_sees_estate(caller, estate)
     page = paginate(rules_service.versions(estate, staff=not isinstance(caller, Resident)), args)
-    page["items"] = [_shown(r) for r in page["items"]]
+    page["items"] = [shown(r) for r in page["items"]]
     return page
 
 
@@ -156,7 +152,7 @@ def create_rules(args, estate_id):
     rules_service.require_covers_estate(staff, estate)
     rules = rules_service.create(estate, staff, args)
     commit()
-    return _shown(rules)
+    return shown(rules)
 
 
 @blp.get("/estates/<int:estate_id>/rules/current")
@@ -170,7 +166,7 @@ def rules_in_force(estate_id):
     verified residents and staff in scope."""
     estate = _estate(estate_id)
     rules_service.require_sees_estate(auth.current_caller(), estate)
-    return _shown(rules_service.in_force(estate))
+    return shown(rules_service.in_force(estate))
 
 
 @blp.get("/estate-rules/<int:rules_id>")
@@ -181,7 +177,7 @@ def get_rules(rules_id):
     """One version (a draft or a withdrawn version for staff in scope only)."""
     rules = _rules(rules_id)
     rules_service.require_sees_rules(auth.current_caller(), rules)
-    return _shown(rules)
+    return shown(rules)
 
 
 @blp.patch("/estate-rules/<int:rules_id>")
@@ -195,7 +191,7 @@ def patch_rules(args, rules_id):
     rules, _ = _managed(rules_id)
     rules_service.update_draft(rules, args)
     commit()
-    return _shown(rules)
+    return shown(rules)
 
 
 @blp.post("/estate-rules/<int:rules_id>/publish")
@@ -211,7 +207,7 @@ def publish_rules(args, rules_id):
     rules_service.publish(rules, args.get("comments_close_at"))
     _announce(rules, db.session.get(Estate, rules.estate_id), staff)
     commit()
-    return _shown(rules)
+    return shown(rules)
 
 
 @blp.post("/estate-rules/<int:rules_id>/withdraw")
@@ -224,7 +220,7 @@ def withdraw_rules(rules_id):
     rules, _ = _managed(rules_id)
     rules_service.withdraw(rules)
     commit()
-    return _shown(rules)
+    return shown(rules)
 
 
 @blp.put("/estate-rules/<int:rules_id>/decision")
@@ -238,7 +234,7 @@ def link_decision(args, rules_id):
     rules, _ = _managed(rules_id)
     rules_service.link_decision(rules, args["consultation_id"])
     commit()
-    return _shown(rules)
+    return shown(rules)
 
 
 @blp.post("/estate-rules/<int:rules_id>/result")
@@ -252,7 +248,7 @@ def record_result(rules_id):
     rules, _ = _managed(rules_id)
     rules_service.record_result(rules)
     commit()
-    return _shown(rules)
+    return shown(rules)
 
 
 # --- comments --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from api.core import LOCAL, labels, provided
 from api.core.codes import code, label
 from api.core.fields import DateTime, Text, id_field, mask_name, text
 from feedback.models.estate_rules import COMMENT_STATUSES, RULES_STATUSES
+from feedback.service.estate_rules import comments_open
 
 BODY_MAX = 50_000
 
@@ -153,19 +154,19 @@ class RulesSchema(ma.Schema):
     published_at = fields.DateTime(allow_none=True)
     comments_close_at = fields.DateTime(allow_none=True)
     comments_open = fields.Boolean(metadata={"description": "residents may comment now"})
-    decision = fields.Method(
-        "_decision",
+    decision = fields.Nested(
+        RulesDecisionSchema,
         allow_none=True,
+        attribute="decision_shown",
         metadata={"description": "the linked owners' decision as it stands now"},
     )
     decided_at = fields.DateTime(
         allow_none=True, metadata={"description": "when the owners' decision closed"}
     )
-    result = fields.Function(
-        lambda rules: (
-            RulesResultSchema().dump(result_summary(rules.result)) if rules.result else None
-        ),
+    result = fields.Nested(
+        RulesResultSchema,
         allow_none=True,
+        attribute="result_shown",
         metadata={"description": "this estate's figures, once the result is recorded"},
     )
     superseded_at = fields.DateTime(allow_none=True)
@@ -173,21 +174,24 @@ class RulesSchema(ma.Schema):
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
-    def _decision(self, rules):
-        if rules.decision_id is None:
-            return None
+
+def shown(rules):
+    """The version with what its reply shows beside its columns: whether comments are open,
+    the linked decision as it stands now (voting's `decision_outcome`), this estate's result."""
+    rules.comments_open = comments_open(rules)
+    rules.result_shown = result_summary(rules.result)
+    rules.decision_shown = None
+    if rules.decision_id is not None:
         outcome = provided("decision_outcome")(rules.decision_id)
-        if outcome is None:
-            return None
-        return RulesDecisionSchema().dump(
-            {
+        if outcome is not None:
+            rules.decision_shown = {
                 "consultation_id": outcome.consultation_id,
                 "title": outcome.title,
                 "status": outcome.status,
                 "final": outcome.final,
                 "passed_here": rules.estate_id in outcome.passed_estate_ids,
             }
-        )
+    return rules
 
 
 class RulesInForceSchema(RulesSchema):
