@@ -115,10 +115,10 @@ def test_the_clerk_sees_the_demo_scheme_and_records_a_payment(page, live):
     amount = dialog.locator("[data-test=entry-amount] input")
     # Three decimals are not an amount: said under the field, nothing sent.
     amount.fill("123.456")
-    amount.press("Tab")
+    amount.blur()
     expect(dialog.locator("[data-test=yuan-wrong]")).to_be_visible()
     amount.fill("123.45")
-    amount.press("Tab")
+    amount.blur()
     expect(dialog.locator("[data-test=yuan-wrong]")).to_have_count(0)
     dialog.locator("[data-test=entry-channel]").get_by_text("银行转账").click()
     dialog.locator("input[data-test=entry-receipt]").fill("YH-2026-0001")
