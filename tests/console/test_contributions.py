@@ -5,7 +5,8 @@ demo scheme (api/demo_contributions.py) is adopted with pledges and payments:
   per building; records a payment through the dialog (amount in yuan, bank transfer, a receipt
   number and a photo; the save button clicked twice), and the household's paid amount and the
   scheme's totals move by exactly that amount, with one entry recorded (the idempotency key is
-  made once per opening of the dialog); the page stays usable at 1024×768;
+  made once per opening of the dialog); the household's pledge is recorded at the desk; the
+  page stays usable at 1024×768;
 - the project owner drafts a scheme (按户, a rate typed in yuan, the 居民出资 funding line): its
   sum is shown against the funding line with the difference, to the fen; adopting it is refused
   with the API's own message while no owners' decision has passed.
@@ -148,6 +149,9 @@ def test_the_clerk_sees_the_demo_scheme_and_records_a_payment(page, live):
     expect(entries.first).to_contain_text("YH-2026-0001")
     expect(entries.first.locator("img")).to_have_count(1)
     shot(page, "contributions-entries")
+    # The household answers at the desk: it pledges the rest.
+    drawer.locator("[data-test=drawer-pledged]").click()
+    expect(drawer.locator("[data-test=drawer-pledge]")).to_have_text("承诺出资")
     drawer.get_by_role("button", name=re.compile("关闭|Close")).click()
 
     # 统计 again: the totals moved by exactly the payment.
