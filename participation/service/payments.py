@@ -25,7 +25,7 @@ Functions flush, never commit.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 
 from sqlalchemy import func, select
@@ -63,6 +63,10 @@ class EntryIn:
     photo_upload_id: int | None = None
     note: str | None = None
     corrects_id: int | None = None
+
+    def values(self) -> dict:
+        """The fields as a dict (shallow: `dataclasses.asdict` deep-copies every value)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
 
     @classmethod
     def from_args(cls, args: dict) -> EntryIn:
@@ -112,24 +116,22 @@ def _by_key(scheme_id: int, key: str) -> ContributionEntry | None:
 
 def _same(existing: ContributionEntry, household_id: int, entry: EntryIn) -> ContributionEntry:
     """The existing entry of this key, when it records the same thing; else 409."""
-    wanted = {**asdict(entry), "household_id": household_id}
+    wanted = {**entry.values(), "household_id": household_id}
     if any(getattr(existing, name) != wanted[name] for name in CONTENT):
         raise KeyReused(details={"entry_id": existing.id})
     return existing
 
 
-def _locked_due(scheme: ContributionScheme, household_id: int) -> ContributionDue:
-    """The household's frozen due, locked until the transaction ends: every write to one
-    household's account of a scheme goes one at a time, so a balance read here is still true
-    when the entry is inserted."""
+def _locked_due(scheme: ContributionScheme, household_id: int) -> ContributionDue | None:
+    """The household's frozen due (None: none was frozen), locked until the transaction
+    ends: every write to one household's account of a scheme goes one at a time, so a balance
+    read after it is still true when the entry is inserted."""
     due = db.session.scalar(
         select(ContributionDue)
         .where(ContributionDue.scheme_id == scheme.id, ContributionDue.household_id == household_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if due is None:
-        raise HouseholdNotInScheme()
     return due
 
 
@@ -196,27 +198,29 @@ def record(
     `paid_on_in_future`, 422 `corrects_id_unexpected` / `corrected_entry_invalid`, 409
     `refund_too_large` / `balance_negative`. Nothing is written on a refusal.
     """
+    # The household's account is locked first: another clerk recording this key (or another
+    # entry of this household) now waits until this one commits, then reads it below.
+    due = _locked_due(scheme, household_id)
     existing = _by_key(scheme.id, entry.idempotency_key)
     if existing is not None:
         return _same(existing, household_id, entry), False
+    if due is None:
+        # Only adoption freezes dues: a draft has none for any household.
+        if scheme.status == "draft":
+            raise SchemeNotAdopted()
+        raise HouseholdNotInScheme()
     if entry.kind != "correction" and entry.corrects_id is not None:
         raise InvalidInput("只有更正记录可以指向另一条记录", code="corrects_id_unexpected")
     if entry.paid_on > local_today():
         raise InvalidInput("缴款日期不能晚于今天", code="paid_on_in_future")
-    if scheme.status == "draft" or (entry.kind == "payment" and scheme.status != "adopted"):
+    if entry.kind == "payment":
         _check_payment(scheme)
-    due = _locked_due(scheme, household_id)
-    # Another clerk may have recorded this key while this one waited for the lock.
-    existing = _by_key(scheme.id, entry.idempotency_key)
-    if existing is not None:
-        return _same(existing, household_id, entry), False
-    paid = net_paid(scheme.id, household_id)
-    if entry.kind == "refund":
-        _check_refund(scheme, due, paid, entry.amount_fen)
-    elif entry.kind == "correction":
-        _check_correction(scheme, household_id, entry, paid)
+    elif entry.kind == "refund":
+        _check_refund(scheme, due, net_paid(scheme.id, household_id), entry.amount_fen)
+    else:
+        _check_correction(scheme, household_id, entry, net_paid(scheme.id, household_id))
     values = {
-        **asdict(entry),
+        **entry.values(),
         "scheme_id": scheme.id,
         "household_id": household_id,
         "source": source,
@@ -224,16 +228,15 @@ def record(
         "staff_id": staff.id if staff is not None else None,
     }
     statement = (
-        dialect_insert(ContributionEntry.__table__)
+        dialect_insert(ContributionEntry)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["scheme_id", "idempotency_key"])
-        .returning(ContributionEntry.__table__.c.id)
+        .returning(ContributionEntry)
     )
-    new_id = db.session.execute(statement).scalar()
-    if new_id is not None:
-        note_row(db.session, "contribution_entries", new_id, "insert", after=values)
-    if new_id is None:
+    made = db.session.scalars(statement).first()
+    if made is None:
         # The key was committed by another transaction between the read and the insert (a
         # different household's account, so the lock did not order the two).
         return _same(_by_key(scheme.id, entry.idempotency_key), household_id, entry), False
-    return db.session.get(ContributionEntry, new_id), True
+    note_row(db.session, "contribution_entries", made.id, "insert", after=values)
+    return made, True
