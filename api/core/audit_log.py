@@ -88,6 +88,9 @@ ACTIONS: dict[str, str] = {
     "contributions.adopt_scheme": "居民出资方案生效",
     "contributions.cancel_scheme": "取消居民出资方案",
     "contributions.put_pledge": "代为登记出资承诺",
+    # contribution entries and expenses (issue 15)
+    "payments.record_entry": "登记居民缴款、更正或退款",
+    "payments.record_expense": "登记项目支出",
 }
 
 # The kind of object an entry is about, by its canonical name → (label, the other names an
@@ -118,6 +121,8 @@ OBJECT_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {
     "rules": ("小区管理办法", ("estate_rules",)),
     "rules_comment": ("管理办法意见", ("rules_comments",)),
     "scheme": ("居民出资方案", ("contribution_schemes",)),
+    "entry": ("缴款记录", ("contribution_entries",)),
+    "expense": ("项目支出", ("project_expenses",)),
 }
 # What each table holds, in Chinese, for the changes a page shows. tests/shell/test_audit_log.py
 # fails on a table without its label here.
@@ -140,6 +145,7 @@ TABLES: dict[str, str] = {
     "completion_tallies": "竣工满意度统计",
     "consultations": "征询",
     "contribution_dues": "居民应缴金额",
+    "contribution_entries": "缴款记录",
     "contribution_pledges": "出资承诺",
     "contribution_schemes": "居民出资方案",
     "counties": "县市",
@@ -166,6 +172,7 @@ TABLES: dict[str, str] = {
     "progress_update_photos": "进度照片",
     "progress_updates": "进度公示",
     "project_estates": "项目小区",
+    "project_expenses": "项目支出",
     "project_transitions": "项目阶段变更",
     "projects": "项目",
     "ratings": "满意度评价",

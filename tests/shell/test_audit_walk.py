@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -23,7 +24,7 @@ from sqlalchemy import event, func, select
 
 from api.core import audit_log, db
 from api.core.audit import AuditEntry
-from participation.models import HouseholdClaim, Plan, RoleGrant, Staff
+from participation.models import FundingLine, HouseholdClaim, Plan, RoleGrant, Staff
 from tests.support.acceptance_documents import add_acceptance_documents
 from tests.support.feedback_world import JPEG, acceptance_body, build_world, multipart
 from tests.support.registry_world import roster_csv
@@ -580,6 +581,46 @@ def _(c):
     c.ok(c.client.post(f"/api/v1/contribution-schemes/{scheme}/adopt", headers=owner))
     path = f"/api/v1/contribution-schemes/{scheme}/pledges/{c.scene.household_ids[0]}"
     return Call(None, path, {"json": {"choice": "pledged"}}, c.clerk())
+
+
+# --- contribution entries and expenses (issue 15, H2)
+
+
+@call("post", "/contribution-schemes/{scheme_id}/entries")
+def _(c):
+    scheme = _linked_scheme(c)
+    owner = c.make.headers(c.scene.owner)
+    c.ok(c.client.post(f"/api/v1/contribution-schemes/{scheme}/adopt", headers=owner))
+    body = {
+        "household_id": c.scene.household_ids[0],
+        "kind": "payment",
+        "amount_fen": 50_000,
+        "paid_on": "2026-01-05",
+        "channel": "cash",
+        "receipt_no": "No.0001",
+        "idempotency_key": "audit-walk-entry-1",
+    }
+    path = f"/api/v1/contribution-schemes/{scheme}/entries"
+    return Call(None, path, {"json": body}, c.clerk())
+
+
+@call("post", "/projects/{project_id}/expenses")
+def _(c):
+    s = c.scene
+    with c.app.app_context():
+        line = FundingLine(project_id=s.project_id, source="government", amount=Decimal("9000"))
+        db.session.add(line)
+        db.session.commit()
+        line_id = line.id
+    body = {
+        "funding_line_id": line_id,
+        "amount_fen": 120_000,
+        "spent_on": "2026-01-05",
+        "description": "外墙保温材料款",
+        "idempotency_key": "audit-walk-expense-1",
+    }
+    path = f"/api/v1/projects/{s.project_id}/expenses"
+    return Call(None, path, {"json": body}, c.make.headers(s.owner))
 
 
 # --- estate management rules (issue 15, H4)
