@@ -9,7 +9,8 @@ demo scheme (api/demo_contributions.py) is adopted with pledges and payments:
   page stays usable at 1024×768;
 - the project owner drafts a scheme (按户, a rate typed in yuan, the 居民出资 funding line): its
   sum is shown against the funding line with the difference, to the fen; adopting it is refused
-  with the API's own message while no owners' decision has passed.
+  with the API's own message while no owners' decision has passed; linked to the demo's passed
+  decision it is adopted, then cancelled.
 
 The live demo is shared by the browser tests: this file adds one payment to the demo scheme and
 one draft scheme, which it cancels."""
@@ -229,7 +230,20 @@ def test_the_owner_drafts_a_scheme_and_adoption_waits_for_the_decision(page, liv
     expect(detail.locator("[data-test=scheme-detail-status]")).to_have_text("草案")
     shot(page, "contributions-adopt-refused")
 
-    # Back in the list, the draft is there; it is cancelled to leave the demo as it was.
+    # Linked to the demo's passed owners' decision on raising the fund, it is adopted.
+    page.locator("[data-test=scheme-decision-picker]").click()
+    page.get_by_role("option").filter(has_text="已结束").first.click()
+    panel.locator("[data-test=scheme-decision-save]").click()
+    expect(panel.locator("[data-test=scheme-decision-state]")).to_have_text("已通过")
+    panel.locator("[data-test=scheme-adopt]").click()
+    expect(detail.locator("[data-test=scheme-detail-status]")).to_have_text("已通过")
+    expect(panel.locator("[data-test=scheme-error]")).to_have_count(0)
+    expect(panel.locator("[data-test=scheme-sum]")).to_have_text(
+        "¥" + f"{Decimal(total) / 100:,.2f}"
+    )
+    shot(page, "contributions-adopted")
+
+    # It is cancelled to leave the demo as it was (nothing was paid), and the list shows it.
     panel.locator("[data-test=scheme-cancel]").click()
     box = page.locator(".el-message-box")
     box.locator("input").fill("浏览器测试结束")
