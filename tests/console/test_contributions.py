@@ -2,7 +2,7 @@
 demo scheme (api/demo_contributions.py) is adopted with pledges and payments:
 
 - the committee clerk opens the scheme: the rounding rule in words, the figures and the chart
-  per building; records a payment through the dialog (amount in yuan, bank transfer, a receipt
+  per building, the publicity with owners masked, the Excel export; records a payment through the dialog (amount in yuan, bank transfer, a receipt
   number and a photo; the save button clicked twice), and the household's paid amount and the
   scheme's totals move by exactly that amount, with one entry recorded (the idempotency key is
   made once per opening of the dialog); the household's pledge is recorded at the desk; the
@@ -20,9 +20,12 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests.console import live_api, ui
@@ -179,6 +182,15 @@ def test_the_clerk_sees_the_demo_scheme_and_records_a_payment(page, live):
     owner = publicity.locator("[data-test=pub-owner]").first.inner_text()
     assert "*" in owner, owner
     shot(page, "contributions-publicity")
+
+    # 导出 Excel: the workbook (fetched with the token) lists the payment just recorded.
+    with page.expect_download() as download:
+        detail.locator("[data-test=scheme-export]").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    book = load_workbook(BytesIO(Path(download.value.path()).read_bytes()))
+    assert book.sheetnames == ["户", "缴退款记录", "楼栋统计"], book.sheetnames
+    cells = [str(c) for row in book["缴退款记录"].iter_rows(values_only=True) for c in row]
+    assert "YH-2026-0001" in cells, cells[-20:]
 
 
 def test_the_owner_drafts_a_scheme_and_adoption_waits_for_the_decision(page, live):
