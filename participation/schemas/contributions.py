@@ -23,14 +23,16 @@ def fen(**kwargs) -> fields.Integer:
 # --- input -------------------------------------------------------------------------------------
 
 
+REFERENCES = (
+    "`plan_item_id` must be an item of the project's current plan, `building_ids` buildings "
+    "of its estates, `funding_line_id` one of its funding lines, `due_on` today or later (422 "
+    "`scheme_invalid`, the field named in `details`)."
+)
+
+
 class SchemePatchArgs(ma.Schema):
     class Meta:
-        description = (
-            "A draft only (409 `scheme_not_draft`). `plan_item_id` must be an item of the "
-            "project's current plan, `building_ids` buildings of its estates, `funding_line_id` "
-            "one of its funding lines, `due_on` today or later (422 `scheme_invalid`, the "
-            "field named in `details`)."
-        )
+        description = f"A draft only (409 `scheme_not_draft`). {REFERENCES}"
 
     title = text(200)
     description = Text(validate=validate.Length(max=2000), allow_none=True)

@@ -313,3 +313,31 @@ def test_frozen_amounts_round_each_household_half_up(app, client, make, w):
             for d in db.session.query(ContributionDue).filter_by(scheme_id=scheme["id"])
         }
     assert areas_frozen[w.scene.household_ids[2]] == Decimal("85.37")
+
+
+def test_a_scheme_for_some_buildings_covers_their_households_only(app, client, make, w):
+    second = add_estate(app, make, w, households=2, area="50.01")
+    w.members.extend(second.headers)  # both estates' owners agree
+    try:
+        scheme = adopted_scheme(
+            app, client, w, basis="household", rate_fen=50000, building_ids=[second.building_id]
+        )
+    finally:
+        del w.members[4:]
+    assert set(dues(app, scheme["id"])) == set(second.household_ids)
+    assert scheme["summary"]["total_fen"] == 2 * 50000
+    # A household outside its buildings has nothing to answer.
+    outside = w.scene.household_ids[0]
+    before = snapshot(app)
+    reply = client.put(
+        f"{S}/{scheme['id']}/pledges/{outside}", json={"choice": "pledged"}, headers=w.members[0]
+    )
+    assert_error_shape(reply, 404, "household_not_found")
+    assert snapshot(app) == before
+    # Its residents see the amount and the basis in words; the others do not see the scheme.
+    mine = client.get("/api/v1/me/contributions", headers=second.headers[0]).get_json()
+    (shown,) = [s for s in mine[0]["schemes"] if s["scheme_id"] == scheme["id"]]
+    assert shown["amount_fen"] == 50000 and shown["basis_words"] == "按户 500.00 元/户"
+    assert shown["due_on"] == scheme["due_on"]
+    theirs = client.get("/api/v1/me/contributions", headers=w.members[0]).get_json()
+    assert scheme["id"] not in {s["scheme_id"] for s in theirs[0]["schemes"]}
