@@ -1,6 +1,6 @@
 """The demo's warranty period (保修期, issue 15): a fourth project, on the estate `api.demo`
-gives, that went through its satisfaction gate and its works, was accepted half a year ago with
-its joint acceptance record, and is now in its warranty period; residents have reported three
+gives, that went through its satisfaction gate and its works (every milestone met), was accepted
+half a year ago with its joint acceptance record, and is now in its 3-year warranty period; residents have reported three
 defects since: one waiting for the owner's answer, one answered, one resolved. Everything goes
 through the services the API uses (the gate, the lifecycle's guards and effects, the tickets).
 
@@ -25,7 +25,7 @@ from participation.service import registry
 from voting.service import ballots, consultations
 from voting.service.tally import recompute
 
-WARRANTY_NAME = "勐焕社区2025年雨污分流改造工程"
+WARRANTY_NAME = "勐焕社区雨污分流改造工程"
 WARRANTY_PLAN_ITEMS = (
     ("rain_sewage_separation", "小区雨污分流管网改造，新建检查井12座", "380000"),
     ("other", "破损路面修复及透水铺装", "150000"),
@@ -46,9 +46,13 @@ def seed_warranty(estate: Estate, clerk: Staff, owner: Staff) -> Project:
     if project is not None:
         return project
     residents = _verified_residents(estate)
-    project = _through_the_gate(estate, residents, clerk, owner)
-    project_service.transition(project, owner, "completed")
     held_on = local_today() - timedelta(days=ACCEPTED_DAYS_AGO)
+    project = _through_the_gate(estate, residents, clerk, owner, plan_year=held_on.year)
+    project_service.transition(project, owner, "completed")
+    # Every milestone met on time, the acceptance on the day it was held.
+    project_service.update_project(
+        project, {"milestones": {m.kind: min(m.due_on, held_on) for m in project.milestones}}
+    )
     acceptance.record(
         project,
         owner,
@@ -100,7 +104,7 @@ def _verified_residents(estate: Estate) -> list[Resident]:
 
 
 def _through_the_gate(
-    estate: Estate, residents: list[Resident], clerk: Staff, owner: Staff
+    estate: Estate, residents: list[Resident], clerk: Staff, owner: Staff, *, plan_year: int
 ) -> Project:
     """The project with its plan, through a satisfaction consultation that passed the gate,
     under construction (as `api.demo` brings its own projects there)."""
@@ -110,7 +114,7 @@ def _through_the_gate(
             "description": "基础类改造：雨污分流管网和路面修复。",
             "estate_ids": [estate.id],
             "category": "basic",
-            "plan_year": 2025,
+            "plan_year": plan_year,
             "supervisor_cap": 3,
             "warranty_years": 3,
             "funding": [
