@@ -244,7 +244,9 @@ def test_the_owner_drafts_a_scheme_and_adoption_waits_for_the_decision(page, liv
 
     # Linked to the demo's passed owners' decision on raising the fund, it is adopted.
     page.locator("[data-test=scheme-decision-picker]").click()
-    page.get_by_role("option").filter(has_text="已结束").first.click()
+    page.get_by_role("option").filter(
+        has_text="筹集建筑物及其附属设施的维修资金 · 已结束"
+    ).first.click()
     panel.locator("[data-test=scheme-decision-save]").click()
     expect(panel.locator("[data-test=scheme-decision-state]")).to_have_text("已通过")
     panel.locator("[data-test=scheme-adopt]").click()
