@@ -7,21 +7,27 @@ from __future__ import annotations
 from api import auth
 from api.core import Forbidden, InvalidInput, commit, db
 from api.http import Blueprint, PageArgs, page_schema, paginate
-from api.routes.projects import hidden_as, load_project, visible_project
+from api.routes.contributions import visible_scheme
+from api.routes.projects import load_project, visible_project
 from feedback.models.uploads import IMAGE_TYPES, PDF
 from feedback.service import uploads
 from participation import policy, spending
-from participation.models import ContributionScheme, Household, Project, Resident, Staff
+from participation.models import Household, Project, Resident, Staff
 from participation.schemas.payments import (
     EntryArgs,
-    EntryPageArgs,
+    EntryFilter,
     EntrySchema,
     ExpenseArgs,
     ExpenseSchema,
     SpendingSchema,
 )
 from participation.service import expenses, payments
-from participation.service.contributions import HouseholdNotInScheme, SchemeNotFound
+from participation.service.contributions import HouseholdNotInScheme
+
+
+class EntryPageArgs(PageArgs, EntryFilter):
+    pass
+
 
 blp = Blueprint(
     "payments",
@@ -29,17 +35,6 @@ blp = Blueprint(
     url_prefix="/api/v1",
     description="Contribution entries (payments, corrections, refunds), expenses and spending",
 )
-
-
-def visible_scheme(scheme_id: int) -> tuple[ContributionScheme, Project]:
-    """The scheme and its project, if the caller may see the project (staff in scope, verified
-    residents of its estates); anyone else gets the 404 of a missing scheme."""
-    scheme = db.session.get(ContributionScheme, scheme_id)
-    if scheme is None:
-        raise SchemeNotFound()
-    with hidden_as(SchemeNotFound):
-        project = visible_project(scheme.project_id)
-    return scheme, project
 
 
 def scheme_household(project: Project, household_id: int) -> Household:

@@ -10,7 +10,6 @@ from marshmallow import fields, validate
 from api.core import labels
 from api.core.codes import code, label
 from api.core.fields import Date, id_field, query_id, text
-from api.http import PageArgs
 from participation.models.contributions import ENTRY_KINDS, PAYMENT_CHANNELS, PAYMENT_SOURCES
 
 # The most one entry or expense may move: 1 亿元. A larger figure is a typing slip, and the
@@ -82,7 +81,7 @@ class EntryArgs(ma.Schema):
             raise ma.ValidationError("更正金额不能为零", "amount_fen")
 
 
-class EntryPageArgs(PageArgs):
+class EntryFilter(ma.Schema):
     household_id = query_id(
         metadata={"description": "one household's entries (required for residents)"}
     )
