@@ -10,7 +10,8 @@ demo scheme (api/demo_contributions.py) is adopted with pledges and payments:
 - the project owner drafts a scheme (按户, a rate typed in yuan, the 居民出资 funding line): its
   sum is shown against the funding line with the difference, to the fen; adopting it is refused
   with the API's own message while no owners' decision has passed; linked to the demo's passed
-  decision it is adopted, then cancelled.
+  decision it is adopted, then cancelled; in 支出 the owner records an expense (a double click
+  is one) and the line's spent amount moves by exactly that.
 
 The live demo is shared by the browser tests: this file adds one payment to the demo scheme and
 one draft scheme, which it cancels."""
@@ -268,3 +269,27 @@ def test_the_owner_drafts_a_scheme_and_adoption_waits_for_the_decision(page, liv
         has_text="浏览器测试：单元门禁按户出资"
     )
     expect(row.locator("[data-test=scheme-status]")).to_have_text("已取消")
+
+    # 支出: an expense from the government line, its spent amount up by exactly that.
+    page.locator("[data-test=contributions-sections]").get_by_role("tab", name="支出").click()
+    line = page.locator("[data-test=spending-table] tbody tr").filter(has_text="政府补助")
+    spent = _fen(line.locator("[data-test=spending-spent]").inner_text())
+    page.locator("[data-test=expense-new]").click()
+    expense = page.locator("[data-test=expense-form]")
+    expense.locator("[data-test=ef-line]").click()
+    page.get_by_role("option").filter(has_text="政府补助").last.click()
+    amount = expense.locator("[data-test=ef-amount] input")
+    amount.fill("1234.5")
+    amount.blur()
+    expense.locator("input[data-test=ef-description]").fill("浏览器测试：单元门禁设备款")
+    expense.locator("[data-test=ef-save]").dblclick()
+    expect(expense).to_be_hidden()
+    expect(line.locator("[data-test=spending-spent]")).to_have_text(
+        "¥" + f"{Decimal(spent + 123450) / 100:,.2f}"
+    )
+    rows = page.locator("[data-test=expense-table] tbody tr").filter(
+        has_text="浏览器测试：单元门禁设备款"
+    )
+    expect(rows).to_have_count(1)
+    expect(rows.locator("[data-test=expense-amount]")).to_have_text("¥1,234.50")
+    shot(page, "contributions-expenses")
