@@ -29,6 +29,7 @@ from feedback.models import (
     Upload,
 )
 from feedback.models.acceptance import Acceptance
+from feedback.models.estate_rules import EstateRules, RulesComment
 from feedback.models.ratings import DIMENSIONS
 from feedback.models.supervision import LIVE_STATUSES as SIGNUP_LIVE_STATUSES
 from feedback.models.tickets import inspection_photos, ticket_photos
@@ -43,6 +44,7 @@ SOURCES = {
     "ratings": ("ratings.resident_id",),
     "acceptances": ("acceptance_representatives.resident_id",),
     "uploads": ("uploads.uploader_id",),
+    "rules_comments": ("rules_comments.author_id",),
 }
 
 AUTHOR_ERASED_REVIEW = "作者已注销账号，无法再送微信内容安全检测，转人工审核"
@@ -93,6 +95,30 @@ def _comments(resident_id: int) -> dict:
             for r in reports
         ],
     }
+
+
+def _rules_comments(resident_id: int) -> list[dict]:
+    """Comments on an estate's management rules (小区管理办法), with the committee's answer."""
+    rows = db.session.execute(
+        select(RulesComment, EstateRules.estate_id, EstateRules.version)
+        .join(EstateRules, EstateRules.id == RulesComment.rules_id)
+        .where(RulesComment.author_id == resident_id)
+        .order_by(RulesComment.id)
+    )
+    return [
+        {
+            "id": c.id,
+            "rules_id": c.rules_id,
+            "estate_id": estate_id,
+            "version": version,
+            "household_id": c.household_id,
+            "body": c.body,
+            "status": c.status,
+            "reply": c.reply,
+            "created_at": c.created_at,
+        }
+        for c, estate_id, version in rows
+    ]
 
 
 def _supervision(resident_id: int) -> dict:
@@ -210,6 +236,7 @@ def export(resident_id: int) -> dict:
     )
     return {
         **_comments(resident_id),
+        "rules_comments": _rules_comments(resident_id),
         **_supervision(resident_id),
         "tickets": _tickets(resident_id),
         "ratings": [
@@ -278,6 +305,19 @@ def erase(resident_id: int, now: datetime | None = None) -> None:
     db.session.execute(
         update(Comment)
         .where(Comment.author_id == resident_id)
+        .values(author_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    # Comments on an estate's rules likewise (they have no decision log: the status is enough).
+    db.session.execute(
+        update(RulesComment)
+        .where(RulesComment.author_id == resident_id, RulesComment.status == "pending_check")
+        .values(status="pending_review", status_reason=AUTHOR_ERASED_REVIEW)
+        .execution_options(synchronize_session="fetch")
+    )
+    db.session.execute(
+        update(RulesComment)
+        .where(RulesComment.author_id == resident_id)
         .values(author_id=None)
         .execution_options(synchronize_session="fetch")
     )

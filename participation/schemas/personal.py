@@ -161,6 +161,19 @@ class ExportedReportSchema(ma.Schema):
     created_at = fields.DateTime()
 
 
+class ExportedRulesCommentSchema(ma.Schema):
+    id = fields.Integer()
+    rules_id = fields.Integer()
+    estate_id = fields.Integer()
+    version = fields.Integer(metadata={"description": "the version of the rules commented on"})
+    household_id = fields.Integer(allow_none=True)
+    body = fields.String()
+    status = code(labels.COMMENT_STATUSES)
+    status_label = label(labels.COMMENT_STATUSES, "status")
+    reply = fields.String(allow_none=True, metadata={"description": "the committee's answer"})
+    created_at = fields.DateTime()
+
+
 class ExportedSignupSchema(ma.Schema):
     id = fields.Integer()
     project_id = fields.Integer()
@@ -308,6 +321,9 @@ class ExportSchema(ma.Schema):
     comments = _list(ExportedCommentSchema, "comments on projects and plans, any status")
     comment_likes = _list(ExportedLikeSchema, "comments the resident liked")
     comment_reports = _list(ExportedReportSchema, "comments the resident reported")
+    rules_comments = _list(
+        ExportedRulesCommentSchema, "comments on an estate's management rules, any status"
+    )
     supervisor_signups = _list(ExportedSignupSchema, "sign-ups to supervise construction")
     inspections = _list(ExportedInspectionSchema, "inspection reports filed as a supervisor")
     tickets = _list(ExportedTicketSchema, "problem tickets reported, with their answers")

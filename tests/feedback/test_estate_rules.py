@@ -437,3 +437,23 @@ def test_versions_are_numbered_per_estate(app, client, world):
         comment = db.session.get(RulesComment, posted["id"])
         household = db.session.get(Household, comment.household_id)
         assert (household.estate_id, household.room) == (w.estate, "102")
+
+
+def test_an_erased_residents_comments_stay_without_their_author(app, client, wechat, world):
+    """DELETE /me: the comments stay (shown as 已注销用户); one WeChat never checked goes to
+    the committee's review, since WeChat checks a text only with its author's openid. The
+    export lists the resident's comments before."""
+    w = world
+    headers = w.headers["tenant"]
+    wechat.down = True
+    waiting = client.post(f"{R}/{w.published}/comments", json={"body": "未检测"}, headers=headers)
+    wechat.down = False
+    assert waiting.status_code == 201 and waiting.json["status"] == "pending_check"
+    exported = client.get("/api/v1/me/export", headers=headers).json["rules_comments"]
+    assert [(c["id"], c["version"], c["status_label"]) for c in exported] == [
+        (waiting.json["id"], 2, "待审核")
+    ]
+    assert client.delete("/api/v1/me", headers=headers).status_code == 204
+    listed = client.get(f"{R}/{w.published}/comments", headers=w.headers["clerk"]).json["items"]
+    erased = next(c for c in listed if c["id"] == waiting.json["id"])
+    assert (erased["author"], erased["status"]) == ("已注销用户", "pending_review")

@@ -36,6 +36,7 @@ ERASED_TABLES = {
     "privacy_consents",
     "comments",
     "comment_decisions",
+    "rules_comments",  # comments on an estate's rules lose their author (issue 15)
     "supervisor_signups",
     "deliveries",
     "subscription_consents",

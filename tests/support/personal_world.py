@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.core import db, utcnow
 from feedback.models import (
@@ -26,6 +26,7 @@ from feedback.models import (
     SupervisorSignup,
     Upload,
 )
+from feedback.models.estate_rules import EstateRules, RulesComment
 from notices.models import Delivery, Notice, NoticeRead, SubscriptionConsent
 from participation.models import Household, HouseholdClaim
 from voting.models import (
@@ -176,6 +177,31 @@ def enrich(app, w, actor: str, marker: str, *, other_resident: str = "neighbour"
             status="pending_check",
         )
         db.session.add_all([comment, waiting])
+        # A comment on the estate's management rules (小区管理办法, issue 15).
+        version = db.session.scalar(
+            select(func.coalesce(func.max(EstateRules.version), 0)).where(
+                EstateRules.estate_id == w.estate
+            )
+        )
+        rules = EstateRules(
+            estate_id=w.estate,
+            version=version + 1,
+            title=f"{marker}管理办法",
+            body="条文",
+            status="published",
+            created_by_id=clerk,
+        )
+        db.session.add(rules)
+        db.session.flush()
+        db.session.add(
+            RulesComment(
+                rules_id=rules.id,
+                author_id=resident_id,
+                household_id=household.id,
+                body=f"{marker}管理办法意见",
+                status="visible",
+            )
+        )
         db.session.add(CommentLike(comment_id=w.comment, resident_id=resident_id))
         db.session.add(
             CommentReport(comment_id=w.comment, resident_id=resident_id, reason=f"{marker}举报")
