@@ -299,3 +299,10 @@ def test_a_payment_dated_in_the_future_is_refused(app, client, world):
         post_entry(client, world.headers["clerk"], world.adopted, body), 422, "paid_on_in_future"
     )
     assert snapshot(app) == before
+
+
+def test_a_receipt_photo_is_the_clerks_own_upload_kept_as_evidence(app, client, world):
+    body = entry_body(world.scene.household_ids[2], photo_id=world.uploads["clerk"])
+    reply = post_entry(client, world.headers["clerk"], world.adopted, body)
+    assert reply.status_code == 201, reply.get_json()
+    assert reply.get_json()["photo_id"] == world.uploads["clerk"]
