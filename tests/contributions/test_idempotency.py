@@ -16,10 +16,12 @@ from sqlalchemy import func, select
 
 from api.core import db
 from participation.models import ContributionEntry
-from participation.service import payments
+from participation.service import expenses, payments
 from tests.contributions.money_world import (
     entry_body,
+    funding_line,
     make_scheme,
+    new_key,
     passed_decision,
     post_entry,
 )
@@ -42,10 +44,12 @@ def _rows(app, scheme_id: int) -> list[tuple[int, int]]:
             db.session.remove()
 
 
-def _race(app, monkeypatch, headers, scheme_id: int, first: dict, second: dict):
+def _race(app, monkeypatch, headers, scheme_id: int, first: dict, second: dict, *, path=None):
     """POST `first`, hold it once inserted, POST `second` meanwhile; both replies."""
+    service = payments if path is None else expenses
+    path = path or f"/api/v1/contribution-schemes/{scheme_id}/entries"
     inserted = threading.Event()
-    real_note = payments.note_row
+    real_note = service.note_row
     holder = threading.local()
 
     def note_row(*args, **kwargs):
@@ -54,16 +58,14 @@ def _race(app, monkeypatch, headers, scheme_id: int, first: dict, second: dict):
             inserted.set()
             time.sleep(HOLD)
 
-    monkeypatch.setattr(payments, "note_row", note_row)
+    monkeypatch.setattr(service, "note_row", note_row)
     replies = {}
 
     def send(name, body, hold):
         holder.hold = hold
         if not hold:
             inserted.wait(5)
-        replies[name] = app.test_client().post(
-            f"/api/v1/contribution-schemes/{scheme_id}/entries", json=body, headers=headers
-        )
+        replies[name] = app.test_client().post(path, json=body, headers=headers)
 
     threads = [
         threading.Thread(target=send, args=("first", first, True)),
@@ -140,3 +142,36 @@ def test_two_refunds_at_once_cannot_overdraw_a_household(app, monkeypatch, world
         finally:
             db.session.remove()
     assert total == 4_000
+
+
+@pytest.mark.services
+def test_two_corrections_of_one_expense_at_once_cannot_take_it_below_zero(app, monkeypatch, world):
+    line = funding_line(app, world.project_id)
+    path = f"/api/v1/projects/{world.project_id}/expenses"
+    owner = world.headers["owner"]
+    original = app.test_client().post(
+        path,
+        json={
+            "funding_line_id": line,
+            "amount_fen": 500,
+            "spent_on": "2026-01-05",
+            "description": "材料款",
+            "idempotency_key": new_key(),
+        },
+        headers=owner,
+    )
+    assert original.status_code == 201, original.get_json()
+    correction = {
+        "funding_line_id": line,
+        "amount_fen": -300,
+        "spent_on": "2026-01-06",
+        "description": "退回多付的材料款",
+        "corrects_id": original.get_json()["id"],
+        "idempotency_key": new_key(),
+    }
+    other = {**correction, "idempotency_key": new_key()}
+    first, second = _race(app, monkeypatch, owner, 0, correction, other, path=path)
+
+    assert first.status_code == 201, first.get_json()
+    error = assert_error_shape(second, 409, "balance_negative")
+    assert error["details"]["standing_fen"] == 200
