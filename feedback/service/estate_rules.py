@@ -178,12 +178,27 @@ def _require_published(rules: EstateRules) -> None:
         )
 
 
+def _lock_estate(estate_id: int) -> None:
+    """The estate's row locked: its versions are numbered, and its adopted version replaced,
+    one writer at a time."""
+    db.session.execute(select(Estate.id).where(Estate.id == estate_id).with_for_update()).one()
+
+
+def lock(rules: EstateRules) -> EstateRules:
+    """The version read again and locked for a change of status (two clerks cannot publish,
+    withdraw or decide it at once)."""
+    return db.session.scalars(
+        select(EstateRules)
+        .where(EstateRules.id == rules.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def create(estate: Estate, staff: Staff, args: dict) -> EstateRules:
     """A draft with the estate's next version number (the estate is locked, so two drafts
     written at once cannot take the same number; the UNIQUE constraint holds it anyway)."""
-    db.session.execute(
-        select(Estate.id).where(Estate.id == estate.id).with_for_update()
-    ).scalar_one()
+    _lock_estate(estate.id)
     latest = db.session.scalar(
         select(func.max(EstateRules.version)).where(EstateRules.estate_id == estate.id)
     )
@@ -205,6 +220,7 @@ def create(estate: Estate, staff: Staff, args: dict) -> EstateRules:
 
 def update_draft(rules: EstateRules, args: dict) -> EstateRules:
     """Change a draft's title or text (409 `rules_not_draft` once published)."""
+    rules = lock(rules)
     _require_draft(rules)
     for name in ("title", "body"):
         if name in args:
@@ -218,6 +234,7 @@ def publish(rules: EstateRules, comments_close_at: datetime | None) -> EstateRul
     """Publish a draft for the residents to read and comment on, until `comments_close_at`
     (422 `comments_close_past` when not in the future; none: until the owners decide). The
     version never changes after."""
+    rules = lock(rules)
     _require_draft(rules)
     now = utcnow()
     if comments_close_at is not None and comments_close_at <= now:
@@ -231,6 +248,7 @@ def publish(rules: EstateRules, comments_close_at: datetime | None) -> EstateRul
 
 def withdraw(rules: EstateRules) -> EstateRules:
     """Withdraw a published version the owners have not decided on (409 otherwise)."""
+    rules = lock(rules)
     _require_published(rules)
     now = utcnow()
     rules.status, rules.withdrawn_at, rules.updated_at = "withdrawn", now, now
@@ -252,6 +270,7 @@ def link_decision(rules: EstateRules, consultation_id: int) -> EstateRules:
     one or one of another project, `not_owners_decision`, `decision_wrong_matter`), not one that already decided
     another version of the estate (409 `decision_already_used`). It may be changed until the
     result is recorded."""
+    rules = lock(rules)
     _require_published(rules)
     outcome = _outcome(consultation_id)
     # A decision of a project not covering the estate answers as a missing one: its id says
@@ -297,6 +316,8 @@ def record_result(rules: EstateRules) -> EstateRules:
     409 `decision_missing` without a linked decision, `decision_not_final` before its final
     count, `rules_not_published` once recorded (or withdrawn).
     """
+    _lock_estate(rules.estate_id)
+    rules = lock(rules)
     _require_published(rules)
     if rules.decision_id is None:
         raise Conflict("尚未关联业主共同决定", code="decision_missing")
