@@ -122,6 +122,18 @@ def _same(existing: ContributionEntry, household_id: int, entry: EntryIn) -> Con
     return existing
 
 
+def _hold_status(scheme: ContributionScheme) -> None:
+    """Re-read the scheme's status under a share lock until the transaction ends: a
+    cancellation (or an adoption), which locks the row for update, waits for this entry, or
+    this entry sees it; a payment never lands on a scheme cancelled meanwhile."""
+    db.session.scalars(
+        select(ContributionScheme)
+        .where(ContributionScheme.id == scheme.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def _locked_due(scheme: ContributionScheme, household_id: int) -> ContributionDue | None:
     """The household's frozen due (None: none was frozen), locked until the transaction
     ends: every write to one household's account of a scheme goes one at a time, so a balance
@@ -200,6 +212,7 @@ def record(
     """
     # The household's account is locked first: another clerk recording this key (or another
     # entry of this household) now waits until this one commits, then reads it below.
+    _hold_status(scheme)
     due = _locked_due(scheme, household_id)
     existing = _by_key(scheme.id, entry.idempotency_key)
     if existing is not None:
