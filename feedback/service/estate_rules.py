@@ -264,6 +264,24 @@ def _decision_invalid(message: str, code: str, consultation_id: int) -> InvalidI
     return InvalidInput(message, code=code, details={"consultation_id": consultation_id})
 
 
+def _require_unused(rules: EstateRules, consultation_id: int) -> None:
+    """A decision decides one version of an estate (409 `decision_already_used`)."""
+    used = db.session.scalar(
+        select(EstateRules.version).where(
+            EstateRules.estate_id == rules.estate_id,
+            EstateRules.decision_id == consultation_id,
+            EstateRules.id != rules.id,
+            EstateRules.status.in_(("adopted", "rejected")),
+        )
+    )
+    if used is not None:
+        raise Conflict(
+            "该业主共同决定已用于本小区的其他版本",
+            code="decision_already_used",
+            details={"version": used},
+        )
+
+
 def link_decision(rules: EstateRules, consultation_id: int) -> EstateRules:
     """Name the owners' decision that is to adopt this published version: an owners' decision
     on 管理规约 of a project covering the estate (422 `decision_not_for_estate` for a missing
@@ -288,20 +306,7 @@ def link_decision(rules: EstateRules, consultation_id: int) -> EstateRules:
             "decision_wrong_matter",
             consultation_id,
         )
-    used = db.session.scalar(
-        select(EstateRules.version).where(
-            EstateRules.estate_id == rules.estate_id,
-            EstateRules.decision_id == consultation_id,
-            EstateRules.id != rules.id,
-            EstateRules.status.in_(("adopted", "rejected")),
-        )
-    )
-    if used is not None:
-        raise Conflict(
-            "该业主共同决定已用于本小区的其他版本",
-            code="decision_already_used",
-            details={"version": used},
-        )
+    _require_unused(rules, consultation_id)
     rules.decision_id = consultation_id
     rules.updated_at = utcnow()
     db.session.flush()
@@ -314,13 +319,16 @@ def record_result(rules: EstateRules) -> EstateRules:
     The estate's figures of the final count are copied onto the version.
 
     409 `decision_missing` without a linked decision, `decision_not_final` before its final
-    count, `rules_not_published` once recorded (or withdrawn).
+    count, `rules_not_published` once recorded (or withdrawn), `decision_already_used` when
+    the decision has decided another version of the estate since it was linked.
     """
     _lock_estate(rules.estate_id)
     rules = lock(rules)
     _require_published(rules)
     if rules.decision_id is None:
         raise Conflict("尚未关联业主共同决定", code="decision_missing")
+    # Linked to two versions, a decision decides the first recorded (the estate is locked).
+    _require_unused(rules, rules.decision_id)
     outcome = _outcome(rules.decision_id)
     if not outcome.final:
         raise Conflict(
