@@ -2,14 +2,16 @@
 // An amount typed in yuan is converted by reading the string (digits, at most two decimals),
 // never through a float: "12.3" is 1230 fen, "0.07" is 7, "1e3" or "1.005" is refused.
 
-const AMOUNT = /^(-)?(\d{1,13})(?:\.(\d{1,2}))?$/
+const AMOUNT = /^(-)?(\d{0,13})(?:\.(\d{0,2}))?$/
 
 /** The fen of a yuan amount as typed ("1,234.5" → 123450), or null when it is not one. */
 export function yuanToFen(text: string, allowNegative = false): number | null {
   const cleaned = text.trim().replace(/[,，\s]/g, '').replace(/^[¥￥]/, '')
   const found = AMOUNT.exec(cleaned)
   if (!found) return null
-  const [, minus, whole, decimals = ''] = found
+  const [, minus, whole = '', decimals = ''] = found
+  // ".5" and "5." are amounts; "." and "-" are not.
+  if (!whole && !decimals) return null
   if (minus && !allowNegative) return null
   const fen = Number(whole) * 100 + Number(decimals.padEnd(2, '0'))
   if (!Number.isSafeInteger(fen)) return null
