@@ -240,6 +240,7 @@ def test_the_owner_drafts_a_scheme_and_adoption_waits_for_the_decision(page, liv
     assert refused["error"]["code"] == "decision_not_passed", refused
     panel.locator("[data-test=scheme-adopt]").click()
     expect(panel.locator("[data-test=scheme-error]")).to_contain_text(refused["error"]["message"])
+    expect(panel.locator("[data-test=scheme-error]")).to_contain_text("尚未关联业主共同决定")
     expect(detail.locator("[data-test=scheme-detail-status]")).to_have_text("草案")
     shot(page, "contributions-adopt-refused")
 
