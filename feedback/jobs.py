@@ -25,6 +25,7 @@ from api.core.periodic import run_then_schedule, schedule_next
 from api.wechat import WeChatUnavailable
 from feedback.queries import stale_project_ids, waiting_for_check
 from feedback.service import comments as comment_service
+from feedback.service import estate_rules
 from feedback.service.ratings import recompute
 
 log = logging.getLogger(__name__)
@@ -105,25 +106,51 @@ def recheck_waiting() -> tuple[list[int], int]:
     return done, len(waiting_for_check())
 
 
+def recheck_waiting_rules_comments() -> tuple[list[int], int]:
+    """The same for comments on an estate's rules (小区管理办法)."""
+    done = []
+    for comment_id in estate_rules.waiting_for_check():
+        try:
+            estate_rules.recheck(comment_id)
+        except WeChatUnavailable:
+            commit()
+            log.warning("reconcile: WeChat still unreachable, rules comments keep waiting")
+            break
+        commit()
+        done.append(comment_id)
+    return done, len(estate_rules.waiting_for_check())
+
+
 # --- the reconciler ---------------------------------------------------------------------------
 
 
 def reconcile() -> dict:
-    """Recount every stale completion satisfaction; re-check comments waiting for WeChat."""
+    """Recount every stale completion satisfaction; re-check comments (on projects and plans,
+    and on estates' rules) waiting for WeChat."""
     recounted = []
     for project_id in stale_project_ids():
         recompute(project_id)
         commit()
         recounted.append(project_id)
     rechecked, waiting = recheck_waiting()
-    if recounted or rechecked or waiting:
+    rules_rechecked, rules_waiting = recheck_waiting_rules_comments()
+    if recounted or rechecked or waiting or rules_rechecked or rules_waiting:
         log.info(
-            "feedback reconcile: recounted %s, rechecked %s, %s comments waiting",
+            "feedback reconcile: recounted %s, rechecked %s, %s comments waiting; rules "
+            "comments rechecked %s, %s waiting",
             recounted,
             rechecked,
             waiting,
+            rules_rechecked,
+            rules_waiting,
         )
-    return {"recounted": recounted, "rechecked": rechecked, "waiting": waiting}
+    return {
+        "recounted": recounted,
+        "rechecked": rechecked,
+        "waiting": waiting,
+        "rules_rechecked": rules_rechecked,
+        "rules_waiting": rules_waiting,
+    }
 
 
 def schedule_reconcile(now: datetime | None = None) -> None:

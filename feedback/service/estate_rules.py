@@ -446,3 +446,42 @@ def restore(comment: RulesComment, reason: str) -> RulesComment:
     comment.status, comment.status_reason = "visible", reason
     db.session.flush()
     return comment
+
+
+def waiting_for_check(limit: int = 100) -> list[int]:
+    """Comments on rules still waiting for WeChat's check, longest waiting first."""
+    return list(
+        db.session.scalars(
+            select(RulesComment.id)
+            .where(RulesComment.status == "pending_check")
+            .order_by(RulesComment.checked_at, RulesComment.id)
+            .limit(limit)
+        )
+    )
+
+
+def recheck(comment_id: int) -> str | None:
+    """Ask WeChat again about a comment waiting for its check (as project comments are
+    re-checked, by the feedback reconciler); its new status. Raises `WeChatUnavailable` while
+    WeChat cannot answer, after counting the attempt. A comment no longer waiting is left."""
+    comment = db.session.scalars(
+        select(RulesComment)
+        .where(RulesComment.id == comment_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
+    if comment is None or comment.status != "pending_check" or comment.author_id is None:
+        return comment.status if comment else None
+    comment.check_attempts += 1
+    comment.checked_at = utcnow()
+    author = db.session.get(Resident, comment.author_id)
+    try:
+        verdict = check_text(author.openid, comment.body)
+    except WeChatUnavailable:
+        db.session.flush()
+        raise
+    comment.status = STATUS_FOR_VERDICT[verdict]
+    if verdict == "risky":
+        comment.status_reason = "微信内容安全检测未通过"
+    db.session.flush()
+    return comment.status

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from api.core import LOCAL, db, utcnow
+from feedback import jobs
 from feedback.models.estate_rules import EstateRules, RulesComment
 from notices.models import Notice
 from participation.models import Household
@@ -457,3 +458,22 @@ def test_an_erased_residents_comments_stay_without_their_author(app, client, wec
     listed = client.get(f"{R}/{w.published}/comments", headers=w.headers["clerk"]).json["items"]
     erased = next(c for c in listed if c["id"] == waiting.json["id"])
     assert (erased["author"], erased["status"]) == ("已注销用户", "pending_review")
+
+
+def test_a_comment_wechat_could_not_check_is_checked_by_the_reconciler(app, client, wechat, world):
+    w = world
+    wechat.down = True
+    posted = client.post(
+        f"{R}/{w.published}/comments", json={"body": "稍后检测"}, headers=w.headers["resident_in"]
+    ).json
+    assert posted["status"] == "pending_check"
+    with app.app_context():
+        assert jobs.reconcile()["rules_waiting"] == 1  # WeChat still down: it keeps waiting
+    wechat.down = False
+    with app.app_context():
+        done = jobs.reconcile()
+    assert done["rules_rechecked"] == [posted["id"]] and done["rules_waiting"] == 0
+    seen = client.get(f"{R}/{w.published}/comments", headers=w.headers["tenant"]).json["items"]
+    assert posted["id"] in [c["id"] for c in seen]
+    with app.app_context():
+        assert db.session.get(RulesComment, posted["id"]).check_attempts == 3
