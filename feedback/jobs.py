@@ -23,6 +23,7 @@ from rq import Retry
 from api.core import commit, enqueue_after_commit, release_dedupe
 from api.core.periodic import run_then_schedule, schedule_next
 from api.wechat import WeChatUnavailable
+from feedback.estate_rules_queries import waiting_for_check as rules_waiting_for_check
 from feedback.queries import stale_project_ids, waiting_for_check
 from feedback.service import comments as comment_service
 from feedback.service import estate_rules
@@ -109,7 +110,7 @@ def recheck_waiting() -> tuple[list[int], int]:
 def recheck_waiting_rules_comments() -> tuple[list[int], int]:
     """The same for comments on an estate's rules (小区管理办法)."""
     done = []
-    for comment_id in estate_rules.waiting_for_check():
+    for comment_id in rules_waiting_for_check():
         try:
             estate_rules.recheck(comment_id)
         except WeChatUnavailable:
@@ -118,7 +119,7 @@ def recheck_waiting_rules_comments() -> tuple[list[int], int]:
             break
         commit()
         done.append(comment_id)
-    return done, len(estate_rules.waiting_for_check())
+    return done, len(rules_waiting_for_check())
 
 
 # --- the reconciler ---------------------------------------------------------------------------

@@ -6,6 +6,12 @@ from sqlalchemy import func, select
 from api import auth
 from api.core import commit, db, local_text
 from api.http import Blueprint, PageArgs, page_schema, paginate
+from feedback import estate_rules_queries as rules_queries
+from feedback.estate_rules_queries import (
+    EstateNotFound,
+    RulesCommentNotFound,
+    RulesNotFound,
+)
 from feedback.models.estate_rules import EstateRules, RulesComment
 from feedback.schemas.estate_rules import (
     RulesArgs,
@@ -21,11 +27,6 @@ from feedback.schemas.estate_rules import (
     shown,
 )
 from feedback.service import estate_rules as rules_service
-from feedback.service.estate_rules import (
-    EstateNotFound,
-    RulesCommentNotFound,
-    RulesNotFound,
-)
 from notices.service import publishing
 from participation.models import Estate, Household, Resident
 
@@ -55,7 +56,7 @@ def _managed(rules_id: int):
     """The version and the staff member, who covers its estate (404 to other staff)."""
     rules = _rules(rules_id)
     staff = auth.current_staff()
-    rules_service.require_manages_rules(staff, rules)
+    rules_queries.require_manages_rules(staff, rules)
     return rules, staff
 
 
@@ -85,7 +86,7 @@ def _managed_comment(comment_id: int):
         raise RulesCommentNotFound()
     staff = auth.current_staff()
     rules = db.session.get(EstateRules, comment.rules_id)
-    if not rules_service.covers_estate(staff, db.session.get(Estate, rules.estate_id)):
+    if not rules_queries.covers_estate(staff, db.session.get(Estate, rules.estate_id)):
         raise RulesCommentNotFound()
     return comment, staff
 
@@ -133,8 +134,8 @@ def list_rules(args, estate_id):
     rejected ones for its verified residents. To anyone else the estate does not exist (404)."""
     estate = _estate(estate_id)
     caller = auth.current_caller()
-    rules_service.require_sees_estate(caller, estate)
-    page = paginate(rules_service.versions(estate, staff=not isinstance(caller, Resident)), args)
+    rules_queries.require_sees_estate(caller, estate)
+    page = paginate(rules_queries.versions(estate, staff=not isinstance(caller, Resident)), args)
     page["items"] = [shown(r) for r in page["items"]]
     return page
 
@@ -149,7 +150,7 @@ def create_rules(args, estate_id):
     of its community, its county, the prefecture (404 to other staff)."""
     estate = _estate(estate_id)
     staff = auth.current_staff()
-    rules_service.require_covers_estate(staff, estate)
+    rules_queries.require_covers_estate(staff, estate)
     rules = rules_service.create(estate, staff, args)
     commit()
     return shown(rules)
@@ -165,8 +166,8 @@ def rules_in_force(estate_id):
     decision's title); 404 `no_rules_in_force` when none was adopted. For the estate's
     verified residents and staff in scope."""
     estate = _estate(estate_id)
-    rules_service.require_sees_estate(auth.current_caller(), estate)
-    return shown(rules_service.in_force(estate))
+    rules_queries.require_sees_estate(auth.current_caller(), estate)
+    return shown(rules_queries.in_force(estate))
 
 
 @blp.get("/estate-rules/<int:rules_id>")
@@ -176,7 +177,7 @@ def rules_in_force(estate_id):
 def get_rules(rules_id):
     """One version (a draft or a withdrawn version for staff in scope only)."""
     rules = _rules(rules_id)
-    rules_service.require_sees_rules(auth.current_caller(), rules)
+    rules_queries.require_sees_rules(auth.current_caller(), rules)
     return shown(rules)
 
 
@@ -264,8 +265,8 @@ def list_comments(args, rules_id):
     residents; every one, with its status, for staff in scope."""
     rules = _rules(rules_id)
     caller = auth.current_caller()
-    rules_service.require_sees_rules(caller, rules)
-    page = paginate(rules_service.comments_of(rules, caller), args)
+    rules_queries.require_sees_rules(caller, rules)
+    page = paginate(rules_queries.comments_of(rules, caller), args)
     _dump_comments(page["items"])
     return page
 
@@ -282,7 +283,7 @@ def post_comment(args, rules_id):
     is unreachable, is kept and shown to others only once it passes."""
     rules = _rules(rules_id)
     resident = auth.current_resident()
-    rules_service.require_sees_rules(resident, rules)
+    rules_queries.require_sees_rules(resident, rules)
     comment = rules_service.post_comment(rules, resident, args["body"])
     commit()
     return _dump_comments([comment])[0]

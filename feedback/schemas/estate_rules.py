@@ -8,8 +8,8 @@ from marshmallow import fields, validate
 from api.core import LOCAL, labels, provided
 from api.core.codes import code, label
 from api.core.fields import DateTime, Text, id_field, mask_name, text
+from feedback.estate_rules_queries import comments_open
 from feedback.models.estate_rules import COMMENT_STATUSES, RULES_STATUSES
-from feedback.service.estate_rules import comments_open
 
 BODY_MAX = 50_000
 
