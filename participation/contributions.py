@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, select
 
 from api.core import db, labels
 from api.core.fields import mask_name
+from api.core.numbers import yuan_to_fen
 from api.core.sheets import add_sheet, local_minute, workbook_bytes
 from participation.models import (
     Building,
@@ -40,7 +41,7 @@ from participation.service.contributions import (
     frozen,
     rule_of,
 )
-from participation.spending import spending, yuan_to_fen
+from participation.spending import spending
 
 STATES = ("pledged", "declined", "unanswered", "paid", "partly_paid", "unpaid", "overpaid")
 COUNTS = (

@@ -8,11 +8,10 @@ line is the sum of its expenses, corrections (negative entries) included. Nothin
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from sqlalchemy import Select, func, select
 
 from api.core import db, labels
+from api.core.numbers import yuan_to_fen
 from participation.models import (
     Building,
     ContributionEntry,
@@ -20,13 +19,6 @@ from participation.models import (
     Household,
     ProjectExpense,
 )
-
-
-def yuan_to_fen(amount: Decimal | int | None) -> int:
-    """An amount in yuan with at most two decimals as integer fen, exactly."""
-    if amount is None:
-        return 0
-    return int((Decimal(amount) * 100).to_integral_value())
 
 
 def spending(project_id: int) -> dict:

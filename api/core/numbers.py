@@ -14,3 +14,11 @@ def rounded(value: Fraction | None, places: str) -> Decimal | None:
     return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
         Decimal(places), rounding=ROUND_HALF_EVEN
     )
+
+
+def yuan_to_fen(amount: Decimal | int | None) -> int:
+    """An amount in yuan with at most two decimals (a `Numeric(…, 2)` column) as integer fen,
+    exactly; None is 0."""
+    if amount is None:
+        return 0
+    return int((Decimal(amount) * 100).to_integral_value())

@@ -179,9 +179,13 @@ def get_project(project_id):
 @auth.staff_required
 @blp.arguments(ProjectPatchArgs)
 @blp.response(200, ProjectSchema)
-@blp.errors(401, 403, 404, 422)
+@blp.errors(401, 403, 404, 409, 422)
 def patch_project(args, project_id):
-    """Change a project's details, funding lines, or record milestones' actual dates."""
+    """Change a project's details, funding lines, or record milestones' actual dates.
+
+    `funding` replaces the lines: one with an `id` keeps that line of the project (changed in
+    place), one without is new, a line left out is removed — unless a contribution scheme or an
+    expense names it (409 `funding_line_in_use`)."""
     project = load_project(project_id)
     policy.require_manages_project(auth.current_staff(), project)
     project_service.update_project(project, args)

@@ -8,6 +8,7 @@ from marshmallow import fields, validate
 from api.core import labels, local_today
 from api.core.codes import code, keyed_labels, label
 from api.core.fields import Date, Text, id_field, query_id, text
+from api.core.numbers import yuan_to_fen
 from participation.models import (
     CATEGORIES,
     FUNDING_SOURCES,
@@ -24,6 +25,12 @@ def money(**kwargs):
 
 
 class FundingArgs(ma.Schema):
+    # Given on a PATCH: the project's existing line this one keeps and changes (a contribution
+    # scheme or an expense may name it); a line without an id is a new one.
+    id = id_field(
+        required=False,
+        metadata={"description": "an existing funding line of the project to keep (PATCH)"},
+    )
     source = fields.String(required=True, validate=validate.OneOf(FUNDING_SOURCES))
     amount = money(required=True)
     note = text(200, allow_none=True)
@@ -120,9 +127,14 @@ class PlanArgs(ma.Schema):
 
 
 class FundingSchema(ma.Schema):
+    id = fields.Integer()
     source = code(FUNDING_SOURCES)
     source_label = label(labels.FUNDING_SOURCES, "source")
-    amount = fields.Float()
+    amount = fields.Float(metadata={"description": "yuan, for display; `amount_fen` is exact"})
+    amount_fen = fields.Function(
+        lambda f: yuan_to_fen(f.amount),
+        metadata={"type": "integer", "description": "the amount in fen (分), exact"},
+    )
     note = fields.String(allow_none=True)
 
 
@@ -237,7 +249,15 @@ class ProjectSchema(ProjectSummarySchema):
     supervisor_cap = fields.Integer()
     funding = fields.List(fields.Nested(FundingSchema))
     funding_total = fields.Function(
-        lambda p: float(sum(f.amount for f in p.funding)), metadata={"type": "number"}
+        lambda p: float(sum(f.amount for f in p.funding)),
+        metadata={
+            "type": "number",
+            "description": "yuan, for display; `funding_total_fen` is exact",
+        },
+    )
+    funding_total_fen = fields.Function(
+        lambda p: sum(yuan_to_fen(f.amount) for f in p.funding),
+        metadata={"type": "integer", "description": "the funding lines' sum in fen (分), exact"},
     )
     milestones = fields.List(fields.Nested(MilestoneSchema))
     current_plan = fields.Nested(PlanSchema, allow_none=True)

@@ -11,12 +11,14 @@ from api.core import Conflict, InvalidInput, NotFound, db, labels, provided, utc
 from participation.models import (
     MILESTONES,
     STATUSES,
+    ContributionScheme,
     Estate,
     FundingLine,
     Milestone,
     Plan,
     PlanItem,
     Project,
+    ProjectExpense,
     ProjectTransition,
     Staff,
 )
@@ -75,12 +77,60 @@ def update_project(project: Project, args: dict) -> Project:
     if "warranty_years" in args and project.status == "accepted":
         project.warranty_ends_on = provided("warranty_ends_on")(project)
     if "funding" in args:
-        project.funding = [FundingLine(**line) for line in args["funding"]]
+        project.funding = _funding_lines(project, args["funding"])
     for kind, done_on in args.get("milestones", {}).items():
         milestone = next(m for m in project.milestones if m.kind == kind)
         milestone.done_on = done_on
     db.session.flush()
     return project
+
+
+def _funding_lines(project: Project, lines: list[dict]) -> list[FundingLine]:
+    """The project's funding lines as `lines` give them: a line with an `id` is that existing
+    line of the project, changed in place (a contribution scheme or an expense may name it);
+    one without is new; an existing line not named is removed, unless a contribution scheme or
+    an expense names it (409 `funding_line_in_use`). An id that is not one of the project's
+    lines is 422 `funding_line_unknown`."""
+    existing = {line.id: line for line in project.funding}
+    kept: list[FundingLine] = []
+    for args in lines:
+        line_id = args.get("id")
+        if line_id is None:
+            kept.append(FundingLine(**args))
+            continue
+        line = existing.get(line_id)
+        if line is None or line in kept:
+            raise InvalidInput(
+                "资金来源不属于本项目", code="funding_line_unknown", details={"id": line_id}
+            )
+        for name in ("source", "amount", "note"):
+            if name in args:
+                setattr(line, name, args[name])
+        kept.append(line)
+    removed = [line_id for line_id in existing if existing[line_id] not in kept]
+    in_use = sorted(
+        set(
+            db.session.scalars(
+                select(ContributionScheme.funding_line_id).where(
+                    ContributionScheme.funding_line_id.in_(removed)
+                )
+            )
+        )
+        | set(
+            db.session.scalars(
+                select(ProjectExpense.funding_line_id).where(
+                    ProjectExpense.funding_line_id.in_(removed)
+                )
+            )
+        )
+    )
+    if in_use:
+        raise Conflict(
+            "该资金来源已被居民出资方案或支出记录引用，不能删除",
+            code="funding_line_in_use",
+            details={"funding_line_ids": in_use},
+        )
+    return kept
 
 
 def create_plan(project: Project, staff: Staff, args: dict) -> Plan:
