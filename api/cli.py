@@ -59,13 +59,15 @@ def _failure_without_data(exc: Exception) -> str:
 def register_commands(app: Flask) -> None:
     @app.cli.command("seed-demo")
     def seed_demo():
-        """Demo data: a county, a community, two estates (200 households), three projects and
+        """Demo data: a county, a community, two estates (200 households), four projects and
         staff.
 
         The first project has its first plan and waits for the residents' vote; the second has
         passed its satisfaction gate and is under construction (supervisors, inspections,
-        tickets); the third is completed and rated. Safe to run again: the places and projects
-        are kept and the staff passwords are renewed.
+        tickets, a residents' contribution scheme with pledges and payments); the third is
+        completed and rated; the fourth is accepted and in its warranty period. The second
+        estate has management rules adopted and a new version out for comment. Safe to run
+        again: the places and projects are kept and the staff passwords are renewed.
         """
         seeded = demo.seed()
         commit()
@@ -97,6 +99,22 @@ def register_commands(app: Flask) -> None:
             click.echo(
                 f"Project {seeded.completed.id} ({seeded.completed.name}) is completed and "
                 "rated by the households of its estate."
+            )
+        if seeded.scheme is not None:
+            click.echo(
+                f"Contribution scheme {seeded.scheme.id} ({seeded.scheme.title}) of project "
+                f"{building_site.id} was adopted by an owners' decision; households have pledged "
+                "and paid."
+            )
+        if seeded.in_warranty is not None:
+            click.echo(
+                f"Project {seeded.in_warranty.id} ({seeded.in_warranty.name}) is accepted and in "
+                f"its warranty period until {seeded.in_warranty.warranty_ends_on}."
+            )
+        if seeded.rules:
+            click.echo(
+                f"Estate {seeded.rules[0].estate_id}'s management rules: version 1 adopted, "
+                "version 2 out for residents' comments."
             )
 
     @app.cli.command("create-staff")

@@ -9,6 +9,12 @@ them, the projects move through their lifecycle and the residents vote, all thro
 services the API uses; the project passes the gate the way a real one would. Nothing here sets a
 status or wires a rule by hand. The clerk's pinned notice to the second estate has been read in
 some buildings more than in others (the console's 通知公告).
+
+Issue 15 adds, each from its own module: residents' contributions on the building site
+(`api.demo_contributions`: a scheme adopted by an owners' decision, pledges, payments, spending),
+a fourth project accepted and in its warranty period with residents' warranty problems
+(`api.demo_warranty`), and the second estate's management rules, version 1 adopted and version 2
+out for comment (`api.demo_rules`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ from sqlalchemy import select
 
 from api import auth
 from api.core import db, utcnow
+from api.demo_contributions import seed_contributions
+from api.demo_rules import seed_rules
+from api.demo_warranty import seed_warranty
 from feedback.models.comments import Comment
 from feedback.models.ratings import DIMENSIONS
 from feedback.service import comments, moderation, ratings, supervision, tickets, uploads
@@ -36,6 +45,7 @@ from notices.service import publishing
 from participation import queries
 from participation.models import (
     Community,
+    ContributionScheme,
     County,
     Estate,
     Household,
@@ -123,13 +133,17 @@ RATING_COMMENTS = (
 @dataclass
 class Seeded:
     """What `seed` built or found: the estates, the staff passwords it set (username ->
-    (password, role, scope id)), the project put to the residents and the one under
-    construction."""
+    (password, role, scope id)), the project put to the residents, the one under construction
+    with its contribution scheme, the completed one, the accepted one in its warranty period,
+    and the second estate's management rules."""
 
     estates: list[Estate]
     consulting: Project
     building_site: Project
     completed: Project | None = None
+    in_warranty: Project | None = None
+    scheme: ContributionScheme | None = None
+    rules: list = field(default_factory=list)  # the second estate's EstateRules versions
     passwords: dict = field(default_factory=dict)
 
 
@@ -154,13 +168,19 @@ def seed() -> Seeded:
     clerk, owner = queries.staff_by_username("clerk"), queries.staff_by_username("owner")
     building_site = _project_in_construction(estates[1], clerk, owner)
     completed = _completed_project(estates[1], clerk, owner)
+    in_warranty = seed_warranty(estates[1], clerk, owner)
     _notice_with_reads(estates[1], clerk)
     _comments_to_moderate(building_site, estates[1], clerk)
+    scheme = seed_contributions(building_site, clerk, owner)
+    rules = seed_rules(estates[1], clerk, owner)
     return Seeded(
         estates=estates,
         consulting=project,
         building_site=building_site,
         completed=completed,
+        in_warranty=in_warranty,
+        scheme=scheme,
+        rules=rules,
         passwords=passwords,
     )
 

@@ -23,11 +23,20 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     assert "Project 1 (团结小区老旧小区改造项目) has its first plan" in first
     assert "Project 2 (建设小区老旧小区改造项目) passed its satisfaction gate" in first
     assert "Project 3 (勐焕社区2025年楼道照明提升工程) is completed and rated" in first
+    assert "was adopted by an owners' decision" in first
+    assert "Project 4 (" in first and "in its warranty period until" in first
+    assert "management rules: version 1 adopted" in first
     run_jobs(app)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Household)) == 200
         projects = db.session.scalars(select(Project).order_by(Project.id)).all()
-        assert [p.status for p in projects] == ["consulting", "construction", "completed"]
+        assert [p.status for p in projects] == [
+            "consulting",
+            "construction",
+            "completed",
+            "accepted",
+        ]
+        assert projects[3].warranty_ends_on is not None
         site = projects[1]
         assert site.gate_passed and site.gate_final
         assert site.plan_satisfaction_rate >= 0.9 and site.participation_rate >= 2 / 3
@@ -55,6 +64,17 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     # The comments' moderation (评论管理): hidden by reports, reported once, held for review.
     queue = client.get("/api/v1/comments/moderation", headers=owner).json
     assert sorted(c["status"] for c in queue["items"]) == ["pending_review", "reported", "visible"]
+    # 居民出资: the building site's scheme is adopted, with pledges and payments to show.
+    schemes = client.get(f"/api/v1/projects/{site.id}/contribution-schemes", headers=owner).json
+    assert [s["status"] for s in schemes] == ["adopted"]
+    scheme_id = schemes[0]["id"]
+    figures = client.get(f"/api/v1/contribution-schemes/{scheme_id}/figures", headers=owner).json
+    assert figures["totals"]["pledged"] > 0 and figures["totals"]["paid_fen"] > 0
+    # 保修期: the accepted project's warranty problems wait for the owner's answer.
+    warranty = client.get(
+        f"/api/v1/projects/{projects[3].id}/tickets?phase=warranty", headers=owner
+    ).json
+    assert {t["status"] for t in warranty["items"]} == {"open", "answered", "resolved"}
 
     # demo-wang can sign up to supervise the project under construction.
     signed = client.post(
@@ -75,7 +95,7 @@ def test_seed_demo_builds_the_walk_through_and_is_safe_to_run_again(app, client,
     second = seed(app)
     assert passwords["clerk"] not in second
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Project)) == 3
+        assert db.session.scalar(select(func.count()).select_from(Project)) == 4
         assert db.session.scalar(select(func.count()).select_from(Staff)) == 4
 
 
