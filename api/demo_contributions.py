@@ -113,7 +113,6 @@ def seed_contributions(project: Project, clerk: Staff, owner: Staff) -> Contribu
     rng = random.Random(15)
     owners = _owners(project)
     line = _residents_line(project)
-    decision = _owners_decision(project, clerk, owners, rng)
     scheme = contributions.create(
         project,
         owner,
@@ -127,6 +126,8 @@ def seed_contributions(project: Project, clerk: Staff, owner: Staff) -> Contribu
             "funding_line_id": line.id,
         },
     )
+    # The owners decide on the scheme as drafted: the decision is drawn up after it.
+    decision = _owners_decision(project, clerk, owners, rng)
     contributions.link_decision(scheme, decision.id)
     contributions.adopt(scheme.id, project)
     _pledges_and_payments(scheme, owners, clerk, rng)

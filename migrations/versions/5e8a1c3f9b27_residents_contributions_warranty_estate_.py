@@ -102,6 +102,7 @@ def upgrade():
         sa.Column("matter", sa.String(length=30), nullable=False),
         sa.Column("decision_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("terms_at", api.core.UTCDateTime(timezone=True), nullable=False),
         sa.Column("adopted_at", api.core.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_at", api.core.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.String(length=200), nullable=True),
@@ -161,6 +162,13 @@ def upgrade():
         )
         batch_op.create_index(
             batch_op.f("ix_contribution_schemes_project_id"), ["project_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_contribution_schemes_adopting_decision",
+            ["decision_id"],
+            unique=True,
+            postgresql_where=sa.text("adopted_at IS NOT NULL"),
+            sqlite_where=sa.text("adopted_at IS NOT NULL"),
         )
 
     op.create_table(
@@ -439,6 +447,7 @@ def downgrade():
 
     op.drop_table("estate_rules")
     with op.batch_alter_table("contribution_schemes", schema=None) as batch_op:
+        batch_op.drop_index("uq_contribution_schemes_adopting_decision")
         batch_op.drop_index(batch_op.f("ix_contribution_schemes_project_id"))
         batch_op.drop_index(batch_op.f("ix_contribution_schemes_decision_id"))
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.core import UTCDateTime, choice_check, db, labels, utcnow
@@ -67,6 +68,14 @@ class ContributionScheme(db.Model):
             "status = 'draft' OR adopted_at IS NOT NULL OR cancelled_at IS NOT NULL", name="dated"
         ),
         CheckConstraint("status != 'cancelled' OR cancelled_at IS NOT NULL", name="cancel_dated"),
+        # One owners' decision adopts one scheme.
+        Index(
+            "uq_contribution_schemes_adopting_decision",
+            "decision_id",
+            unique=True,
+            postgresql_where=sql_text("adopted_at IS NOT NULL"),
+            sqlite_where=sql_text("adopted_at IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
@@ -82,6 +91,9 @@ class ContributionScheme(db.Model):
     # The owners' decision (an `owners_decision` consultation on `matter`) that adopts it.
     decision_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default="draft")
+    # When the terms the owners decide on (basis, rate, households, item, line, due date,
+    # matter) were last set: the adopting decision must have been drawn up after it.
+    terms_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     adopted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(200))

@@ -129,7 +129,9 @@ def create(project: Project, staff: Staff, values: dict) -> ContributionScheme:
     """A draft scheme of the project; the references it names are the project's own."""
     values = {**values, "building_ids": sorted(set(values.get("building_ids") or []))}
     _check_references(project, values)
-    scheme = ContributionScheme(project_id=project.id, created_by_id=staff.id, **values)
+    scheme = ContributionScheme(
+        project_id=project.id, created_by_id=staff.id, terms_at=utcnow(), **values
+    )
     db.session.add(scheme)
     db.session.flush()
     return scheme
@@ -144,12 +146,30 @@ def require_draft(scheme: ContributionScheme) -> None:
         )
 
 
+# What the owners decide on: a change to any of these after the adopting decision was drawn up
+# needs a new decision (`adoption_refusal`, reason `terms_changed`).
+TERMS = ("basis", "rate_fen", "plan_item_id", "building_ids", "funding_line_id", "due_on", "matter")
+
+
 def patch(scheme: ContributionScheme, project: Project, values: dict) -> ContributionScheme:
-    """Amend a draft (409 `scheme_not_draft` otherwise)."""
+    """Amend a draft (409 `scheme_not_draft` otherwise). Once its linked owners' decision has
+    opened, the terms the owners vote on stay as they are (409 `scheme_under_decision`); a
+    change of terms before that moves `terms_at`, so only a decision drawn up after the change
+    can adopt the scheme."""
     require_draft(scheme)
     if "building_ids" in values:
         values = {**values, "building_ids": sorted(set(values["building_ids"] or []))}
     _check_references(project, values)
+    changed = [name for name in TERMS if name in values and values[name] != getattr(scheme, name)]
+    if changed:
+        outcome = decision_outcome(scheme.decision_id)
+        if outcome is not None and outcome.status != "draft":
+            raise Conflict(
+                "业主共同决定已开始表决，出资方案的条款不能再修改；如需修改，请取消本方案后重新拟定",
+                code="scheme_under_decision",
+                details={"consultation_id": outcome.consultation_id, "fields": changed},
+            )
+        scheme.terms_at = utcnow()
     for name, value in values.items():
         setattr(scheme, name, value)
     db.session.flush()
@@ -186,9 +206,28 @@ def link_decision(scheme: ContributionScheme, consultation_id: int) -> Contribut
             code="decision_matter_mismatch",
             details={"matter": outcome.matter, "scheme_matter": scheme.matter},
         )
+    adopted = _adopted_by(consultation_id, scheme.id)
+    if adopted is not None:
+        raise Conflict(
+            "该业主共同决定已用于通过另一个出资方案",
+            code="decision_already_used",
+            details={"consultation_id": consultation_id, "scheme_id": adopted},
+        )
     scheme.decision_id = consultation_id
     db.session.flush()
     return scheme
+
+
+def _adopted_by(consultation_id: int, other_than: int) -> int | None:
+    """The scheme (not `other_than`) this decision already adopted, if any: one owners'
+    decision adopts one scheme (also a unique index on the adopted schemes' decision)."""
+    return db.session.scalar(
+        select(ContributionScheme.id).where(
+            ContributionScheme.decision_id == consultation_id,
+            ContributionScheme.adopted_at.is_not(None),
+            ContributionScheme.id != other_than,
+        )
+    )
 
 
 def covered_estate_ids(scheme: ContributionScheme) -> set[int]:
@@ -199,9 +238,11 @@ def covered_estate_ids(scheme: ContributionScheme) -> set[int]:
 
 def adoption_refusal(scheme: ContributionScheme, project: Project) -> dict | None:
     """Why the linked decision does not adopt the scheme (the details of 409
-    `decision_not_passed`), or None when it does: it must be final, on the scheme's matter, of
-    its project, and passed in every estate the scheme's households lie in (each estate decides
-    on its own); a scheme covering all the project's estates needs the decision passed."""
+    `decision_not_passed`), or None when it does: it must be of its project, on the scheme's
+    matter, not have adopted another scheme, have been drawn up after the scheme's terms were
+    last set (the owners voted on these terms), be final, and have passed in every estate the
+    scheme's households lie in (each estate decides on its own); a scheme covering all the
+    project's estates needs the decision passed."""
     outcome = decision_outcome(scheme.decision_id)
     if outcome is None:
         return {"reason": "not_linked", "reason_label": "尚未关联业主共同决定"}
@@ -215,6 +256,20 @@ def adoption_refusal(scheme: ContributionScheme, project: Project) -> dict | Non
             "reason_label": "业主共同决定的表决事项与出资方案不一致",
             "matter": outcome.matter,
             "scheme_matter": scheme.matter,
+        }
+    adopted = _adopted_by(outcome.consultation_id, scheme.id)
+    if adopted is not None:
+        return {
+            **decision,
+            "reason": "decision_already_used",
+            "reason_label": "该业主共同决定已用于通过另一个出资方案",
+            "scheme_id": adopted,
+        }
+    if outcome.created_at is None or outcome.created_at < scheme.terms_at:
+        return {
+            **decision,
+            "reason": "terms_changed",
+            "reason_label": "业主共同决定拟定后出资方案的条款有过修改，须重新表决",
         }
     if not outcome.final:
         return {**decision, "reason": "not_final", "reason_label": "业主共同决定尚未结束计票"}

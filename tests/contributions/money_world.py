@@ -11,7 +11,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 from api.core import db, local_today
-from participation.models import ContributionEntry, FundingLine, Project, Staff
+from participation.models import (
+    ContributionEntry,
+    ContributionScheme,
+    FundingLine,
+    Project,
+    Staff,
+)
 from participation.service import contributions
 from tests.support.voting_helpers import backdate_opening, run_jobs
 from tests.support.voting_world import (
@@ -51,14 +57,16 @@ def make_scheme(
     w: World,
     *,
     title: str = "加装电梯居民出资",
-    decision: int | None = None,
+    decided: bool = False,
     adopt: bool = False,
     cancel: bool = False,
     basis: str = "floor_area",
     rate_fen: int = RATE_FEN,
 ) -> int:
-    """A scheme of the world's project (a draft; linked to `decision` and adopted when asked,
-    then cancelled when asked), built through the schemes' service; its id."""
+    """A scheme of the world's project (a draft; linked to an owners' decision of its own,
+    drawn up after it and passed, when `decided`; adopted when asked, then cancelled when
+    asked), built through the schemes' service; its id. One owners' decision adopts one scheme,
+    and only one drawn up after the scheme's terms, so each scheme gets its own."""
     with app.app_context():
         project = db.session.get(Project, w.project_id)
         owner = db.session.get(Staff, w.scene.owner.id)
@@ -73,7 +81,14 @@ def make_scheme(
                 "matter": "raise_maintenance_fund",
             },
         )
-        if decision is not None:
+        db.session.commit()
+        scheme_id = scheme.id
+    if decided or adopt:
+        decision = passed_decision(app, app.test_client(), w)
+    with app.app_context():
+        project = db.session.get(Project, w.project_id)
+        scheme = db.session.get(ContributionScheme, scheme_id)
+        if decided or adopt:
             contributions.link_decision(scheme, decision)
         if adopt:
             contributions.adopt(scheme.id, project)

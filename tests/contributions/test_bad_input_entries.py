@@ -10,7 +10,6 @@ from tests.contributions.money_world import (
     entry_body,
     funding_line,
     make_scheme,
-    passed_decision,
     post_entry,
     tomorrow,
 )
@@ -20,8 +19,7 @@ from tests.support.voting_world import assert_error_shape, build_world, snapshot
 @pytest.fixture(scope="module")
 def world(app, module_make):
     w = build_world(app, module_make)
-    w.decision = passed_decision(app, app.test_client(), w)
-    w.scheme = make_scheme(app, w, decision=w.decision, adopt=True)
+    w.scheme = make_scheme(app, w, decided=True, adopt=True)
     w.line = funding_line(app, w.project_id)
     return w
 

@@ -18,7 +18,6 @@ from tests.contributions.money_world import (
     entry_body,
     entry_count,
     make_scheme,
-    passed_decision,
     post_entry,
     tomorrow,
     yesterday,
@@ -29,10 +28,8 @@ from tests.support.voting_world import assert_error_shape, build_world, diff, sn
 @pytest.fixture(scope="module")
 def world(app, module_make):
     w = build_world(app, module_make)
-    client = app.test_client()
-    w.decision = passed_decision(app, client, w)
-    w.adopted = make_scheme(app, w, decision=w.decision, adopt=True)
-    w.draft = make_scheme(app, w, title="草案方案", decision=w.decision)
+    w.adopted = make_scheme(app, w, decided=True, adopt=True)
+    w.draft = make_scheme(app, w, title="草案方案", decided=True)
     return w
 
 
@@ -156,7 +153,7 @@ def test_refunds_return_an_overpayment_only(app, client, world):
 
 
 def test_a_cancelled_scheme_refunds_what_was_paid_and_collects_no_more(app, client, world):
-    scheme = make_scheme(app, world, title="将取消的方案", decision=world.decision, adopt=True)
+    scheme = make_scheme(app, world, title="将取消的方案", decided=True, adopt=True)
     household = world.scene.household_ids[0]
     clerk = world.headers["clerk"]
     post_entry(client, clerk, scheme, entry_body(household, amount_fen=30_000))

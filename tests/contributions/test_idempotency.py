@@ -22,7 +22,6 @@ from tests.contributions.money_world import (
     funding_line,
     make_scheme,
     new_key,
-    passed_decision,
     post_entry,
 )
 from tests.support.voting_world import assert_error_shape, build_world
@@ -82,8 +81,7 @@ def _race(app, monkeypatch, headers, scheme_id: int, first: dict, second: dict, 
 @pytest.fixture
 def world(app, make):
     w = build_world(app, make)
-    w.decision = passed_decision(app, app.test_client(), w)
-    w.adopted = make_scheme(app, w, decision=w.decision, adopt=True)
+    w.adopted = make_scheme(app, w, decided=True, adopt=True)
     return w
 
 
@@ -114,7 +112,7 @@ def test_a_key_reused_for_another_household_at_once_is_refused_not_a_500(app, mo
 @pytest.mark.services
 def test_two_refunds_at_once_cannot_overdraw_a_household(app, monkeypatch, world):
     household = world.scene.household_ids[2]
-    scheme = make_scheme(app, world, title="将取消的方案", decision=world.decision, adopt=True)
+    scheme = make_scheme(app, world, title="将取消的方案", decided=True, adopt=True)
     paid = post_entry(
         app.test_client(), world.headers["clerk"], scheme, entry_body(household, amount_fen=10_000)
     )

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, insert, select
 
-from api.core import db, local_today
+from api.core import db, local_today, utcnow
 from devtools import factory
 from participation import contributions as reads
 from participation.models import (
@@ -122,6 +122,7 @@ def _passed(app, world: dict):
             passed_estate_ids=frozenset({world["estate"]}),
             closed_at=None,
             estates=[],
+            created_at=utcnow(),  # drawn up now: after the scheme it is asked about
         )
 
     return outcome

@@ -14,7 +14,6 @@ from tests.contributions.money_world import (
     funding_line,
     make_scheme,
     new_key,
-    passed_decision,
 )
 from tests.support.voting_world import ACTORS, assert_error_shape, build_world, snapshot
 
@@ -31,8 +30,7 @@ RESIDENTS = {"resident_member", "resident_other_estate", "resident_unverified"}
 @pytest.fixture(scope="module")
 def world(app, module_make):
     w = build_world(app, module_make)
-    w.decision = passed_decision(app, app.test_client(), w)
-    w.scheme = make_scheme(app, w, decision=w.decision, adopt=True)
+    w.scheme = make_scheme(app, w, decided=True, adopt=True)
     w.line = funding_line(app, w.project_id)
     return w
 

@@ -95,7 +95,7 @@ ENDPOINTS = {
         managers(201),
     ),
     "get": ("get", lambda x: f"{S}/{x.adopted}", None, readers()),
-    "patch": ("patch", lambda x: f"{S}/{x.draft}", {"rate_fen": 99}, managers()),
+    "patch": ("patch", lambda x: f"{S}/{x.draft}", {"description": "补充说明"}, managers()),
     "decision": (
         "put",
         lambda x: f"{S}/{x.draft}/decision",

@@ -31,7 +31,6 @@ from tests.contributions.scheme_helpers import (
     owners_decision,
     pledges,
     scene_building_id,
-    scheme_row,
 )
 from tests.support.voting_world import assert_error_shape, build_world, snapshot
 
@@ -97,21 +96,19 @@ def test_a_scheme_from_draft_to_adoption_pledges_and_cancellation(app, client, w
     assert snapshot(app) == before
     passed_cid = owners_decision(app, client, w, "passed")
     assert link(client, w, scheme["id"], passed_cid).status_code == 200
+    # Once its decision has opened, the terms the owners vote on stay as they are.
+    before = snapshot(app)
     moved = client.patch(
         f"{S}/{scheme['id']}", json={"matter": "rebuild"}, headers=w.headers["owner"]
     )
-    assert moved.status_code == 200, moved.get_json()
-    assert moved.get_json()["summary"]["rule"] == "three_quarters"
-    assert refused_adoption(client, w, scheme["id"], "wrong_matter")["matter"] == (
-        "raise_maintenance_fund"
+    assert assert_error_shape(moved, 409, "scheme_under_decision")["details"]["fields"] == [
+        "matter"
+    ]
+    assert snapshot(app) == before
+    renamed = client.patch(
+        f"{S}/{scheme['id']}", json={"title": "加装电梯出资（定稿）"}, headers=w.headers["owner"]
     )
-    assert scheme_row(app, scheme["id"])["status"] == "draft" and dues(app, scheme["id"]) == {}
-    back = client.patch(
-        f"{S}/{scheme['id']}",
-        json={"matter": "raise_maintenance_fund"},
-        headers=w.headers["owner"],
-    )
-    assert back.status_code == 200
+    assert renamed.status_code == 200, renamed.get_json()
 
     # Adopted: every household's amount frozen.
     adopted = adopt(client, w, scheme["id"])
@@ -248,6 +245,11 @@ def test_the_database_refuses_a_pledge_or_an_entry_without_a_frozen_amount(app, 
 
 def test_each_estate_decides_for_its_own_households(app, client, make, w):
     second = add_estate(app, make, w)
+    whole = create_scheme(client, w)
+    assert whole["summary"]["households"] == 8
+    theirs = create_scheme(client, w, building_ids=[second.building_id])
+    ours = create_scheme(client, w, building_ids=[scene_building_id(app, w)])
+    assert ours["summary"]["households"] == 4
     # Estate one's owners agree, estate two's disagree.
     w.members.extend(second.headers)
     try:
@@ -255,18 +257,12 @@ def test_each_estate_decides_for_its_own_households(app, client, make, w):
         cid = owners_decision(app, client, w, "closed", votes=votes)
     finally:
         del w.members[4:]
-    whole = create_scheme(client, w)
-    assert whole["summary"]["households"] == 8
     assert link(client, w, whole["id"], cid).status_code == 200
     assert refused_adoption(client, w, whole["id"], "failed")["failed_estate_ids"] == [second.id]
-
-    theirs = create_scheme(client, w, building_ids=[second.building_id])
     assert link(client, w, theirs["id"], cid).status_code == 200
     assert refused_adoption(client, w, theirs["id"], "failed")["failed_estate_ids"] == [second.id]
 
     # A scheme for estate one's building only: its owners decided, and passed.
-    ours = create_scheme(client, w, building_ids=[scene_building_id(app, w)])
-    assert ours["summary"]["households"] == 4
     assert link(client, w, ours["id"], cid).status_code == 200
     reply = adopt(client, w, ours["id"])
     assert reply.status_code == 200, reply.get_json()
@@ -341,3 +337,37 @@ def test_a_scheme_for_some_buildings_covers_their_households_only(app, client, m
     assert shown["due_on"] == scheme["due_on"]
     theirs = client.get("/api/v1/me/contributions", headers=w.members[0]).get_json()
     assert scheme["id"] not in {s["scheme_id"] for s in theirs[0]["schemes"]}
+
+
+def test_one_owners_decision_adopts_one_scheme_on_the_terms_it_was_drawn_up_for(app, client, w):
+    """A decision drawn up before the scheme's terms last changed does not adopt it (the
+    owners voted on other terms); a decision that adopted one scheme adopts no other, and
+    cannot even be linked to one."""
+    early = create_scheme(client, w, title="先拟定的方案")
+    cid = owners_decision(app, client, w, "passed")
+    late = create_scheme(client, w, title="表决后才拟定的方案")
+    assert link(client, w, late["id"], cid).status_code == 200
+    assert refused_adoption(client, w, late["id"], "terms_changed")
+
+    # Terms changed while the decision was still a draft: a new decision is needed.
+    changed = create_scheme(client, w, title="表决前改过单价的方案")
+    draft_cid = owners_decision(app, client, w, "draft")
+    assert link(client, w, changed["id"], draft_cid).status_code == 200
+    patched = client.patch(
+        f"{S}/{changed['id']}", json={"rate_fen": 1300}, headers=w.headers["owner"]
+    )
+    assert patched.status_code == 200, patched.get_json()
+    assert refused_adoption(client, w, changed["id"], "terms_changed")
+
+    assert link(client, w, early["id"], cid).status_code == 200
+    assert adopt(client, w, early["id"]).status_code == 200
+    another = create_scheme(client, w, title="想借用同一表决的方案")
+    before = snapshot(app)
+    reply = link(client, w, another["id"], cid)
+    assert (
+        assert_error_shape(reply, 409, "decision_already_used")["details"]["scheme_id"]
+        == (early["id"])
+    )
+    assert snapshot(app) == before
+    # Linked before the first adoption, the second is still refused at its own adoption.
+    assert refused_adoption(client, w, late["id"], "decision_already_used")

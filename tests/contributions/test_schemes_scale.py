@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from api.core import utcnow
 from tests.contributions.scheme_helpers import S, dues
 from tests.support.voting_helpers import build_scene
 from voting.queries.decisions import DecisionOutcome
@@ -41,6 +42,7 @@ def test_ten_thousand_households_adopt_in_a_moment(app, client, make, monkeypatc
         frozenset({scene.estate_id}),
         None,
         [],
+        utcnow(),  # drawn up after the scheme
     )
     monkeypatch.setitem(app.extensions["domain_answers"], "decision_outcome", lambda _: passed)
     linked = client.put(f"{S}/{scheme_id}/decision", json={"consultation_id": cid}, headers=owner)

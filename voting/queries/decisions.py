@@ -29,6 +29,8 @@ class DecisionOutcome(NamedTuple):
     passed_estate_ids: frozenset[int]
     closed_at: datetime | None
     estates: list[dict]  # each estate's figures of the final count (estate_id, passed, rates)
+    # When the decision was drawn up: a record it adopts must not have changed since.
+    created_at: datetime | None = None
 
 
 def outcome(consultation_id: int) -> DecisionOutcome | None:
@@ -56,4 +58,5 @@ def outcome(consultation_id: int) -> DecisionOutcome | None:
         passed_estate_ids=frozenset(e["estate_id"] for e in estates if e.get("passed")),
         closed_at=consultation.closed_at,
         estates=estates,
+        created_at=consultation.created_at,
     )
