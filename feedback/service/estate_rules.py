@@ -160,9 +160,10 @@ def _require_unused(rules: EstateRules, consultation_id: int) -> None:
 def link_decision(rules: EstateRules, consultation_id: int) -> EstateRules:
     """Name the owners' decision that is to adopt this published version: an owners' decision
     on 管理规约 of a project covering the estate (422 `decision_not_for_estate` for a missing
-    one or one of another project, `not_owners_decision`, `decision_wrong_matter`), not one that already decided
-    another version of the estate (409 `decision_already_used`). It may be changed until the
-    result is recorded."""
+    one or one of another project, `not_owners_decision`, `decision_wrong_matter`), drawn up
+    after this version was published (409 `decision_before_publication`), not one that already
+    decided another version of the estate (409 `decision_already_used`). It may be changed
+    until the result is recorded."""
     rules = lock(rules)
     _require_published(rules)
     outcome = _outcome(consultation_id)
@@ -181,11 +182,23 @@ def link_decision(rules: EstateRules, consultation_id: int) -> EstateRules:
             "decision_wrong_matter",
             consultation_id,
         )
+    _require_drawn_up_after_publication(rules, outcome)
     _require_unused(rules, consultation_id)
     rules.decision_id = consultation_id
     rules.updated_at = utcnow()
     db.session.flush()
     return rules
+
+
+def _require_drawn_up_after_publication(rules: EstateRules, outcome) -> None:
+    """The owners decide on the text residents read: a decision drawn up before this version
+    was published was about another text (409 `decision_before_publication`)."""
+    if outcome.created_at is None or outcome.created_at < rules.published_at:
+        raise Conflict(
+            "该业主共同决定在本版本公示之前拟定，不能用于表决本版本",
+            code="decision_before_publication",
+            details={"consultation_id": outcome.consultation_id},
+        )
 
 
 def record_result(rules: EstateRules) -> EstateRules:
@@ -205,6 +218,7 @@ def record_result(rules: EstateRules) -> EstateRules:
     # Linked to two versions, a decision decides the first recorded (the estate is locked).
     _require_unused(rules, rules.decision_id)
     outcome = _outcome(rules.decision_id)
+    _require_drawn_up_after_publication(rules, outcome)
     if not outcome.final:
         raise Conflict(
             "业主共同决定尚未结束或尚未最终计票",

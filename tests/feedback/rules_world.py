@@ -139,6 +139,15 @@ def build_rules_world(app) -> RulesWorld:
         def all_(choice_a, choice_a2):
             return {**dict.fromkeys(a_owners, choice_a), **dict.fromkeys(a2_owners, choice_a2)}
 
+        estate_row = db.session.get(Estate, estate.id)
+        v1 = estate_rules.create(estate_row, clerk, {"title": "甲小区管理办法", "body": "第一条"})
+        estate_rules.publish(v1, None)
+        v2 = estate_rules.create(
+            estate_row, clerk, {"title": "甲小区管理办法（修订）", "body": "第一条 修订"}
+        )
+        estate_rules.publish(v2, None)
+        v3 = estate_rules.create(estate_row, clerk, {"title": "草稿", "body": "尚未公示"})
+        # The decisions are drawn up after the versions they decide were published.
         m = estate_rules.MATTER
         d = w.decisions
         d["passed_1"] = decide(project, clerk, all_("agree", "agree"), matter=m)
@@ -160,16 +169,8 @@ def build_rules_world(app) -> RulesWorld:
             matter=m,
         )
 
-        estate_row = db.session.get(Estate, estate.id)
-        v1 = estate_rules.create(estate_row, clerk, {"title": "甲小区管理办法", "body": "第一条"})
-        estate_rules.publish(v1, None)
         estate_rules.link_decision(v1, d["passed_1"])
         estate_rules.record_result(v1)
-        v2 = estate_rules.create(
-            estate_row, clerk, {"title": "甲小区管理办法（修订）", "body": "第一条 修订"}
-        )
-        estate_rules.publish(v2, None)
-        v3 = estate_rules.create(estate_row, clerk, {"title": "草稿", "body": "尚未公示"})
         visible = RulesComment(
             rules_id=v2.id,
             author_id=ids["resident_in"],
@@ -202,3 +203,20 @@ def rules_row(app, rules_id: int) -> dict:
     with app.app_context():
         rules = db.session.get(EstateRules, rules_id)
         return {c.name: getattr(rules, c.name) for c in EstateRules.__table__.columns}
+
+
+def decide_after(app, w: RulesWorld, choice_a: str = "agree", choice_a2: str = "agree") -> int:
+    """A new owners' decision on 管理规约 of the world's project P, closed and counted, with
+    estate A's owners voting `choice_a` and A2's `choice_a2`: drawn up now, so after any version
+    published so far (a decision drawn up before a version was published does not decide it)."""
+    with app.app_context():
+        votes = {
+            **{w.callers[n]: choice_a for n in ("resident_in", "owner1", "owner2", "owner3")},
+            **{w.callers[n]: choice_a2 for n in ("a2_0", "a2_1")},
+        }
+        project = db.session.get(Project, w.project)
+        clerk = db.session.get(Staff, w.callers["clerk"])
+        cid = decide(project, clerk, votes, matter=estate_rules.MATTER)
+        db.session.commit()
+        db.session.remove()
+        return cid

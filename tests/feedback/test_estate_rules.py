@@ -16,7 +16,7 @@ from feedback import jobs
 from feedback.models.estate_rules import EstateRules, RulesComment
 from notices.models import Notice
 from participation.models import Household
-from tests.feedback.rules_world import build_rules_world, rules_row
+from tests.feedback.rules_world import build_rules_world, decide_after, rules_row
 from tests.support.feedback_world import assert_error_shape, refused, set_columns, snapshot
 
 R = "/api/v1/estate-rules"
@@ -109,14 +109,23 @@ def test_the_committee_drafts_publishes_residents_comment_and_the_owners_adopt(
     assert (mine["author"], mine["mine"], mine["reply"]) == ("张*", False, "已采纳，将补充")
     assert mine["status_reason"] is None
 
-    linked = client.put(
+    # A decision drawn up before this version was published was about another text.
+    before = snapshot(app)
+    early = client.put(
         f"{R}/{draft['id']}/decision",
         json={"consultation_id": w.decisions["passed_2"]},
         headers=clerk,
     )
+    refused(app, before, early, 409, "decision_before_publication")
+    decision = decide_after(app, w)
+    linked = client.put(
+        f"{R}/{draft['id']}/decision",
+        json={"consultation_id": decision},
+        headers=clerk,
+    )
     assert linked.status_code == 200, linked.json
     assert linked.json["decision"] == {
-        "id": w.decisions["passed_2"],
+        "id": decision,
         "title": "业主共同决定（management_statute）",
         "status": "closed",
         "status_label": "已结束",
@@ -267,9 +276,10 @@ def test_the_mixed_decision_adopts_the_other_estates_version(app, client, world)
     ).json
     assert created["version"] == 1
     client.post(f"{R}/{created['id']}/publish", json={}, headers=clerk)
+    mixed = decide_after(app, w, "disagree", "agree")
     client.put(
         f"{R}/{created['id']}/decision",
-        json={"consultation_id": w.decisions["mixed"]},
+        json={"consultation_id": mixed},
         headers=clerk,
     )
     result = client.post(f"{R}/{created['id']}/result", headers=clerk).json

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from api.core import db
 from feedback.models.estate_rules import EstateRules
 from feedback.service import estate_rules
-from tests.feedback.rules_world import build_rules_world
+from tests.feedback.rules_world import build_rules_world, decide_after
 
 R = "/api/v1/estate-rules"
 
@@ -42,16 +42,23 @@ def _published(client, w) -> int:
     )
     rules = created.get_json()["id"]
     assert client.post(f"{R}/{rules}/publish", json={}, headers=h).status_code == 200
-    linked = client.put(
-        f"{R}/{rules}/decision", json={"consultation_id": w.decisions["passed_2"]}, headers=h
-    )
-    assert linked.status_code == 200, linked.get_json()
     return rules
+
+
+def _linked(app, client, w, *rules_ids) -> None:
+    """One owners' decision, drawn up after the versions were published, linked to each."""
+    decision = decide_after(app, w)
+    for rules in rules_ids:
+        linked = client.put(
+            f"{R}/{rules}/decision", json={"consultation_id": decision}, headers=w.headers["clerk"]
+        )
+        assert linked.status_code == 200, linked.get_json()
 
 
 def test_one_decision_recorded_for_two_versions_one_after_the_other(app, client):
     w = build_rules_world(app)
     first, second = _published(client, w), _published(client, w)
+    _linked(app, client, w, first, second)
     h = w.headers["clerk"]
     assert client.post(f"{R}/{first}/result", headers=h).status_code == 200
     reply = client.post(f"{R}/{second}/result", headers=h)
@@ -63,6 +70,7 @@ def test_two_results_at_once_leave_one_version_in_force(app, monkeypatch):
     w = build_rules_world(app)
     client = app.test_client()
     ids = [_published(client, w), _published(client, w)]
+    _linked(app, client, w, *ids)
     _hold_both(monkeypatch)
     replies = {}
 

@@ -28,13 +28,6 @@ def _published(client, w, title):
     return published.json
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a version is adopted by an owners' decision drawn up (and closed) before the version "
-    "existed: the owners never voted on its text (feedback/service/estate_rules.py link_decision/"
-    "record_result check project, matter, final, passed and reuse, never the decision's date "
-    "against the version's published_at)",
-)
 def test_a_decision_closed_before_the_version_was_published_does_not_adopt_it(app, client, world):
     w = world
     version = _published(client, w, "探针版")
