@@ -27,6 +27,11 @@ BOUNDED = {
         "/api/v1/consultations/{consultation_id}/delegation-candidates",
     ): "the members of the calling owner's own households",
     ("get", "/api/v1/projects/{project_id}/plans"): "a project's plan versions, a handful",
+    (
+        "get",
+        "/api/v1/projects/{project_id}/contribution-schemes",
+    ): "a project's contribution schemes, a handful (one per plan item at most in practice)",
+    ("get", "/api/v1/me/contributions"): "the schemes covering the caller's own households",
 }
 ENVELOPE = {"items", "page", "per_page", "total"}
 METHODS = ("get", "put", "post", "patch", "delete")

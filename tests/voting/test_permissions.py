@@ -362,6 +362,9 @@ OTHER_MATRICES = {
     "delegations": "tests/voting/test_owners.py",
     "opinions": "tests/voting/test_opinions.py",
     "exports": "tests/voting/test_exports.py",  # the files staff download (issue 13)
+    # residents' contributions (issue 15): schemes, and entries with the project's spending
+    "contributions": "tests/contributions/test_permissions_schemes.py",
+    "payments": "tests/contributions/test_permissions_entries.py",
 }
 
 
