@@ -161,6 +161,18 @@ class ExportedReportSchema(ma.Schema):
     created_at = fields.DateTime()
 
 
+class ExportedPledgeSchema(ma.Schema):
+    scheme_id = fields.Integer()
+    scheme = fields.String(metadata={"description": "the contribution scheme's title"})
+    project_id = fields.Integer()
+    household_id = fields.Integer()
+    choice = code(labels.PLEDGE_CHOICES)
+    choice_label = label(labels.PLEDGE_CHOICES, "choice")
+    reason = fields.String(allow_none=True, metadata={"description": "a decline's reason"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
 class ExportedRulesCommentSchema(ma.Schema):
     id = fields.Integer()
     rules_id = fields.Integer()
@@ -314,6 +326,9 @@ class ExportSchema(ma.Schema):
     privacy_consents = _list(ExportedConsentSchema, "versions of the privacy notice accepted")
     household_claims = _list(ExportedClaimSchema, "claims to households, as typed, any status")
     memberships = _list(ExportedMembershipSchema, "households the resident is a verified member of")
+    contribution_pledges = _list(
+        ExportedPledgeSchema, "pledges or declines to contribution schemes the resident gave"
+    )
     ballots = _list(ExportedBallotSchema, "the household ballots the resident cast last")
     ballot_changes = _list(ExportedBallotChangeSchema, "every ballot the resident cast or changed")
     electorates = _list(ExportedElectorSchema, "consultations the resident could vote in")

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from api.core import db
 from participation.models import (
     Building,
+    ContributionPledge,
+    ContributionScheme,
     Estate,
     Household,
     HouseholdClaim,
@@ -27,6 +29,7 @@ SOURCES = {
     "privacy_consents": ("privacy_consents.resident_id",),
     "household_claims": ("household_claims.resident_id",),
     "memberships": ("household_claims.resident_id",),
+    "contribution_pledges": ("contribution_pledges.resident_id",),
 }
 
 
@@ -52,6 +55,12 @@ def export(resident: Resident) -> dict:
         select(PrivacyConsent)
         .where(PrivacyConsent.resident_id == resident.id)
         .order_by(PrivacyConsent.id)
+    )
+    pledges = db.session.execute(
+        select(ContributionPledge, ContributionScheme.title, ContributionScheme.project_id)
+        .join(ContributionScheme, ContributionScheme.id == ContributionPledge.scheme_id)
+        .where(ContributionPledge.resident_id == resident.id)
+        .order_by(ContributionPledge.scheme_id, ContributionPledge.household_id)
     )
     return {
         "resident": {
@@ -96,15 +105,35 @@ def export(resident: Resident) -> dict:
             for claim, estate_id, estate, building, household in claims
             if claim.status == "verified"
         ],
+        "contribution_pledges": [
+            {
+                "scheme_id": pledge.scheme_id,
+                "scheme": title,
+                "project_id": project_id,
+                "household_id": pledge.household_id,
+                "choice": pledge.choice,
+                "reason": pledge.reason,
+                "created_at": pledge.created_at,
+                "updated_at": pledge.updated_at,
+            }
+            for pledge, title, project_id in pledges
+        ],
     }
 
 
 def erase(resident: Resident, now: datetime) -> None:
     """Participation's part of an erasure (`participation.service.erasure.erase_resident`):
     the openid replaced by a tombstone, unionid and nickname gone, `erased_at` set; every claim
-    (what was typed, and the memberships) and every consent deleted. The row stays: ballots,
-    counts and audit trails name its id, which no longer leads to a person."""
+    (what was typed, and the memberships) and every consent deleted; the household's pledges
+    to contribution schemes stay (they are the household's answer) without naming the
+    resident. The row stays: ballots, counts and audit trails name its id, which no longer
+    leads to a person."""
     db.session.execute(delete(HouseholdClaim).where(HouseholdClaim.resident_id == resident.id))
+    db.session.execute(
+        update(ContributionPledge)
+        .where(ContributionPledge.resident_id == resident.id)
+        .values(resident_id=None)
+    )
     db.session.execute(delete(PrivacyConsent).where(PrivacyConsent.resident_id == resident.id))
     resident.openid = tombstone(resident.id)
     resident.unionid = None

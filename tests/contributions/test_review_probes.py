@@ -62,12 +62,6 @@ def test_a_draft_changed_after_its_decision_is_linked_is_not_adopted_by_it(app, 
     assert dues(app, scheme["id"]) == {} or set(dues(app, scheme["id"]).values()) == {100000}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a household's pledge (with the resident's id and the reason they gave) is missing "
-    "from GET /me/export (participation/schemas/personal.py ExportSchema has no pledges, "
-    "participation/service/personal.py does not read contribution_pledges)",
-)
 def test_a_residents_pledge_is_in_their_data_export(app, client, w):
     scheme = adopted_scheme(app, client, w, title="四号方案")
     h = w.scene.household_ids[0]

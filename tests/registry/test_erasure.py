@@ -37,6 +37,7 @@ ERASED_TABLES = {
     "comments",
     "comment_decisions",
     "rules_comments",  # comments on an estate's rules lose their author (issue 15)
+    "contribution_pledges",  # a household's pledges stay, no longer naming the resident
     "supervisor_signups",
     "deliveries",
     "subscription_consents",

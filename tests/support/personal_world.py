@@ -28,7 +28,13 @@ from feedback.models import (
 )
 from feedback.models.estate_rules import EstateRules, RulesComment
 from notices.models import Delivery, Notice, NoticeRead, SubscriptionConsent
-from participation.models import Household, HouseholdClaim
+from participation.models import (
+    ContributionDue,
+    ContributionPledge,
+    ContributionScheme,
+    Household,
+    HouseholdClaim,
+)
 from voting.models import (
     Ballot,
     BallotChange,
@@ -177,6 +183,39 @@ def enrich(app, w, actor: str, marker: str, *, other_resident: str = "neighbour"
             status="pending_check",
         )
         db.session.add_all([comment, waiting])
+        # A pledge to an adopted contribution scheme (居民出资, issue 15), with a reason typed.
+        scheme = ContributionScheme(
+            project_id=w.construction,
+            title=f"{marker}出资方案",
+            basis="household",
+            rate_fen=10_000,
+            due_on=utcnow().date(),
+            status="adopted",
+            adopted_at=utcnow(),
+            created_by_id=clerk,
+        )
+        db.session.add(scheme)
+        db.session.flush()
+        db.session.add(
+            ContributionDue(
+                scheme_id=scheme.id,
+                household_id=household.id,
+                estate_id=household.estate_id,
+                building_id=household.building_id,
+                floor_area=household.floor_area,
+                amount_fen=10_000,
+            )
+        )
+        db.session.flush()
+        db.session.add(
+            ContributionPledge(
+                scheme_id=scheme.id,
+                household_id=household.id,
+                choice="declined",
+                reason=f"{marker}暂不出资的理由",
+                resident_id=resident_id,
+            )
+        )
         # A comment on the estate's management rules (小区管理办法, issue 15).
         version = db.session.scalar(
             select(func.coalesce(func.max(EstateRules.version), 0)).where(
