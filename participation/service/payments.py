@@ -184,6 +184,29 @@ def _check_correction(scheme: ContributionScheme, household_id: int, entry: Entr
             code="corrected_entry_invalid",
             details={"corrects_id": entry.corrects_id},
         )
+    if corrected.kind == "correction":
+        raise InvalidInput(
+            "更正须指向一条缴款或退款记录，而不是另一条更正",
+            code="corrected_entry_invalid",
+            details={"corrects_id": entry.corrects_id},
+        )
+    # What the corrected entry stands for now, its earlier corrections included: a correction
+    # mends it, never turns a payment into a refund (or the other way round).
+    standing = corrected.amount_fen + (
+        db.session.scalar(
+            select(func.coalesce(func.sum(ContributionEntry.amount_fen), 0)).where(
+                ContributionEntry.corrects_id == corrected.id
+            )
+        )
+        or 0
+    )
+    after = standing + entry.amount_fen
+    if (corrected.kind == "payment" and after < 0) or (corrected.kind == "refund" and after > 0):
+        raise Conflict(
+            "更正金额超过被更正记录的金额",
+            code="correction_too_large",
+            details={"standing_fen": standing, "amount_fen": entry.amount_fen},
+        )
     if paid + entry.amount_fen < 0:
         raise Conflict(
             "更正后该户已缴金额将小于零",

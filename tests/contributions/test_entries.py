@@ -113,8 +113,23 @@ def test_a_correction_may_not_take_the_balance_below_zero(app, client, world):
         household, kind="correction", amount_fen=-5_001, corrects_id=paid.get_json()["id"]
     )
     error = assert_error_shape(post_entry(client, clerk, world.adopted, too_much), 409)
-    assert error["code"] == "balance_negative" and error["details"]["paid_fen"] == 5_000
+    # The entry corrected stands for 5,000 fen: a correction mends it, never past zero.
+    assert error["code"] == "correction_too_large" and error["details"]["standing_fen"] == 5_000
     assert snapshot(app) == before, diff(before, snapshot(app))
+    # A correction is mended through the entry it corrects, never by correcting the correction.
+    fix = entry_body(
+        household, kind="correction", amount_fen=-100, corrects_id=paid.get_json()["id"]
+    )
+    fixed = post_entry(client, clerk, world.adopted, fix)
+    assert fixed.status_code == 201, fixed.get_json()
+    before = snapshot(app)
+    again = entry_body(
+        household, kind="correction", amount_fen=50, corrects_id=fixed.get_json()["id"]
+    )
+    assert_error_shape(
+        post_entry(client, clerk, world.adopted, again), 422, "corrected_entry_invalid"
+    )
+    assert snapshot(app) == before
 
 
 def test_a_correction_names_an_entry_of_the_same_household(app, client, world):
@@ -156,7 +171,7 @@ def test_a_cancelled_scheme_refunds_what_was_paid_and_collects_no_more(app, clie
     scheme = make_scheme(app, world, title="将取消的方案", decided=True, adopt=True)
     household = world.scene.household_ids[0]
     clerk = world.headers["clerk"]
-    post_entry(client, clerk, scheme, entry_body(household, amount_fen=30_000))
+    payment = post_entry(client, clerk, scheme, entry_body(household, amount_fen=30_000))
     with app.app_context():
         from participation.service import contributions
 
@@ -178,6 +193,15 @@ def test_a_cancelled_scheme_refunds_what_was_paid_and_collects_no_more(app, clie
     assert _paid(client, world, scheme, household) == 0
     last = post_entry(client, clerk, scheme, entry_body(household, kind="refund", amount_fen=-1))
     assert_error_shape(last, 409, "refund_too_large")
+    # All refunded: a correction of the payment that stays within the payment would still take
+    # the household's account below zero.
+    before = snapshot(app)
+    mend = entry_body(
+        household, kind="correction", amount_fen=-1, corrects_id=payment.get_json()["id"]
+    )
+    error = assert_error_shape(post_entry(client, clerk, scheme, mend), 409, "balance_negative")
+    assert error["details"]["paid_fen"] == 0
+    assert snapshot(app) == before
 
 
 # --- a scheme cannot collect before its owners' decision passes --------------------------------

@@ -131,13 +131,6 @@ def adopted_id(app, w):
     return adopted_scheme(app, app.test_client(), w, title="收款探针方案")["id"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a correction may mend an entry by more than the entry itself (a 100.00 元 payment "
-    "corrected by -500.00 元) as long as the household's other payments cover it: "
-    "participation/service/payments.py _check_correction checks the household's balance only; "
-    "check the corrected entry's standing (entry + its corrections) as expenses.py does",
-)
 def test_a_correction_cannot_take_the_entry_it_corrects_below_zero(app, client, w, adopted_id):
     from tests.contributions.money_world import entry_body, entry_count, post_entry
 
