@@ -67,6 +67,23 @@ def schemes_of(project_id: int) -> list[ContributionScheme]:
     )
 
 
+def project_buildings(project: Project) -> list[dict]:
+    """The buildings of the project's estates, estate by estate and in natural order of their
+    names, each with its number of households: what a scheme for some buildings picks from."""
+    rows = db.session.execute(
+        select(Building.id, Building.name, Estate.id, Estate.name, func.count(Household.id))
+        .join(Estate, Estate.id == Building.estate_id)
+        .outerjoin(Household, Household.building_id == Building.id)
+        .where(Building.estate_id.in_([estate.id for estate in project.estates]))
+        .group_by(Building.id, Building.name, Estate.id, Estate.name)
+    )
+    buildings = [
+        {"id": b, "name": name, "estate_id": e, "estate": estate, "households": count}
+        for b, name, e, estate, count in rows
+    ]
+    return sorted(buildings, key=lambda b: (b["estate_id"], natural_key(b["name"]), b["id"]))
+
+
 def yuan(fen: int) -> str:
     """1250 → "12.50": fen as yuan in words, exactly."""
     sign = "-" if fen < 0 else ""

@@ -19,6 +19,7 @@ from participation.schemas.contributions import (
     MyHouseholdContributionsSchema,
     PledgeArgs,
     PledgeSchema,
+    ProjectBuildingSchema,
     PublicitySchema,
     SchemeArgs,
     SchemeDetailSchema,
@@ -95,6 +96,19 @@ def list_schemes(project_id):
     residents of its estates."""
     project = visible_project(project_id)
     return reads.schemes_of(project.id)
+
+
+@blp.get("/projects/<int:project_id>/buildings")
+@auth.staff_required
+@blp.response(200, ProjectBuildingSchema(many=True))
+@blp.errors(401, 403, 404)
+def list_project_buildings(project_id):
+    """The buildings of the project's estates with their households' number, estate by estate
+    (what a contribution scheme for some buildings picks from): staff who see the project,
+    its owner included."""
+    project = load_project(project_id)
+    policy.require_sees_project(auth.current_staff(), project)
+    return reads.project_buildings(project)
 
 
 @blp.post("/projects/<int:project_id>/contribution-schemes")

@@ -113,6 +113,16 @@ class HouseholdFilter(ma.Schema):
 # --- output ------------------------------------------------------------------------------------
 
 
+class ProjectBuildingSchema(ma.Schema):
+    """A building of one of the project's estates, for a scheme's pick list."""
+
+    id = fields.Integer()
+    name = fields.String()
+    estate_id = fields.Integer()
+    estate = fields.String(metadata={"description": "the estate's name"})
+    households = fields.Integer(metadata={"description": "households of the building"})
+
+
 class FundingLineShownSchema(ma.Schema):
     id = fields.Integer()
     source = code(tuple(labels.FUNDING_SOURCES))

@@ -94,6 +94,12 @@ ENDPOINTS = {
         {"title": "出资", "basis": "household", "rate_fen": 100, "due_on": "2100-01-01"},
         managers(201),
     ),
+    "buildings": (
+        "get",
+        lambda x: f"/api/v1/projects/{x.w.project_id}/buildings",
+        None,
+        staff_readers(),
+    ),
     "get": ("get", lambda x: f"{S}/{x.adopted}", None, readers()),
     "patch": ("patch", lambda x: f"{S}/{x.draft}", {"description": "补充说明"}, managers()),
     "decision": (

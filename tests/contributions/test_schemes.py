@@ -371,3 +371,15 @@ def test_one_owners_decision_adopts_one_scheme_on_the_terms_it_was_drawn_up_for(
     assert snapshot(app) == before
     # Linked before the first adoption, the second is still refused at its own adoption.
     assert refused_adoption(client, w, late["id"], "decision_already_used")
+
+
+def test_the_owner_picks_a_schemes_buildings_from_the_projects_estates(app, client, make, w):
+    """The project's owner (who may not read the estate's roster) lists the buildings of the
+    project's estates, estate by estate, with their households' number."""
+    second = add_estate(app, make, w, households=3)
+    reply = client.get(f"/api/v1/projects/{w.project_id}/buildings", headers=w.headers["owner"])
+    assert reply.status_code == 200, reply.get_json()
+    buildings = reply.get_json()
+    assert [b["id"] for b in buildings] == [scene_building_id(app, w), second.building_id]
+    assert [b["households"] for b in buildings] == [4, 3]
+    assert buildings[1]["estate_id"] == second.id and buildings[1]["estate"]

@@ -32,6 +32,7 @@ BOUNDED = {
         "/api/v1/projects/{project_id}/contribution-schemes",
     ): "a project's contribution schemes, a handful (one per plan item at most in practice)",
     ("get", "/api/v1/me/contributions"): "the schemes covering the caller's own households",
+    ("get", "/api/v1/projects/{project_id}/buildings"): "a pick list: the project's buildings",
 }
 ENVELOPE = {"items", "page", "per_page", "total"}
 METHODS = ("get", "put", "post", "patch", "delete")

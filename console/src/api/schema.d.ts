@@ -23,13 +23,13 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description the staff write, by its endpoint (`GET /audit/labels`) */
-                    action?: "places.create_county" | "places.create_community" | "places.create_estate" | "places.edit_household" | "places.import_households" | "registry.approve_claim" | "registry.reject_claim" | "registry.create_staff" | "registry.add_grant" | "registry.revoke_grant" | "registry.deactivate_staff" | "registry.activate_staff" | "registry.reset_staff_password" | "projects.create_project" | "projects.patch_project" | "projects.create_plan" | "projects.transition" | "progress.post_progress" | "voting.create_consultation" | "voting.open_consultation" | "voting.close_consultation" | "voting.paper_ballot" | "delegations.record_delegation" | "delegations.verify_delegation" | "delegations.reject_delegation" | "delegations.revoke_delegation" | "opinions.reply_to_comment" | "supervision.accept_supervisor" | "supervision.decline_supervisor" | "supervision.upload_photo" | "supervision.answer_ticket" | "feedback.record_acceptance" | "feedback.attach_acceptance_document" | "feedback.remove_acceptance_document" | "comments.hide_comment" | "comments.restore_comment" | "comments.reply_to_comment" | "notices.create_notice" | "notices.patch_notice" | "notices.publish_notice" | "notices.withdraw_notice";
+                    action?: "places.create_county" | "places.create_community" | "places.create_estate" | "places.edit_household" | "places.import_households" | "registry.approve_claim" | "registry.reject_claim" | "registry.create_staff" | "registry.add_grant" | "registry.revoke_grant" | "registry.deactivate_staff" | "registry.activate_staff" | "registry.reset_staff_password" | "projects.create_project" | "projects.patch_project" | "projects.create_plan" | "projects.transition" | "progress.post_progress" | "voting.create_consultation" | "voting.open_consultation" | "voting.close_consultation" | "voting.paper_ballot" | "delegations.record_delegation" | "delegations.verify_delegation" | "delegations.reject_delegation" | "delegations.revoke_delegation" | "opinions.reply_to_comment" | "supervision.accept_supervisor" | "supervision.decline_supervisor" | "supervision.upload_photo" | "supervision.answer_ticket" | "feedback.record_acceptance" | "feedback.attach_acceptance_document" | "feedback.remove_acceptance_document" | "comments.hide_comment" | "comments.restore_comment" | "comments.reply_to_comment" | "notices.create_notice" | "notices.patch_notice" | "notices.publish_notice" | "notices.withdraw_notice" | "estate_rules.create_rules" | "estate_rules.patch_rules" | "estate_rules.publish_rules" | "estate_rules.withdraw_rules" | "estate_rules.link_decision" | "estate_rules.record_result" | "estate_rules.reply_to_comment" | "estate_rules.hide_comment" | "estate_rules.restore_comment" | "contributions.create_scheme" | "contributions.patch_scheme" | "contributions.link_decision" | "contributions.adopt_scheme" | "contributions.cancel_scheme" | "contributions.put_pledge" | "payments.record_entry" | "payments.record_expense";
                     /** @description entries at or after; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC) */
                     from?: string;
                     /** @description the object's id (with object_type) */
                     object_id?: number;
                     /** @description the kind of object the entry is about */
-                    object_type?: "county" | "community" | "estate" | "household" | "claim" | "staff" | "grant" | "project" | "plan" | "progress_update" | "consultation" | "ballot" | "delegation" | "signup" | "upload" | "ticket" | "acceptance" | "document" | "comment" | "reply" | "notice";
+                    object_type?: "county" | "community" | "estate" | "household" | "claim" | "staff" | "grant" | "project" | "plan" | "progress_update" | "consultation" | "ballot" | "delegation" | "signup" | "upload" | "ticket" | "acceptance" | "document" | "comment" | "reply" | "notice" | "rules" | "rules_comment" | "scheme" | "entry" | "expense";
                     /** @description which page, from 1 */
                     page?: number;
                     /** @description items a page, 1 to 100 */
@@ -109,13 +109,13 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description the staff write, by its endpoint (`GET /audit/labels`) */
-                    action?: "places.create_county" | "places.create_community" | "places.create_estate" | "places.edit_household" | "places.import_households" | "registry.approve_claim" | "registry.reject_claim" | "registry.create_staff" | "registry.add_grant" | "registry.revoke_grant" | "registry.deactivate_staff" | "registry.activate_staff" | "registry.reset_staff_password" | "projects.create_project" | "projects.patch_project" | "projects.create_plan" | "projects.transition" | "progress.post_progress" | "voting.create_consultation" | "voting.open_consultation" | "voting.close_consultation" | "voting.paper_ballot" | "delegations.record_delegation" | "delegations.verify_delegation" | "delegations.reject_delegation" | "delegations.revoke_delegation" | "opinions.reply_to_comment" | "supervision.accept_supervisor" | "supervision.decline_supervisor" | "supervision.upload_photo" | "supervision.answer_ticket" | "feedback.record_acceptance" | "feedback.attach_acceptance_document" | "feedback.remove_acceptance_document" | "comments.hide_comment" | "comments.restore_comment" | "comments.reply_to_comment" | "notices.create_notice" | "notices.patch_notice" | "notices.publish_notice" | "notices.withdraw_notice";
+                    action?: "places.create_county" | "places.create_community" | "places.create_estate" | "places.edit_household" | "places.import_households" | "registry.approve_claim" | "registry.reject_claim" | "registry.create_staff" | "registry.add_grant" | "registry.revoke_grant" | "registry.deactivate_staff" | "registry.activate_staff" | "registry.reset_staff_password" | "projects.create_project" | "projects.patch_project" | "projects.create_plan" | "projects.transition" | "progress.post_progress" | "voting.create_consultation" | "voting.open_consultation" | "voting.close_consultation" | "voting.paper_ballot" | "delegations.record_delegation" | "delegations.verify_delegation" | "delegations.reject_delegation" | "delegations.revoke_delegation" | "opinions.reply_to_comment" | "supervision.accept_supervisor" | "supervision.decline_supervisor" | "supervision.upload_photo" | "supervision.answer_ticket" | "feedback.record_acceptance" | "feedback.attach_acceptance_document" | "feedback.remove_acceptance_document" | "comments.hide_comment" | "comments.restore_comment" | "comments.reply_to_comment" | "notices.create_notice" | "notices.patch_notice" | "notices.publish_notice" | "notices.withdraw_notice" | "estate_rules.create_rules" | "estate_rules.patch_rules" | "estate_rules.publish_rules" | "estate_rules.withdraw_rules" | "estate_rules.link_decision" | "estate_rules.record_result" | "estate_rules.reply_to_comment" | "estate_rules.hide_comment" | "estate_rules.restore_comment" | "contributions.create_scheme" | "contributions.patch_scheme" | "contributions.link_decision" | "contributions.adopt_scheme" | "contributions.cancel_scheme" | "contributions.put_pledge" | "payments.record_entry" | "payments.record_expense";
                     /** @description entries at or after; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC) */
                     from?: string;
                     /** @description the object's id (with object_type) */
                     object_id?: number;
                     /** @description the kind of object the entry is about */
-                    object_type?: "county" | "community" | "estate" | "household" | "claim" | "staff" | "grant" | "project" | "plan" | "progress_update" | "consultation" | "ballot" | "delegation" | "signup" | "upload" | "ticket" | "acceptance" | "document" | "comment" | "reply" | "notice";
+                    object_type?: "county" | "community" | "estate" | "household" | "claim" | "staff" | "grant" | "project" | "plan" | "progress_update" | "consultation" | "ballot" | "delegation" | "signup" | "upload" | "ticket" | "acceptance" | "document" | "comment" | "reply" | "notice" | "rules" | "rules_comment" | "scheme" | "entry" | "expense";
                     /** @description a staff account's id, or its username, who wrote the entry */
                     staff?: string;
                     /** @description entries at or before; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC) */
@@ -3050,6 +3050,1011 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/contribution-schemes/{scheme_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The scheme with its summary: households, total against the funding line, the rounding
+         *     rule, the majority its matter needs, the linked decision. Staff in scope and verified
+         *     residents of its project's estates.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchemeDetail"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Amend a draft scheme (409 `scheme_not_draft` once adopted or cancelled). */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SchemePatchArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchemeDetail"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/adopt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Adopt the draft by its linked owners' decision, which must be final and passed in every
+         *     estate the scheme's households lie in (409 `decision_not_passed`, `details.reason`:
+         *     `not_linked`, `not_final`, `failed` with `failed_estate_ids`, `wrong_matter`). Each
+         *     household's amount is frozen with the area it was computed from.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchemeDetail"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel a draft or adopted scheme, with the reason (409 `scheme_cancelled` when it
+         *     already is). What households paid is refunded by refund entries.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CancelArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchemeDetail"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Link the owners' decision that is to adopt the draft (an `owners_decision` of the same
+         *     project on the scheme's matter; it may still be a draft or open).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["DecisionLinkArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchemeDetail"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/entries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The scheme's entries, the latest first (`household_id`: one household's): for staff
+         *     who see the project; a verified member of a household reads their own household's
+         *     (`household_id` required, 422 `household_id_required`; 403 `not_household_member` for
+         *     another household).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description one household's entries (required for residents) */
+                    household_id?: number;
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EntryPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Record a payment, a correction or a refund of a household's account (201): the
+         *     committee of the household's community, its county or the prefecture. The same
+         *     `idempotency_key` again with the same content answers 200 with the entry recorded before
+         *     (two clerks submitting one payment record it once); with other content 409
+         *     `idempotency_key_reused`. A scheme collects nothing before its owners' decision adopts it
+         *     (409 `scheme_not_adopted`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["EntryArgs"];
+                };
+            };
+            responses: {
+                /** @description the entry its key recorded before */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Entry"];
+                    };
+                };
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Entry"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/export.xlsx": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The scheme as an Excel workbook (sheets 户, 缴退款记录, 楼栋统计), owners masked: staff
+         *     in scope.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description the scheme's workbook: households, entries, figures per building */
+                200: {
+                    headers: {
+                        /** @description attachment; filename (ASCII) and filename* (UTF-8, RFC 5987) with the Chinese name */
+                        "Content-Disposition"?: string;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": string;
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/figures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The scheme's totals and figures per building (pledged, declined, paid in full, partly,
+         *     unpaid; due, paid, outstanding, refunded, overpaid fen) and its total against the funding
+         *     line: staff in scope and verified residents of its estates.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Figures"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/households": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * One page of the scheme's households: place, owner (masked), area, amount, pledge,
+         *     paid and outstanding fen; a draft's amounts computed now (`provisional`). Staff in scope.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    building_id?: number;
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                    state?: "pledged" | "declined" | "unanswered" | "paid" | "partly_paid" | "unpaid" | "overpaid";
+                };
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["HouseholdsPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/pledges/{household_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                household_id: number;
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The household's pledge (承诺出资) or decline with a reason (暂不出资); the latest answer
+         *     stands. A verified owner or family member of the household (a tenant: 403
+         *     `tenant_cannot_pledge`), or a committee clerk of its community at the desk (its county,
+         *     the prefecture). Only on an adopted scheme (409 `scheme_not_adopted`); after the due date
+         *     it is still allowed.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    household_id: number;
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["PledgeArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Pledge"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/contribution-schemes/{scheme_id}/publicity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheme_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The publicity list (公示): each household's place, its owner masked (张*), amount, paid
+         *     and pledge; and the project's spending against its funding lines. Verified residents of
+         *     its estates and staff in scope.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    scheme_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Publicity"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/counties": {
         parameters: {
             query?: never;
@@ -3167,8 +4172,8 @@ export interface paths {
         /**
          * Progress for the annual assessment (the console's 概览), of one plan year or of all:
          *     projects by status and by category, gates passed and shut, completion satisfaction, the
-         *     milestones overdue against their due dates, and the projects. The county's officers and the
-         *     prefecture.
+         *     milestones overdue against their due dates, the warranty problems not resolved, and the
+         *     projects. The county's officers and the prefecture.
          */
         get: {
             parameters: {
@@ -3471,6 +4476,935 @@ export interface paths {
                 };
                 /** @description 当前状态不允许此操作 */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/{rules_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rules_id: number;
+            };
+            cookie?: never;
+        };
+        /** One version (a draft or a withdrawn version for staff in scope only). */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rules"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a draft's title or text (409 `rules_not_draft` once published: a change is a new
+         *     version).
+         */
+        patch: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesPatchArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rules"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        trace?: never;
+    };
+    "/api/v1/estate-rules/{rules_id}/comments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rules_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Residents' comments on a version, oldest first: visible ones and the caller's own for
+         *     residents; every one, with its status, for staff in scope.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RulesCommentPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * A verified resident of the estate comments on a published version while comments are
+         *     open (409 `comments_closed`). WeChat checks the text first, as for project comments: risky
+         *     text is refused (422 `content_risky`); text held for review, or not checked because WeChat
+         *     is unreachable, is kept and shown to others only once it passes.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesCommentArgs"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RulesComment"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/{rules_id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rules_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Name the owners' decision on 管理规约 that is to adopt this published version (409
+         *     `rules_not_published` for a draft, or once decided).
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesDecisionArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rules"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/{rules_id}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rules_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish a draft for the estate's residents to read and comment on (until
+         *     `comments_close_at`, if given); it never changes after. The estate's households get a
+         *     notice (通知公告).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesPublishArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rules"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/{rules_id}/result": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rules_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the linked decision's result once its count is final: adopted when this estate
+         *     passed (the estate's previously adopted version is superseded), rejected otherwise; 409
+         *     `decision_missing`, `decision_not_final`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rules"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/{rules_id}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rules_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw a published version the owners have not decided on (409
+         *     `rules_not_published` otherwise); residents no longer see it.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    rules_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rules"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/comments/{comment_id}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comment_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A clerk hides a comment, with a reason (409 `comment_not_hideable`). */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    comment_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesModerationArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RulesComment"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/comments/{comment_id}/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comment_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The committee's answer (or its county's, the prefecture's) to a visible comment, shown
+         *     under it to residents; 409 `comment_not_visible` for any other.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    comment_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesReplyArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RulesComment"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estate-rules/comments/{comment_id}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                comment_id: number;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A clerk shows a hidden or held comment again, with a reason (409
+         *     `comment_not_restorable`: never one WeChat has not checked or judged risky).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    comment_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesModerationArgs"];
+                };
+            };
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RulesComment"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3930,6 +5864,231 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/estates/{estate_id}/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                estate_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The estate's versions of its management rules, the newest first: every version for
+         *     the committee of its community, its county and the prefecture; published, adopted and
+         *     rejected ones for its verified residents. To anyone else the estate does not exist (404).
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    estate_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["EstateRulesPage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * A draft of the estate's management rules, with the next version number: the committee
+         *     of its community, its county, the prefecture (404 to other staff).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    estate_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["RulesArgs"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Rules"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/estates/{estate_id}/rules/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                estate_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The adopted rules in force, with the date the owners decided and the decision's result
+         *     for this estate (shares agreeing and disagreeing by area and by owners, the rule, the
+         *     decision's title); 404 `no_rules_in_force` when none was adopted. For the estate's
+         *     verified residents and staff in scope.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    estate_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["RulesInForce"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/households/{household_id}": {
         parameters: {
             query?: never;
@@ -4202,6 +6361,65 @@ export interface paths {
                 default: components["responses"]["DEFAULT_ERROR"];
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/contributions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * For each household the resident is a verified member of: the schemes covering it
+         *     (drafts too, `provisional`), its amount and the basis in words, the due date, its pledge,
+         *     paid and outstanding fen.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["MyHouseholdContributions"][];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -6168,7 +8386,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change a project's details, funding lines, or record milestones' actual dates. */
+        /**
+         * Change a project's details, funding lines, or record milestones' actual dates.
+         * @description `funding` replaces the lines: one with an `id` keeps that line of the project (changed in
+         *     place), one without is new, a line left out is removed — unless a contribution scheme or an
+         *     expense names it (409 `funding_line_in_use`).
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -6213,6 +8436,15 @@ export interface paths {
                 };
                 /** @description 找不到该记录 */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -6707,6 +8939,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/buildings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The buildings of the project's estates with their households' number, estate by estate
+         *     (what a contribution scheme for some buildings picks from): staff who see the project,
+         *     its owner included.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProjectBuilding"][];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/comments": {
         parameters: {
             query?: never;
@@ -7106,6 +9410,315 @@ export interface paths {
                     };
                     content: {
                         "application/json": components["schemas"]["Consultation"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 当前状态不允许此操作 */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/contribution-schemes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The project's contribution schemes, the newest first: staff in scope and verified
+         *     residents of its estates.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Scheme"][];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Propose a contribution scheme (a draft): by floor area (fen per m²) or per household,
+         *     for the whole plan or a plan item, for every household of the project's estates or the
+         *     named buildings'. The project's owner, its county or the prefecture.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SchemeArgs"];
+                };
+            };
+            responses: {
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SchemeDetail"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{project_id}/expenses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * The project's expenses, the latest spent first (corrections as their own entries):
+         *     staff who see the project.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description which page, from 1 */
+                    page?: number;
+                    /** @description items a page, 1 to 100 */
+                    per_page?: number;
+                };
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ExpensePage"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 提交的内容有误 */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        /**
+         * Record money spent from one of the project's funding lines (201): its owner, its county
+         *     or the prefecture. A correction is a new expense naming the one it corrects. The same
+         *     `idempotency_key` again with the same content answers 200 with the expense recorded
+         *     before; with other content 409 `idempotency_key_reused`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ExpenseArgs"];
+                };
+            };
+            responses: {
+                /** @description the expense its key recorded before */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Expense"];
+                    };
+                };
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Expense"];
                     };
                 };
                 /** @description 请先登录 */
@@ -8102,6 +10715,78 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/spending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: number;
+            };
+            cookie?: never;
+        };
+        /**
+         * Spending against each of the project's funding lines (支出公示): the line's amount,
+         *     what was spent from it and what remains, in fen, with the totals. Public to the project:
+         *     staff who see it and verified residents of its estates.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    project_id: number;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description OK */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Spending"];
+                    };
+                };
+                /** @description 请先登录 */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 没有权限进行此操作 */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description 找不到该记录 */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                default: components["responses"]["DEFAULT_ERROR"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/supervisors": {
         parameters: {
             query?: never;
@@ -8267,8 +10952,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Staff in scope: every ticket of the project (`overdue=true`: waiting past due); a
-         *     resident: the tickets they opened.
+         * Staff in scope: every ticket of the project (`overdue=true`: waiting past due;
+         *     `phase=warranty`: those raised in the warranty period); a resident: the tickets they
+         *     opened.
          */
         get: {
             parameters: {
@@ -8279,6 +10965,8 @@ export interface paths {
                     page?: number;
                     /** @description items a page, 1 to 100 */
                     per_page?: number;
+                    /** @description only tickets raised during the works, or in the warranty period */
+                    phase?: "construction" | "warranty";
                     status?: "open" | "answered" | "resolved" | "reopened";
                 };
                 header?: never;
@@ -10016,6 +12704,22 @@ export interface components {
             name?: string;
             not_voted?: number;
         };
+        BuildingFigures: {
+            building_id?: number;
+            declined?: number;
+            due_fen?: number;
+            households?: number;
+            name?: string;
+            outstanding_fen?: number;
+            overpaid_fen?: number;
+            paid_fen?: number;
+            paid_in_full?: number;
+            partly_paid?: number;
+            pledged?: number;
+            refunded_fen?: number;
+            unanswered?: number;
+            unpaid?: number;
+        };
         BuildingRead: {
             building?: string;
             building_id?: number;
@@ -10042,6 +12746,9 @@ export interface components {
             read_share?: number | null;
             /** @description buildings the notice reached */
             total?: number;
+        };
+        CancelArgs: {
+            reason: string;
         };
         Candidate: {
             household_id?: number;
@@ -10373,6 +13080,8 @@ export interface components {
             county_id?: number;
             county_name?: string;
             gates?: components["schemas"]["GateCounts"];
+            /** @description of all its projects: problems reported in the warranty period (保修期) not resolved yet: open, answered (waiting for the reporter to confirm) or reopened */
+            open_warranty_tickets?: number;
             /** @description milestones overdue today */
             overdue_count?: number;
             overdue_milestones?: components["schemas"]["OverdueMilestone"][];
@@ -10390,6 +13099,21 @@ export interface components {
             per_page?: number;
             /** @description items of every page */
             total?: number;
+        };
+        /** @description An owners' decision (`owners_decision` consultation) of the scheme's project on the scheme's matter: 404 `consultation_not_found` for any other project's, 422 `not_an_owners_decision`, 422 `decision_matter_mismatch`; a draft only. */
+        DecisionLinkArgs: {
+            consultation_id: number;
+        };
+        DecisionShown: {
+            final?: boolean;
+            id?: number;
+            passed?: boolean;
+            passed_estate_ids?: number[];
+            /** @enum {string} */
+            status?: "draft" | "open" | "closed";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            title?: string;
         };
         DeclineArgs: {
             reason: string;
@@ -10511,6 +13235,71 @@ export interface components {
             /** @description the Chinese label of `reason` */
             readonly reason_label?: string | null;
         };
+        Entry: {
+            /** @description signed: + paid in, − paid back */
+            amount_fen?: number;
+            building?: string | null;
+            /** @enum {string} */
+            channel?: "cash" | "bank_transfer" | "other";
+            /** @description the Chinese label of `channel` */
+            readonly channel_label?: string;
+            corrects_id?: number | null;
+            /** Format: date-time */
+            created_at?: string;
+            external_ref?: string | null;
+            household_id?: number;
+            id?: number;
+            idempotency_key?: string;
+            /** @enum {string} */
+            kind?: "payment" | "correction" | "refund";
+            /** @description the Chinese label of `kind` */
+            readonly kind_label?: string;
+            note?: string | null;
+            /** Format: date */
+            paid_on?: string;
+            photo_id?: number | null;
+            receipt_no?: string | null;
+            room?: string | null;
+            scheme_id?: number;
+            /** @enum {string} */
+            source?: "clerk" | "adapter";
+            /** @description the Chinese label of `source` */
+            readonly source_label?: string;
+            unit?: string | null;
+        };
+        /** @description One entry of a household's account, never edited. `amount_fen` is signed: the change to what the household has paid. `kind` `payment`: `amount_fen` > 0, only while the scheme is adopted (409 `scheme_not_adopted` on a draft or cancelled scheme: a scheme collects nothing before its owners' decision passes). `refund`: `amount_fen` < 0, on a cancelled scheme up to what the household has paid, on an adopted one up to what it paid beyond its amount (409 `refund_too_large`). `correction`: `amount_fen` ≠ 0 and `corrects_id` names an earlier entry of the same scheme and household (422 `corrected_entry_invalid`); it may not take what the household has paid below zero (409 `balance_negative`). `corrects_id` only with a correction (422 `corrects_id_unexpected`). `paid_on` not after today (422 `paid_on_in_future`). `household_id`: a household the scheme covers (404 `household_not_found`). `photo_id`: the recording clerk's own image upload of this project (422 `upload_invalid`), kept as evidence, never one already published (422 `upload_published`). */
+        EntryArgs: {
+            amount_fen: number;
+            /** @enum {string} */
+            channel: "cash" | "bank_transfer" | "other";
+            /** @default null */
+            corrects_id: number | null;
+            household_id: number;
+            /** @description made by the client once per form (an adapter: its transaction id); the same key with the same content again answers 200 with the entry already recorded, with different content 409 `idempotency_key_reused` */
+            idempotency_key: string;
+            /** @enum {string} */
+            kind: "payment" | "correction" | "refund";
+            /** @default null */
+            note: string | null;
+            /**
+             * Format: date
+             * @description between 2000-01-01 and 2100-12-31
+             */
+            paid_on: string;
+            /** @default null */
+            photo_id: number | null;
+            /** @default null */
+            receipt_no: string | null;
+        };
+        EntryPage: {
+            items?: components["schemas"]["Entry"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
         Error: {
             error: components["schemas"]["ErrorBody"];
         };
@@ -10601,6 +13390,56 @@ export interface components {
             /** @description the Chinese label of `status` */
             readonly status_label?: string;
         };
+        EstateRulesPage: {
+            items?: components["schemas"]["Rules"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
+        Expense: {
+            /** @description signed: a correction may be negative */
+            amount_fen?: number;
+            corrects_id?: number | null;
+            /** Format: date-time */
+            created_at?: string;
+            description?: string;
+            funding_line_id?: number;
+            id?: number;
+            idempotency_key?: string;
+            project_id?: number;
+            /** Format: date */
+            spent_on?: string;
+            voucher_id?: number | null;
+        };
+        /** @description Money spent from one of the project's funding lines (`funding_line_id`, 422 `funding_line_invalid` for another project's), never edited. `amount_fen` > 0; a correction names the expense it corrects (`corrects_id`: an expense of the same line that is not itself a correction, 422 `corrected_expense_invalid`) and may be negative, but may not take the corrected expense below zero (409 `balance_negative`); a negative amount without `corrects_id` is 422. `spent_on` not after today (422 `spent_on_in_future`). `voucher_id`: the recording staff member's own upload of this project (an image or a PDF, 422 `upload_invalid`). */
+        ExpenseArgs: {
+            amount_fen: number;
+            /** @default null */
+            corrects_id: number | null;
+            description: string;
+            funding_line_id: number;
+            /** @description made by the client once per form (an adapter: its transaction id); the same key with the same content again answers 200 with the entry already recorded, with different content 409 `idempotency_key_reused` */
+            idempotency_key: string;
+            /**
+             * Format: date
+             * @description between 2000-01-01 and 2100-12-31
+             */
+            spent_on: string;
+            /** @default null */
+            voucher_id: number | null;
+        };
+        ExpensePage: {
+            items?: components["schemas"]["Expense"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
         /** @description Everything held about the signed-in resident (PIPL art. 45), one list per kind of record, oldest first. Uploads are described, not included (their bytes are photos of the site or of a signed form). Staff who reviewed or answered are never named. */
         Export: {
             /** @description verdicts as a residents' representative */
@@ -10615,6 +13454,8 @@ export interface components {
             comment_reports?: components["schemas"]["ExportedReport"][];
             /** @description comments on projects and plans, any status */
             comments?: components["schemas"]["ExportedComment"][];
+            /** @description pledges or declines to contribution schemes the resident gave */
+            contribution_pledges?: components["schemas"]["ExportedPledge"][];
             /** @description delegations of a vote given or held */
             delegations?: components["schemas"]["ExportedDelegation"][];
             /** @description consultations the resident could vote in */
@@ -10638,6 +13479,8 @@ export interface components {
             /** @description completion ratings given for the household */
             ratings?: components["schemas"]["ExportedRating"][];
             resident?: components["schemas"]["ExportedResident"];
+            /** @description comments on an estate's management rules, any status */
+            rules_comments?: components["schemas"]["ExportedRulesComment"][];
             /** @description message templates accepted */
             subscription_consents?: components["schemas"]["ExportedSubscription"][];
             /** @description sign-ups to supervise construction */
@@ -10863,6 +13706,23 @@ export interface components {
             readonly status_label?: string;
             title?: string;
         };
+        ExportedPledge: {
+            /** @enum {string} */
+            choice?: "pledged" | "declined";
+            /** @description the Chinese label of `choice` */
+            readonly choice_label?: string;
+            /** Format: date-time */
+            created_at?: string;
+            household_id?: number;
+            project_id?: number;
+            /** @description a decline's reason */
+            reason?: string | null;
+            /** @description the contribution scheme's title */
+            scheme?: string;
+            scheme_id?: number;
+            /** Format: date-time */
+            updated_at?: string;
+        };
         ExportedRating: {
             comment?: string | null;
             /** Format: date-time */
@@ -10911,6 +13771,23 @@ export interface components {
             nickname?: string | null;
             openid?: string;
             unionid?: string | null;
+        };
+        ExportedRulesComment: {
+            body?: string;
+            /** Format: date-time */
+            created_at?: string;
+            estate_id?: number;
+            household_id?: number | null;
+            id?: number;
+            /** @description the committee's answer */
+            reply?: string | null;
+            rules_id?: number;
+            /** @enum {string} */
+            status?: "visible" | "pending_check" | "pending_review" | "reported" | "hidden" | "refused";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            /** @description the version of the rules commented on */
+            version?: number;
         };
         ExportedSignup: {
             /** Format: date-time */
@@ -10999,8 +13876,38 @@ export interface components {
             sha256?: string;
             size?: number;
         };
+        Figures: {
+            buildings?: components["schemas"]["BuildingFigures"][];
+            difference_fen?: number | null;
+            funding_line?: (Record<string, never> | null) | components["schemas"]["FundingLineShown"];
+            provisional?: boolean;
+            scheme_id?: number;
+            /** @enum {string} */
+            status?: "draft" | "adopted" | "cancelled";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            totals?: components["schemas"]["FiguresBlock"];
+        };
+        FiguresBlock: {
+            declined?: number;
+            due_fen?: number;
+            households?: number;
+            outstanding_fen?: number;
+            overpaid_fen?: number;
+            paid_fen?: number;
+            paid_in_full?: number;
+            partly_paid?: number;
+            pledged?: number;
+            refunded_fen?: number;
+            unanswered?: number;
+            unpaid?: number;
+        };
         Funding: {
+            /** @description yuan, for display; `amount_fen` is exact */
             amount?: number;
+            /** @description the amount in fen (分), exact */
+            readonly amount_fen?: number;
+            id?: number;
             note?: string | null;
             /** @enum {string} */
             source?: "government" | "residents" | "maintenance_fund" | "housing_provident_fund" | "social_capital" | "utility_company";
@@ -11009,9 +13916,19 @@ export interface components {
         };
         FundingArgs: {
             amount: number;
+            /** @description an existing funding line of the project to keep (PATCH) */
+            id?: number;
             note?: string | null;
             /** @enum {string} */
             source: "government" | "residents" | "maintenance_fund" | "housing_provident_fund" | "social_capital" | "utility_company";
+        };
+        FundingLineShown: {
+            amount_fen?: number;
+            id?: number;
+            /** @enum {string} */
+            source?: "government" | "residents" | "maintenance_fund" | "housing_provident_fund" | "social_capital" | "utility_company";
+            /** @description the Chinese label of `source` */
+            readonly source_label?: string;
         };
         Gate: {
             /** @enum {string|null} */
@@ -11214,6 +14131,26 @@ export interface components {
             /** Format: date-time */
             updated_at?: string;
         };
+        HouseholdAccount: {
+            amount_fen?: number;
+            building?: string;
+            building_id?: number;
+            /** @description m², two decimals */
+            floor_area?: number;
+            household_id?: number;
+            outstanding_fen?: number;
+            /** @description the roster's owner, masked (张*) */
+            owner?: string;
+            paid_fen?: number;
+            /** @enum {string|null} */
+            pledge?: "pledged" | "declined" | null;
+            /** @description the Chinese label of `pledge` */
+            readonly pledge_label?: string | null;
+            provisional?: boolean;
+            reason?: string | null;
+            room?: string;
+            unit?: string;
+        };
         HouseholdEdit: {
             readonly building?: string;
             estate_id?: number;
@@ -11252,6 +14189,12 @@ export interface components {
             room?: string;
             /** @description the unit; "" where the building has none */
             unit?: string;
+        };
+        HouseholdsPage: {
+            items?: components["schemas"]["HouseholdAccount"][];
+            page?: number;
+            per_page?: number;
+            total?: number;
         };
         ImportArgs: {
             /** Format: binary */
@@ -11480,12 +14423,58 @@ export interface components {
             /** Format: date-time */
             verified_at?: string | null;
         };
+        MyHouseholdContributions: {
+            building?: string;
+            estate?: string;
+            household_id?: number;
+            /** @description owners and family members pledge */
+            may_pledge?: boolean;
+            /** @enum {string} */
+            relation?: "owner" | "tenant" | "family";
+            /** @description the Chinese label of `relation` */
+            readonly relation_label?: string;
+            room?: string;
+            schemes?: components["schemas"]["MyScheme"][];
+            unit?: string;
+        };
         MyItemOpinion: {
             comment?: string;
             /** @enum {string} */
             opinion?: "support" | "oppose" | "neutral";
             /** @description the Chinese label of `opinion` */
             readonly opinion_label?: string;
+        };
+        MyScheme: {
+            amount_fen?: number;
+            /** @enum {string} */
+            basis?: "floor_area" | "household";
+            /** @description the Chinese label of `basis` */
+            readonly basis_label?: string;
+            basis_words?: string;
+            /** Format: date */
+            due_on?: string;
+            floor_area?: number;
+            /** @enum {string} */
+            matter?: "raise_maintenance_fund" | "rebuild" | "change_common_use" | "other_major";
+            /** @description the Chinese label of `matter` */
+            readonly matter_label?: string;
+            outstanding_fen?: number;
+            paid_fen?: number;
+            /** @enum {string|null} */
+            pledge?: "pledged" | "declined" | null;
+            /** @description the Chinese label of `pledge` */
+            readonly pledge_label?: string | null;
+            project_id?: number;
+            /** @description a draft: the amount may change */
+            provisional?: boolean;
+            rate_fen?: number;
+            reason?: string | null;
+            scheme_id?: number;
+            /** @enum {string} */
+            status?: "draft" | "adopted" | "cancelled";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            title?: string;
         };
         MySignup: {
             /** Format: date-time */
@@ -11751,6 +14740,8 @@ export interface components {
             county_id?: number;
             county_name?: string;
             gates?: components["schemas"]["GateCounts"];
+            /** @description of all its projects: problems reported in the warranty period (保修期) not resolved yet: open, answered (waiting for the reporter to confirm) or reopened */
+            open_warranty_tickets?: number;
             /** @description milestones overdue today */
             overdue_count?: number;
             /** @description the county's plan years, latest first */
@@ -11892,6 +14883,25 @@ export interface components {
             description: string;
             estimated_cost: number;
         };
+        Pledge: {
+            /** @enum {string} */
+            choice?: "pledged" | "declined";
+            /** @description the Chinese label of `choice` */
+            readonly choice_label?: string;
+            household_id?: number;
+            reason?: string | null;
+            /** @description recorded by a clerk at the desk */
+            readonly recorded_at_desk?: boolean;
+            scheme_id?: number;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        /** @description The household's answer; the latest stands. `reason` is required when declining (422 `reason_required`). Only on an adopted scheme (409 `scheme_not_adopted`); pledging after the due date is still allowed. */
+        PledgeArgs: {
+            /** @enum {string} */
+            choice: "pledged" | "declined";
+            reason?: string | null;
+        };
         PrefectureOverview: {
             items?: components["schemas"]["OverviewFigures"][];
             /** @description this page, from 1 */
@@ -11983,12 +14993,17 @@ export interface components {
             description?: string | null;
             readonly estate_ids?: number[];
             funding?: components["schemas"]["Funding"][];
+            /** @description yuan, for display; `funding_total_fen` is exact */
             readonly funding_total?: number;
+            /** @description the funding lines' sum in fen (分), exact */
+            readonly funding_total_fen?: number;
             /** Format: date-time */
             gate_computed_at?: string | null;
             gate_final?: boolean;
             gate_passed?: boolean;
             id?: number;
+            /** @description accepted and within the warranty period today (local date) */
+            readonly in_warranty?: boolean;
             milestones?: components["schemas"]["Milestone"][];
             name?: string;
             open_consultations?: components["schemas"]["OpenConsultation"][];
@@ -12009,6 +15024,12 @@ export interface components {
             /** @description the Chinese label of `status` */
             readonly status_label?: string;
             supervisor_cap?: number;
+            /**
+             * Format: date
+             * @description the warranty's last day; set when the project is accepted
+             */
+            warranty_ends_on?: string | null;
+            warranty_years?: number;
         };
         /** @description `estate_ids` must all exist (404 `estate_not_found`) and lie in one county (422 `estates_in_several_counties`). */
         ProjectArgs: {
@@ -12021,6 +15042,20 @@ export interface components {
             plan_year: number;
             /** @default 10 */
             supervisor_cap: number;
+            /**
+             * @description the warranty period after acceptance, in years (0–10, default 2); changed after acceptance, the end date follows from the same acceptance date
+             * @default 2
+             */
+            warranty_years: number;
+        };
+        ProjectBuilding: {
+            /** @description the estate's name */
+            estate?: string;
+            estate_id?: number;
+            /** @description households of the building */
+            households?: number;
+            id?: number;
+            name?: string;
         };
         ProjectPage: {
             items?: components["schemas"]["ProjectSummary"][];
@@ -12042,6 +15077,8 @@ export interface components {
             };
             name?: string;
             supervisor_cap?: number;
+            /** @description the warranty period after acceptance, in years (0–10, default 2); changed after acceptance, the end date follows from the same acceptance date */
+            warranty_years?: number;
         };
         ProjectProgress: {
             /** @enum {string} */
@@ -12054,6 +15091,8 @@ export interface components {
             gate_passed?: boolean;
             id?: number;
             name?: string;
+            /** @description problems reported in the warranty period (保修期) not resolved yet: open, answered (waiting for the reporter to confirm) or reopened */
+            open_warranty_tickets?: number;
             participation_rate?: number | null;
             plan_satisfaction_rate?: number | null;
             plan_year?: number;
@@ -12068,6 +15107,8 @@ export interface components {
             status?: "reserve" | "annual_plan" | "consulting" | "approved" | "construction" | "completed" | "accepted";
             /** @description the Chinese label of `status` */
             readonly status_label?: string;
+            /** Format: date */
+            warranty_ends_on?: string | null;
         };
         ProjectSummary: {
             /** @enum {string} */
@@ -12085,6 +15126,8 @@ export interface components {
             gate_final?: boolean;
             gate_passed?: boolean;
             id?: number;
+            /** @description accepted and within the warranty period today (local date) */
+            readonly in_warranty?: boolean;
             name?: string;
             participation_rate?: number | null;
             plan_satisfaction_rate?: number | null;
@@ -12102,6 +15145,56 @@ export interface components {
             status?: "reserve" | "annual_plan" | "consulting" | "approved" | "construction" | "completed" | "accepted";
             /** @description the Chinese label of `status` */
             readonly status_label?: string;
+            /**
+             * Format: date
+             * @description the warranty's last day; set when the project is accepted
+             */
+            warranty_ends_on?: string | null;
+            warranty_years?: number;
+        };
+        Publicity: {
+            items?: components["schemas"]["PublicityRow"][];
+            page?: number;
+            per_page?: number;
+            scheme_id?: number;
+            spending?: components["schemas"]["PublicitySpending"];
+            total?: number;
+        };
+        PublicityRow: {
+            amount_fen?: number;
+            building?: string;
+            /** @description masked (张*) */
+            owner?: string;
+            paid_fen?: number;
+            /** @enum {string|null} */
+            pledge?: "pledged" | "declined" | null;
+            /** @description the Chinese label of `pledge` */
+            readonly pledge_label?: string | null;
+            provisional?: boolean;
+            room?: string;
+            unit?: string;
+        };
+        PublicitySpending: {
+            lines?: components["schemas"]["PublicitySpendingLine"][];
+            totals?: components["schemas"]["PublicitySpendingTotals"];
+        };
+        PublicitySpendingLine: {
+            amount_fen?: number;
+            expenses?: number;
+            funding_line_id?: number;
+            note?: string | null;
+            remaining_fen?: number;
+            /** @enum {string} */
+            source?: "government" | "residents" | "maintenance_fund" | "housing_provident_fund" | "social_capital" | "utility_company";
+            /** @description the Chinese label of `source` */
+            readonly source_label?: string;
+            spent_fen?: number;
+        };
+        PublicitySpendingTotals: {
+            amount_fen?: number;
+            expenses?: number;
+            remaining_fen?: number;
+            spent_fen?: number;
         };
         /** @description `publish_at`, when given, must be in the future (422 `publish_at_past`). */
         PublishArgs: {
@@ -12249,6 +15342,296 @@ export interface components {
             household_id?: number;
             room?: string;
         };
+        Rounding: {
+            /** @description the rule stated (as `rule_label`) */
+            label?: string;
+            /** @enum {string} */
+            rule?: "half_up";
+            /** @description the Chinese label of `rule` */
+            readonly rule_label?: string;
+        };
+        Rules: {
+            body?: string;
+            /** Format: date-time */
+            comments_close_at?: string | null;
+            /** @description residents may comment now */
+            comments_open?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description when the owners' decision closed
+             */
+            decided_at?: string | null;
+            /** @description the linked owners' decision as it stands now */
+            decision?: components["schemas"]["RulesDecision"] | (Record<string, never> | null);
+            estate_id?: number;
+            id?: number;
+            /** Format: date-time */
+            published_at?: string | null;
+            /** @description this estate's figures, once the result is recorded */
+            result?: components["schemas"]["RulesResult"] | (Record<string, never> | null);
+            /** @enum {string} */
+            status?: "draft" | "published" | "adopted" | "rejected" | "withdrawn";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            /** Format: date-time */
+            superseded_at?: string | null;
+            title?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            version?: number;
+            /** Format: date-time */
+            withdrawn_at?: string | null;
+        };
+        RulesArgs: {
+            body: string;
+            title: string;
+        };
+        RulesComment: {
+            /** @description masked nickname; 已注销用户 once the author is erased */
+            readonly author?: unknown;
+            body?: string;
+            /** Format: date-time */
+            created_at?: string;
+            id?: number;
+            mine?: boolean;
+            /** Format: date-time */
+            replied_at?: string | null;
+            /** @description the committee's answer */
+            reply?: string | null;
+            rules_id?: number;
+            /** @enum {string} */
+            status?: "visible" | "pending_check" | "pending_review" | "reported" | "hidden" | "refused";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            /** @description staff only: why hidden or shown */
+            readonly status_reason?: unknown;
+        };
+        RulesCommentArgs: {
+            body: string;
+        };
+        RulesCommentPage: {
+            items?: components["schemas"]["RulesComment"][];
+            /** @description this page, from 1 */
+            page?: number;
+            /** @description items a page asked for */
+            per_page?: number;
+            /** @description items of every page */
+            total?: number;
+        };
+        RulesDecision: {
+            /** @description closed and finally counted */
+            final?: boolean;
+            id?: number;
+            /** @description this estate passed in the final count (false until final) */
+            passed_here?: boolean;
+            /** @enum {string} */
+            status?: "draft" | "open" | "closed";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            title?: string;
+        };
+        /** @description An owners' decision (`owners_decision`) on the matter `management_statute` of a project covering the estate: 422 `decision_not_for_estate` (missing, or of a project not covering the estate), `not_owners_decision`, `decision_wrong_matter`; 409 `decision_already_used` when it decided another version of the estate. */
+        RulesDecisionArgs: {
+            consultation_id: number;
+        };
+        RulesInForce: {
+            /** @description the date (Asia/Shanghai) the owners' decision closed */
+            readonly adopted_on?: unknown;
+            body?: string;
+            /** Format: date-time */
+            comments_close_at?: string | null;
+            /** @description residents may comment now */
+            comments_open?: boolean;
+            /** Format: date-time */
+            created_at?: string;
+            /**
+             * Format: date-time
+             * @description when the owners' decision closed
+             */
+            decided_at?: string | null;
+            /** @description the linked owners' decision as it stands now */
+            decision?: components["schemas"]["RulesDecision"] | (Record<string, never> | null);
+            estate_id?: number;
+            id?: number;
+            /** Format: date-time */
+            published_at?: string | null;
+            /** @description this estate's figures, once the result is recorded */
+            result?: components["schemas"]["RulesResult"] | (Record<string, never> | null);
+            /** @enum {string} */
+            status?: "draft" | "published" | "adopted" | "rejected" | "withdrawn";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            /** Format: date-time */
+            superseded_at?: string | null;
+            title?: string;
+            /** Format: date-time */
+            updated_at?: string;
+            version?: number;
+            /** Format: date-time */
+            withdrawn_at?: string | null;
+        };
+        RulesModerationArgs: {
+            reason: string;
+        };
+        /** @description A draft's title or text; once published 409 `rules_not_draft`. */
+        RulesPatchArgs: {
+            body?: string;
+            title?: string;
+        };
+        RulesPublishArgs: {
+            /**
+             * Format: date-time
+             * @description when residents' comments close (in the future: 422 `comments_close_past`); none: open until the version is decided or withdrawn; with a UTC offset, between 2000-01-01 and 2100-12-31 (UTC)
+             */
+            comments_close_at?: string | null;
+        };
+        RulesReplyArgs: {
+            body: string;
+        };
+        RulesResult: {
+            /** @description of the participating floor area */
+            agree_area_share?: number | null;
+            /** @description of the participating owners */
+            agree_owner_share?: number | null;
+            agreeing_owners?: number | null;
+            closed_at?: string | null;
+            consultation_id?: number;
+            /** @description of the participating floor area */
+            disagree_area_share?: number | null;
+            /** @description of the participating households */
+            disagree_household_share?: number | null;
+            /** @description m² */
+            eligible_area?: number | null;
+            eligible_owners?: number | null;
+            participation_area?: number | null;
+            participation_owners?: number | null;
+            passed?: boolean;
+            /** @enum {string|null} */
+            rule?: "majority" | "three_quarters" | null;
+            /** @description the Chinese label of `rule` */
+            readonly rule_label?: string | null;
+            /** @description the decision's title */
+            title?: string;
+            /** @description m² */
+            voted_area?: number | null;
+            voted_owners?: number | null;
+        };
+        Scheme: {
+            /** Format: date-time */
+            adopted_at?: string | null;
+            /** @enum {string} */
+            basis?: "floor_area" | "household";
+            /** @description the Chinese label of `basis` */
+            readonly basis_label?: string;
+            building_ids?: number[];
+            cancel_reason?: string | null;
+            /** Format: date-time */
+            cancelled_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            decision_id?: number | null;
+            description?: string | null;
+            /** Format: date */
+            due_on?: string;
+            funding_line_id?: number | null;
+            id?: number;
+            /** @enum {string} */
+            matter?: "raise_maintenance_fund" | "rebuild" | "change_common_use" | "other_major";
+            /** @description the Chinese label of `matter` */
+            readonly matter_label?: string;
+            plan_item_id?: number | null;
+            project_id?: number;
+            rate_fen?: number;
+            /** @enum {string} */
+            status?: "draft" | "adopted" | "cancelled";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            title?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        /** @description A new draft scheme of the project. `plan_item_id` must be an item of the project's current plan, `building_ids` buildings of its estates, `funding_line_id` one of its funding lines, `due_on` today or later (422 `scheme_invalid`, the field named in `details`). */
+        SchemeArgs: {
+            /** @enum {string} */
+            basis: "floor_area" | "household";
+            /** @description the buildings whose households pay; empty: every household */
+            building_ids?: number[];
+            description?: string | null;
+            /**
+             * Format: date
+             * @description between 2000-01-01 and 2100-12-31
+             */
+            due_on: string;
+            funding_line_id?: number | null;
+            /**
+             * @default raise_maintenance_fund
+             * @enum {string}
+             */
+            matter: "raise_maintenance_fund" | "rebuild" | "change_common_use" | "other_major";
+            /** @description null: the whole plan */
+            plan_item_id?: number | null;
+            /** @description fen per m² (`floor_area`) or per household (`household`) */
+            rate_fen: number;
+            title: string;
+        };
+        SchemeDetail: {
+            /** Format: date-time */
+            adopted_at?: string | null;
+            /** @enum {string} */
+            basis?: "floor_area" | "household";
+            /** @description the Chinese label of `basis` */
+            readonly basis_label?: string;
+            building_ids?: number[];
+            cancel_reason?: string | null;
+            /** Format: date-time */
+            cancelled_at?: string | null;
+            /** Format: date-time */
+            created_at?: string;
+            decision_id?: number | null;
+            description?: string | null;
+            /** Format: date */
+            due_on?: string;
+            funding_line_id?: number | null;
+            id?: number;
+            /** @enum {string} */
+            matter?: "raise_maintenance_fund" | "rebuild" | "change_common_use" | "other_major";
+            /** @description the Chinese label of `matter` */
+            readonly matter_label?: string;
+            plan_item_id?: number | null;
+            project_id?: number;
+            rate_fen?: number;
+            /** @enum {string} */
+            status?: "draft" | "adopted" | "cancelled";
+            /** @description the Chinese label of `status` */
+            readonly status_label?: string;
+            summary?: components["schemas"]["Summary"];
+            title?: string;
+            /** Format: date-time */
+            updated_at?: string;
+        };
+        /** @description A draft only (409 `scheme_not_draft`). `plan_item_id` must be an item of the project's current plan, `building_ids` buildings of its estates, `funding_line_id` one of its funding lines, `due_on` today or later (422 `scheme_invalid`, the field named in `details`). */
+        SchemePatchArgs: {
+            /** @enum {string} */
+            basis?: "floor_area" | "household";
+            /** @description the buildings whose households pay; empty: every household */
+            building_ids?: number[];
+            description?: string | null;
+            /**
+             * Format: date
+             * @description between 2000-01-01 and 2100-12-31
+             */
+            due_on?: string;
+            funding_line_id?: number | null;
+            /** @enum {string} */
+            matter?: "raise_maintenance_fund" | "rebuild" | "change_common_use" | "other_major";
+            /** @description null: the whole plan */
+            plan_item_id?: number | null;
+            /** @description fen per m² (`floor_area`) or per household (`household`) */
+            rate_fen?: number;
+            title?: string;
+        };
         Signup: {
             /** Format: date-time */
             created_at?: string;
@@ -12275,6 +15658,31 @@ export interface components {
             note?: string | null;
             /** @description what they can offer: 电工, 水暖… */
             trade?: string | null;
+        };
+        Spending: {
+            lines?: components["schemas"]["SpendingLine"][];
+            totals?: components["schemas"]["SpendingTotals"];
+        };
+        SpendingLine: {
+            /** @description the funding line's amount */
+            amount_fen?: number;
+            /** @description entries recorded (corrections too) */
+            expenses?: number;
+            funding_line_id?: number;
+            note?: string | null;
+            /** @description negative when overspent */
+            remaining_fen?: number;
+            /** @enum {string} */
+            source?: "government" | "residents" | "maintenance_fund" | "housing_provident_fund" | "social_capital" | "utility_company";
+            /** @description the Chinese label of `source` */
+            readonly source_label?: string;
+            spent_fen?: number;
+        };
+        SpendingTotals: {
+            amount_fen?: number;
+            expenses?: number;
+            remaining_fen?: number;
+            spent_fen?: number;
         };
         Staff: {
             active?: boolean;
@@ -12327,6 +15735,21 @@ export interface components {
                 [key: string]: number;
             };
             templates?: components["schemas"]["Template"][];
+        };
+        Summary: {
+            decision?: (Record<string, never> | null) | components["schemas"]["DecisionShown"];
+            /** @description total_fen − the funding line's amount_fen */
+            difference_fen?: number | null;
+            funding_line?: (Record<string, never> | null) | components["schemas"]["FundingLineShown"];
+            households?: number;
+            /** @description a draft: computed from the roster now */
+            provisional?: boolean;
+            rounding?: components["schemas"]["Rounding"];
+            /** @enum {string} */
+            rule?: "majority" | "three_quarters";
+            /** @description the Chinese label of `rule` */
+            readonly rule_label?: string;
+            total_fen?: number;
         };
         SupervisorPage: {
             items?: components["schemas"]["Signup"][];
@@ -12381,6 +15804,13 @@ export interface components {
             /** Format: date-time */
             opened_at?: string;
             readonly overdue?: unknown;
+            /**
+             * @description raised during the works, or in the warranty period (保修期)
+             * @enum {string}
+             */
+            phase?: "construction" | "warranty";
+            /** @description the Chinese label of `phase` */
+            readonly phase_label?: string;
             photos?: components["schemas"]["Photo"][];
             project_id?: number;
             reopen_count?: number;
@@ -12415,6 +15845,13 @@ export interface components {
             /** Format: date-time */
             opened_at?: string;
             readonly overdue?: unknown;
+            /**
+             * @description raised during the works, or in the warranty period (保修期)
+             * @enum {string}
+             */
+            phase?: "construction" | "warranty";
+            /** @description the Chinese label of `phase` */
+            readonly phase_label?: string;
             photos?: components["schemas"]["Photo"][];
             project_id?: number;
             reopen_count?: number;
