@@ -146,7 +146,10 @@ def get_scheme(scheme_id):
 @blp.response(200, SchemeDetailSchema)
 @blp.errors(401, 403, 404, 409, 422)
 def patch_scheme(args, scheme_id):
-    """Amend a draft scheme (409 `scheme_not_draft` once adopted or cancelled)."""
+    """Amend a draft scheme (409 `scheme_not_draft` once adopted or cancelled). Its terms
+    (basis, rate, plan item, buildings, funding line, due date, matter) cannot change once its
+    linked owners' decision has opened (409 `scheme_under_decision`); changed before that,
+    they need a decision drawn up after the change."""
     _, project = managed_scheme(scheme_id)
     scheme = service.patch(service.lock(scheme_id), project, args)
     commit()
@@ -160,7 +163,8 @@ def patch_scheme(args, scheme_id):
 @blp.errors(401, 403, 404, 409, 422)
 def link_decision(args, scheme_id):
     """Link the owners' decision that is to adopt the draft (an `owners_decision` of the same
-    project on the scheme's matter; it may still be a draft or open)."""
+    project on the scheme's matter; it may still be a draft or open). One decision adopts one
+    scheme: one that adopted another is refused (409 `decision_already_used`)."""
     managed_scheme(scheme_id)
     scheme = service.link_decision(service.lock(scheme_id), args["consultation_id"])
     commit()
@@ -174,8 +178,10 @@ def link_decision(args, scheme_id):
 def adopt_scheme(scheme_id):
     """Adopt the draft by its linked owners' decision, which must be final and passed in every
     estate the scheme's households lie in (409 `decision_not_passed`, `details.reason`:
-    `not_linked`, `not_final`, `failed` with `failed_estate_ids`, `wrong_matter`). Each
-    household's amount is frozen with the area it was computed from."""
+    `not_linked`, `wrong_project`, `wrong_matter`, `decision_already_used` (it adopted another
+    scheme), `terms_changed` (drawn up before the scheme's terms last changed: the owners
+    voted on other terms), `not_final`, `failed` with `failed_estate_ids`). Each household's
+    amount is frozen with the area it was computed from."""
     _, project = managed_scheme(scheme_id)
     scheme = service.adopt(scheme_id, project)
     commit()

@@ -231,7 +231,9 @@ def withdraw_rules(rules_id):
 @blp.errors(401, 403, 404, 409, 422)
 def link_decision(args, rules_id):
     """Name the owners' decision on 管理规约 that is to adopt this published version (409
-    `rules_not_published` for a draft, or once decided)."""
+    `rules_not_published` for a draft, or once decided; `decision_before_publication` for a
+    decision drawn up before this version was published, about another text;
+    `decision_already_used` for one that decided another version)."""
     rules, _ = _managed(rules_id)
     rules_service.link_decision(rules, args["consultation_id"])
     commit()
