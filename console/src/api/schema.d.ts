@@ -3119,7 +3119,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Amend a draft scheme (409 `scheme_not_draft` once adopted or cancelled). */
+        /**
+         * Amend a draft scheme (409 `scheme_not_draft` once adopted or cancelled). Its terms
+         *     (basis, rate, plan item, buildings, funding line, due date, matter) cannot change once its
+         *     linked owners' decision has opened (409 `scheme_under_decision`); changed before that,
+         *     they need a decision drawn up after the change.
+         */
         patch: {
             parameters: {
                 query?: never;
@@ -3208,8 +3213,10 @@ export interface paths {
         /**
          * Adopt the draft by its linked owners' decision, which must be final and passed in every
          *     estate the scheme's households lie in (409 `decision_not_passed`, `details.reason`:
-         *     `not_linked`, `not_final`, `failed` with `failed_estate_ids`, `wrong_matter`). Each
-         *     household's amount is frozen with the area it was computed from.
+         *     `not_linked`, `wrong_project`, `wrong_matter`, `decision_already_used` (it adopted another
+         *     scheme), `terms_changed` (drawn up before the scheme's terms last changed: the owners
+         *     voted on other terms), `not_final`, `failed` with `failed_estate_ids`). Each household's
+         *     amount is frozen with the area it was computed from.
          */
         post: {
             parameters: {
@@ -3381,7 +3388,8 @@ export interface paths {
         get?: never;
         /**
          * Link the owners' decision that is to adopt the draft (an `owners_decision` of the same
-         *     project on the scheme's matter; it may still be a draft or open).
+         *     project on the scheme's matter; it may still be a draft or open). One decision adopts one
+         *     scheme: one that adopted another is refused (409 `decision_already_used`).
          */
         put: {
             parameters: {
@@ -4809,7 +4817,9 @@ export interface paths {
         get?: never;
         /**
          * Name the owners' decision on 管理规约 that is to adopt this published version (409
-         *     `rules_not_published` for a draft, or once decided).
+         *     `rules_not_published` for a draft, or once decided; `decision_before_publication` for a
+         *     decision drawn up before this version was published, about another text;
+         *     `decision_already_used` for one that decided another version).
          */
         put: {
             parameters: {
