@@ -215,7 +215,11 @@ def test_the_quick_start_walk_through_replies_as_it_says(tmp_path):
 
     # Every step answered 2xx, but the one the README says is refused.
     refused_steps = [(c.method, c.path, c.status) for c in replies.calls if c.status >= 300]
-    assert refused_steps == [("POST", "/projects/1/transitions", 409)], refused_steps
+    draft = replies.one("POST", "/projects/2/contribution-schemes", 201)
+    assert refused_steps == [
+        ("POST", "/projects/1/transitions", 409),
+        ("POST", f"/contribution-schemes/{draft['id']}/adopt", 409),
+    ], refused_steps
 
     # The privacy notice comes first; every resident signs in, accepts it and uses the new token.
     notice = replies.one("GET", "/privacy", 200)
@@ -269,3 +273,22 @@ def test_the_quick_start_walk_through_replies_as_it_says(tmp_path):
     accepted = replies.one("POST", rf"/supervisors/{signup['id']}/accept", 200)
     assert accepted["status"] == "accepted"
     assert replies.one("POST", "/projects/2/problems", 201)["status"] == "open"
+
+    # Residents' contributions: Wang's household's amount and its basis, a pledge, one payment
+    # recorded once though sent twice, figures, the masked publicity; a new draft's sum against
+    # the funding line, and its adoption refused until its own owners' decision passes.
+    mine = replies.one("GET", "/me/contributions", 200)
+    scheme = mine[0]["schemes"][0]
+    assert scheme["status"] == "adopted" and "元" in scheme["basis_words"]
+    pledge = replies.one("PUT", rf"/contribution-schemes/{scheme['scheme_id']}/pledges/\d+", 200)
+    assert pledge["choice"] == "pledged"
+    first, again = replies.all("POST", rf"/contribution-schemes/{scheme['scheme_id']}/entries")
+    assert (first.status, again.status) == (201, 200)
+    assert again.body["id"] == first.body["id"] and first.body["amount_fen"] == 50000
+    totals = replies.one("GET", rf"/contribution-schemes/{scheme['scheme_id']}/figures", 200)
+    assert totals["totals"]["paid_fen"] >= 50000
+    shown = replies.one("GET", rf"/contribution-schemes/{scheme['scheme_id']}/publicity", 200)
+    assert all(row["owner"].endswith("*") for row in shown["items"])
+    assert draft["status"] == "draft" and draft["summary"]["total_fen"] > 0
+    refusal = replies.all("POST", rf"/contribution-schemes/{draft['id']}/adopt")[0].body
+    assert refusal["error"]["code"] == "decision_not_passed"
