@@ -182,8 +182,8 @@ def link_decision(rules: EstateRules, consultation_id: int) -> EstateRules:
             "decision_wrong_matter",
             consultation_id,
         )
-    _require_drawn_up_after_publication(rules, outcome)
     _require_unused(rules, consultation_id)
+    _require_drawn_up_after_publication(rules, outcome)
     rules.decision_id = consultation_id
     rules.updated_at = utcnow()
     db.session.flush()

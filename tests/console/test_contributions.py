@@ -9,8 +9,9 @@ demo scheme (api/demo_contributions.py) is adopted with pledges and payments:
   page stays usable at 1024×768;
 - the project owner drafts a scheme (按户, a rate typed in yuan, the 居民出资 funding line): its
   sum is shown against the funding line with the difference, to the fen; adopting it is refused
-  with the API's own message while no owners' decision has passed; linked to the demo's passed
-  decision it is adopted, then cancelled; in 支出 the owner records an expense (a double click
+  with the API's own message while no owners' decision has passed; linking the demo's passed
+  decision is refused too (it adopted the demo's scheme: one decision adopts one scheme), and
+  the draft is cancelled; in 支出 the owner records an expense (a double click
   is one) and the line's spent amount moves by exactly that.
 
 The live demo is shared by the browser tests: this file adds one payment to the demo scheme and
@@ -244,22 +245,20 @@ def test_the_owner_drafts_a_scheme_and_adoption_waits_for_the_decision(page, liv
     expect(detail.locator("[data-test=scheme-detail-status]")).to_have_text("草案")
     shot(page, "contributions-adopt-refused")
 
-    # Linked to the demo's passed owners' decision on raising the fund, it is adopted.
+    # The demo's passed owners' decision on raising the fund adopted the demo's scheme; one
+    # decision adopts one scheme, so linking it to this draft is refused with the API's message.
     page.locator("[data-test=scheme-decision-picker]").click()
     page.get_by_role("option").filter(
         has_text="筹集建筑物及其附属设施的维修资金 · 已结束"
     ).first.click()
     panel.locator("[data-test=scheme-decision-save]").click()
-    expect(panel.locator("[data-test=scheme-decision-state]")).to_have_text("已通过")
-    panel.locator("[data-test=scheme-adopt]").click()
-    expect(detail.locator("[data-test=scheme-detail-status]")).to_have_text("已通过")
-    expect(panel.locator("[data-test=scheme-error]")).to_have_count(0)
-    expect(panel.locator("[data-test=scheme-sum]")).to_have_text(
-        "¥" + f"{Decimal(total) / 100:,.2f}"
+    expect(panel.locator("[data-test=scheme-error]")).to_contain_text(
+        "该业主共同决定已用于通过另一个出资方案"
     )
-    shot(page, "contributions-adopted")
+    expect(detail.locator("[data-test=scheme-detail-status]")).to_have_text("草案")
+    shot(page, "contributions-decision-used")
 
-    # It is cancelled to leave the demo as it was (nothing was paid), and the list shows it.
+    # It is cancelled to leave the demo as it was, and the list shows it.
     panel.locator("[data-test=scheme-cancel]").click()
     box = page.locator(".el-message-box")
     box.locator("input").fill("浏览器测试结束")

@@ -180,11 +180,11 @@ def test_the_county_officer_enters_a_project_and_writes_its_plans(page, live):
 
 
 def test_the_owner_sees_only_their_projects(page, live):
-    # The demo's owner account owns the three demo projects (the third completed and rated),
-    # and no project another test enters.
+    # The demo's owner account owns the four demo projects (the third completed and rated, the
+    # fourth accepted and in its warranty period), and no project another test enters.
     _sign_in(page, live, "owner", "projects")
     table = page.locator("[data-test=projects-table]")
-    expect(table.locator("tbody tr")).to_have_count(3)
+    expect(table.locator("tbody tr")).to_have_count(4)
     for name in DEMO_PROJECTS:
         expect(table).to_contain_text(name)
     expect(page.locator("[data-test=create-project]")).to_have_count(0)
