@@ -631,3 +631,63 @@ def _resident_scheme(scheme: ContributionScheme, household: Household) -> dict |
         "paid_fen": paid,
         "outstanding_fen": max(amount - paid, 0),
     }
+
+
+def home_contributions(resident_id: int) -> list[dict]:
+    """What the resident's home screen (首页) lists of contributions, in one statement: for each
+    household they are a verified member of, the adopted schemes it has not answered or not
+    paid in full (amount, paid, outstanding fen, its pledge), the earliest due first."""
+    paid = (
+        select(func.coalesce(func.sum(ContributionEntry.amount_fen), 0))
+        .where(
+            ContributionEntry.scheme_id == ContributionDue.scheme_id,
+            ContributionEntry.household_id == ContributionDue.household_id,
+        )
+        .correlate(ContributionDue)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(
+            ContributionScheme.id,
+            ContributionScheme.project_id,
+            ContributionScheme.title,
+            ContributionScheme.due_on,
+            ContributionDue.household_id,
+            ContributionDue.amount_fen,
+            ContributionPledge.choice,
+            paid.label("paid"),
+        )
+        .join(ContributionScheme, ContributionScheme.id == ContributionDue.scheme_id)
+        .join(
+            HouseholdClaim,
+            and_(
+                HouseholdClaim.household_id == ContributionDue.household_id,
+                HouseholdClaim.resident_id == resident_id,
+                HouseholdClaim.status == "verified",
+            ),
+        )
+        .outerjoin(
+            ContributionPledge,
+            and_(
+                ContributionPledge.scheme_id == ContributionDue.scheme_id,
+                ContributionPledge.household_id == ContributionDue.household_id,
+            ),
+        )
+        .where(ContributionScheme.status == "adopted")
+        .order_by(ContributionScheme.due_on, ContributionScheme.id, ContributionDue.household_id)
+    )
+    return [
+        {
+            "scheme_id": scheme_id,
+            "project_id": project_id,
+            "title": title,
+            "due_on": due_on,
+            "household_id": household_id,
+            "amount_fen": int(amount),
+            "paid_fen": int(paid_fen),
+            "outstanding_fen": max(int(amount) - int(paid_fen), 0),
+            "pledge": choice,
+        }
+        for scheme_id, project_id, title, due_on, household_id, amount, choice, paid_fen in rows
+        if choice is None or int(paid_fen) < int(amount)
+    ]

@@ -11,7 +11,9 @@ from feedback import queries as feedback_queries
 from feedback.schemas.supervision import MySignupSchema
 from feedback.schemas.tickets import HomeTicketSchema
 from notices import queries as notice_queries
+from participation import contributions as contribution_queries
 from participation import queries as participation_queries
+from participation.schemas.contributions import HomeContributionSchema
 from participation.schemas.projects import EstateProjectSchema
 from participation.schemas.registry import HomeHouseholdSchema
 from voting.queries import consultations as consultation_queries
@@ -37,7 +39,8 @@ class HomeSchema(ma.Schema):
             "those estates' projects, the soonest to close first; `unread_notices` the notices "
             "`GET /notices?unread=1` lists; `supervision` their sign-ups but withdrawn ones, "
             "newest first; `tickets` the problems they reported that are not resolved, newest "
-            "first."
+            "first; `contributions` the adopted contribution schemes (居民出资) their "
+            "households have not answered or not paid in full, the earliest due first."
         )
 
     households = fields.List(fields.Nested(HomeHouseholdSchema))
@@ -46,6 +49,7 @@ class HomeSchema(ma.Schema):
     unread_notices = fields.Integer()
     supervision = fields.List(fields.Nested(MySignupSchema))
     tickets = fields.List(fields.Nested(HomeTicketSchema))
+    contributions = fields.List(fields.Nested(HomeContributionSchema))
 
 
 @blp.get("/me/home")
@@ -56,7 +60,8 @@ def home():
     """Everything the home screen shows, for the calling resident: their households, the
     projects of their estates with the next milestone, the consultations open to their
     household with their eligibility and whether it has voted, the unread notices, their
-    supervisor sign-ups and their open tickets. Residents only (staff: 403 `residents_only`).
+    supervisor sign-ups, their open tickets, and the contributions their households have yet to
+    answer or pay. Residents only (staff: 403 `residents_only`).
     It writes nothing: what has come due (a scheduled notice, a consultation's opening) shows
     once the scheduler, or without one the next `GET /notices`, has done it."""
     resident_id = auth.current_resident().id
@@ -77,4 +82,6 @@ def home():
         "unread_notices": notice_queries.unread_count(resident_id, now),
         "supervision": feedback_queries.home_signups(resident_id),
         "tickets": feedback_queries.open_tickets(resident_id),
+        # Only a verified household has contributions to answer: not asked without one.
+        "contributions": contribution_queries.home_contributions(resident_id) if estates else [],
     }

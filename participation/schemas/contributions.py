@@ -323,6 +323,21 @@ class MySchemeSchema(ma.Schema):
     outstanding_fen = fields.Integer()
 
 
+class HomeContributionSchema(ma.Schema):
+    """An adopted scheme a household of the caller has not answered or not paid in full."""
+
+    scheme_id = fields.Integer()
+    project_id = fields.Integer()
+    title = fields.String()
+    due_on = fields.Date()
+    household_id = fields.Integer()
+    amount_fen = fields.Integer()
+    paid_fen = fields.Integer()
+    outstanding_fen = fields.Integer()
+    pledge = code(PLEDGE_CHOICES, allow_none=True)
+    pledge_label = label(labels.PLEDGE_CHOICES, "pledge", allow_none=True)
+
+
 class MyHouseholdContributionsSchema(ma.Schema):
     household_id = fields.Integer()
     estate = fields.String()

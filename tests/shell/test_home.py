@@ -223,6 +223,7 @@ def test_a_resident_with_nothing_gets_empty_lists(client, world):
         "unread_notices": 0,
         "supervision": [],
         "tickets": [],
+        "contributions": [],
     }
 
 

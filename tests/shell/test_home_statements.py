@@ -10,8 +10,9 @@ The statements, for a resident with a verified household:
    households voted;
 5. how many of their notices they have not read;
 6. their supervisor sign-ups with the projects;
-7. their open tickets with the projects' names.
-Without a verified household there are no estates, so 3 and 4 are not asked.
+7. their open tickets with the projects' names;
+8. the adopted contribution schemes their households have not answered or paid in full.
+Without a verified household there are no estates, so 3, 4 and 8 are not asked.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from tests.support.statements import count_statements
 from voting.service import consultations as consultation_service
 
 HOME = "/api/v1/me/home"
-STATEMENTS = 7
+STATEMENTS = 8
 WITHOUT_ESTATE = 5
 
 

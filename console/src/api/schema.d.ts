@@ -6506,7 +6506,8 @@ export interface paths {
          * Everything the home screen shows, for the calling resident: their households, the
          *     projects of their estates with the next milestone, the consultations open to their
          *     household with their eligibility and whether it has voted, the unread notices, their
-         *     supervisor sign-ups and their open tickets. Residents only (staff: 403 `residents_only`).
+         *     supervisor sign-ups, their open tickets, and the contributions their households have yet to
+         *     answer or pay. Residents only (staff: 403 `residents_only`).
          *     It writes nothing: what has come due (a scheduled notice, a consultation's opening) shows
          *     once the scheduler, or without one the next `GET /notices`, has done it.
          */
@@ -14053,9 +14054,10 @@ export interface components {
             floors?: components["schemas"]["GridFloor"][];
             unit?: string;
         };
-        /** @description Only the caller's own: `households` their verified and pending claims (addresses masked); `estates` those of their verified households only (a pending claim shows nothing of its estate but the masked address); `consultations` the open ones of those estates' projects, the soonest to close first; `unread_notices` the notices `GET /notices?unread=1` lists; `supervision` their sign-ups but withdrawn ones, newest first; `tickets` the problems they reported that are not resolved, newest first. */
+        /** @description Only the caller's own: `households` their verified and pending claims (addresses masked); `estates` those of their verified households only (a pending claim shows nothing of its estate but the masked address); `consultations` the open ones of those estates' projects, the soonest to close first; `unread_notices` the notices `GET /notices?unread=1` lists; `supervision` their sign-ups but withdrawn ones, newest first; `tickets` the problems they reported that are not resolved, newest first; `contributions` the adopted contribution schemes (居民出资) their households have not answered or not paid in full, the earliest due first. */
         Home: {
             consultations?: components["schemas"]["HomeConsultation"][];
+            contributions?: components["schemas"]["HomeContribution"][];
             estates?: components["schemas"]["HomeEstate"][];
             households?: components["schemas"]["HomeHousehold"][];
             supervision?: components["schemas"]["MySignup"][];
@@ -14076,6 +14078,21 @@ export interface components {
             title?: string;
             /** @description eligible: every household the resident votes for has a ballot; not eligible: one of their households has one (another member voted) */
             voted?: boolean;
+        };
+        HomeContribution: {
+            amount_fen?: number;
+            /** Format: date */
+            due_on?: string;
+            household_id?: number;
+            outstanding_fen?: number;
+            paid_fen?: number;
+            /** @enum {string|null} */
+            pledge?: "pledged" | "declined" | null;
+            /** @description the Chinese label of `pledge` */
+            readonly pledge_label?: string | null;
+            project_id?: number;
+            scheme_id?: number;
+            title?: string;
         };
         HomeEligibility: {
             eligible?: boolean;
