@@ -383,6 +383,18 @@ def require_adopted(scheme: ContributionScheme) -> None:
         )
 
 
+def hold_status(scheme: ContributionScheme) -> None:
+    """Re-read the scheme's status under a share lock held until the transaction ends: a
+    cancellation (or an adoption), which locks the row for update, waits for this write, or
+    this write sees it; no pledge or payment lands on a scheme cancelled meanwhile."""
+    db.session.scalars(
+        select(ContributionScheme)
+        .where(ContributionScheme.id == scheme.id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
 def pledge(
     scheme: ContributionScheme, household: Household, caller: Resident | Staff, values: dict
 ) -> ContributionPledge:
@@ -390,6 +402,7 @@ def pledge(
     leave one row. Only on an adopted scheme (409 `scheme_not_adopted`) and a household it
     covers (404); pledging after the due date is still allowed (money late is still money).
     The database refuses a pledge without a frozen amount even if this check were skipped."""
+    hold_status(scheme)
     require_adopted(scheme)
     due = db.session.get(ContributionDue, (scheme.id, household.id))
     if due is None:

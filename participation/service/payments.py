@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from api.core import Conflict, InvalidInput, db, dialect_insert, local_today
 from api.core.audit import note_row
 from participation.models import ContributionDue, ContributionEntry, ContributionScheme, Staff
-from participation.service.contributions import HouseholdNotInScheme
+from participation.service.contributions import HouseholdNotInScheme, hold_status
 
 # The fields of an entry that make its content: the same key with other content is refused.
 CONTENT = (
@@ -120,18 +120,6 @@ def _same(existing: ContributionEntry, household_id: int, entry: EntryIn) -> Con
     if any(getattr(existing, name) != wanted[name] for name in CONTENT):
         raise KeyReused(details={"entry_id": existing.id})
     return existing
-
-
-def _hold_status(scheme: ContributionScheme) -> None:
-    """Re-read the scheme's status under a share lock until the transaction ends: a
-    cancellation (or an adoption), which locks the row for update, waits for this entry, or
-    this entry sees it; a payment never lands on a scheme cancelled meanwhile."""
-    db.session.scalars(
-        select(ContributionScheme)
-        .where(ContributionScheme.id == scheme.id)
-        .with_for_update(read=True)
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def _locked_due(scheme: ContributionScheme, household_id: int) -> ContributionDue | None:
@@ -235,7 +223,7 @@ def record(
     """
     # The household's account is locked first: another clerk recording this key (or another
     # entry of this household) now waits until this one commits, then reads it below.
-    _hold_status(scheme)
+    hold_status(scheme)
     due = _locked_due(scheme, household_id)
     existing = _by_key(scheme.id, entry.idempotency_key)
     if existing is not None:

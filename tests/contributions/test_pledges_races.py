@@ -52,3 +52,36 @@ def test_two_answers_at_once_leave_one_row(app, make, monkeypatch):
     stored = pledges(app, scheme["id"])
     assert list(stored) == [h]
     assert stored[h][0] in ("pledged", "declined")
+
+
+@pytest.mark.services
+@pytest.mark.commits
+def test_a_pledge_waits_for_a_cancellation_under_way_and_is_refused_by_it(app, make):
+    """A cancellation holds the scheme's row; a pledge sent meanwhile waits for it (the
+    pledge's share lock on the scheme) and then finds the scheme cancelled: 409, no pledge."""
+    w = build_world(app, make)
+    client = app.test_client()
+    scheme = adopted_scheme(app, client, w)
+    h = w.scene.household_ids[0]
+    replies = []
+    with app.app_context():
+        from api.core import db
+
+        scheme_service.cancel(scheme["id"], "方案调整")  # row locked until the commit below
+        pledging = threading.Thread(
+            target=lambda: replies.append(
+                app.test_client().put(
+                    f"{S}/{scheme['id']}/pledges/{h}",
+                    json={"choice": "pledged"},
+                    headers=w.members[0],
+                )
+            )
+        )
+        pledging.start()
+        pledging.join(1.5)
+        assert pledging.is_alive(), "the pledge did not wait for the cancellation"
+        db.session.commit()
+    pledging.join(10)
+    assert replies[0].status_code == 409, replies[0].get_data(as_text=True)[:200]
+    assert replies[0].get_json()["error"]["code"] == "scheme_not_adopted"
+    assert pledges(app, scheme["id"]) == {}
