@@ -156,6 +156,8 @@ def wire_domains(app: Flask) -> None:
     listen(app, "signup_reviewed", notice_events.signup_reviewed)
     listen(app, "ballot_replaced", notice_events.ballot_replaced)
     listen(app, "progress_posted", notice_events.progress_posted)
+    listen(app, "scheme_adopted", notice_events.scheme_adopted)
+    listen(app, "scheme_cancelled", notice_events.scheme_cancelled)
     listen(app, "membership_ended", voting_members.membership_ended)
     listen(app, "membership_revoked", notice_events.membership_revoked)
     # What a worker keeps scheduled (api.core.periodic): each asks for its job's next run.

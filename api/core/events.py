@@ -34,6 +34,10 @@ reads the emitting domain's tables. Listeners are wired per app in `api.app.crea
     progress_posted       feedback, a manager of a project published a progress update
                           (进度公示): progress_id, project_id, body (the whole text),
                           photo_count, posted_at
+    scheme_adopted        participation, an owners' decision adopted a contribution scheme
+                          (居民出资): scheme_id, project_id, title, basis, rate_fen, due_on
+    scheme_cancelled      participation, an adopted contribution scheme was cancelled:
+                          scheme_id, project_id, title, reason
 """
 
 from __future__ import annotations

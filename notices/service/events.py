@@ -29,7 +29,7 @@ domain's tables.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -39,7 +39,14 @@ from api.core import db, labels, local_text
 from notices import queries
 from notices.models import Notice
 from notices.service import publishing
-from participation.models import Community, Estate, Household, Milestone, Project
+from participation.models import (
+    Community,
+    ContributionDue,
+    Estate,
+    Household,
+    Milestone,
+    Project,
+)
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +280,58 @@ def progress_posted(
         f"进度公示：{project.name}",
         f"{project.name}发布进度公示{photos}：{text}\n请打开小程序查看项目进度。",
         project,
+    )
+
+
+# --- residents' contributions (participation's events) ----------------------------------------
+
+
+def _yuan(fen: int) -> str:
+    return f"{Decimal(fen) / 100:,.2f}"
+
+
+def _scheme_households(scheme_id: int):
+    """The households a scheme froze an amount for: those it asks money of."""
+    return select(ContributionDue.household_id.label("id")).where(
+        ContributionDue.scheme_id == scheme_id
+    )
+
+
+def scheme_adopted(
+    *, scheme_id: int, project_id: int, title: str, basis: str, rate_fen: int, due_on: date
+) -> Notice | None:
+    """Tell the households of an adopted contribution scheme (居民出资) that the owners adopted
+    it, how it is shared, and to answer in the mini-program before the due date. Once per
+    scheme."""
+    project = db.session.get(Project, project_id)
+    rate = (
+        f"按建筑面积每平方米{_yuan(rate_fen)}元"
+        if basis == "floor_area"
+        else f"每户{_yuan(rate_fen)}元"
+    )
+    return publish_event(
+        f"scheme-adopted:{scheme_id}",
+        "general",
+        f"居民出资方案已通过：{title}",
+        f"{project.name}的居民出资方案「{title}」已经业主共同决定通过，{rate}（按分四舍五入）。"
+        f"请打开小程序查看您家应出资的金额，并确认是否承诺出资；缴款截止日期为{due_on.isoformat()}。",
+        project,
+        households=_scheme_households(scheme_id),
+    )
+
+
+def scheme_cancelled(*, scheme_id: int, project_id: int, title: str, reason: str) -> Notice | None:
+    """Tell the households of an adopted scheme that it was cancelled, why, and that what they
+    paid is refunded. Once per scheme."""
+    project = db.session.get(Project, project_id)
+    return publish_event(
+        f"scheme-cancelled:{scheme_id}",
+        "general",
+        f"居民出资方案已取消：{title}",
+        f"{project.name}的居民出资方案「{title}」已取消，原因：{reason}。"
+        "已缴纳的款项将由社区居委会办理退款，请留意通知。",
+        project,
+        households=_scheme_households(scheme_id),
     )
 
 

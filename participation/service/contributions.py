@@ -20,6 +20,7 @@ from api.core import (
     NotFound,
     db,
     dialect_insert,
+    emit,
     labels,
     local_today,
     provided,
@@ -303,7 +304,8 @@ def lock(scheme_id: int) -> ContributionScheme:
 def adopt(scheme_id: int, project: Project) -> ContributionScheme:
     """Adopt the draft by its passed owners' decision (409 `decision_not_passed` with why
     otherwise) and freeze each household's amount with the area it was computed from: one
-    multi-row INSERT, so ten thousand households adopt in a moment."""
+    multi-row INSERT, so ten thousand households adopt in a moment. Emits `scheme_adopted`
+    (its households are told)."""
     scheme = lock(scheme_id)
     require_draft(scheme)
     refusal = adoption_refusal(scheme, project)
@@ -330,19 +332,38 @@ def adopt(scheme_id: int, project: Project) -> ContributionScheme:
     scheme.status = "adopted"
     scheme.adopted_at = utcnow()
     db.session.flush()
+    emit(
+        "scheme_adopted",
+        scheme_id=scheme.id,
+        project_id=scheme.project_id,
+        title=scheme.title,
+        basis=scheme.basis,
+        rate_fen=scheme.rate_fen,
+        due_on=scheme.due_on,
+    )
     return scheme
 
 
 def cancel(scheme_id: int, reason: str) -> ContributionScheme:
     """Cancel a draft or an adopted scheme (409 `scheme_cancelled` when it already is). What
-    was paid is refunded by entries (`participation.service.payments`)."""
+    was paid is refunded by entries (`participation.service.payments`). An adopted scheme's
+    cancellation emits `scheme_cancelled` (its households are told)."""
     scheme = lock(scheme_id)
     if scheme.status == "cancelled":
         raise Conflict("出资方案已取消", code="scheme_cancelled")
+    was_adopted = scheme.status == "adopted"
     scheme.status = "cancelled"
     scheme.cancelled_at = utcnow()
     scheme.cancel_reason = reason
     db.session.flush()
+    if was_adopted:
+        emit(
+            "scheme_cancelled",
+            scheme_id=scheme.id,
+            project_id=scheme.project_id,
+            title=scheme.title,
+            reason=reason,
+        )
     return scheme
 
 
