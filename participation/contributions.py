@@ -39,7 +39,6 @@ from participation.service.contributions import (
     covered_households,
     decision_outcome,
     frozen,
-    rule_of,
 )
 from participation.spending import spending
 
@@ -383,7 +382,7 @@ def summary(scheme: ContributionScheme) -> dict:
         count, total = len(amounts), sum(amounts)
     line = _funding_line(scheme)
     outcome = decision_outcome(scheme.decision_id)
-    rule = rule_of(scheme.matter)
+    rule = labels.rule_of(scheme.matter)
     return {
         "households": int(count),
         "total_fen": int(total),

@@ -38,9 +38,7 @@ DELEGATION_STATUSES = tuple(labels.DELEGATION_STATUSES)
 RELATIONS = tuple(labels.RELATIONS)
 
 
-def rule_of(matter: str | None) -> str:
-    """The rule art. 278 gives a matter: 3/4 for items 6–8, more than half for the others."""
-    return "three_quarters" if matter in labels.THREE_QUARTER_MATTERS else "majority"
+rule_of = labels.rule_of  # the rule art. 278 gives a matter (kept here for voting's callers)
 
 
 # The answers of each kind are those people read a label for; a needs survey's ballot records

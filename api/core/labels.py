@@ -45,6 +45,13 @@ MATTERS = {
 }
 THREE_QUARTER_MATTERS = ("raise_maintenance_fund", "rebuild", "change_common_use")
 
+
+def rule_of(matter: str | None) -> str:
+    """The rule art. 278 gives a matter: 3/4 for items 6–8, more than half for the others
+    (voting's decisions and participation's contribution schemes both read it here)."""
+    return "three_quarters" if matter in THREE_QUARTER_MATTERS else "majority"
+
+
 # voting: how a ballot reached the count
 CHANNELS = {"wechat": "微信投票", "paper": "纸质选票", "assisted": "协助投票"}
 

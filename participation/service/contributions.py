@@ -21,7 +21,6 @@ from api.core import (
     db,
     dialect_insert,
     emit,
-    labels,
     local_today,
     provided,
     utcnow,
@@ -456,8 +455,3 @@ def pledge(
         )
         .execution_options(populate_existing=True)
     ).one()
-
-
-def rule_of(matter: str) -> str:
-    """The majority the matter needs (Civil Code art. 278)."""
-    return "three_quarters" if matter in labels.THREE_QUARTER_MATTERS else "majority"
