@@ -100,10 +100,14 @@ def test_rules_in_force_draft_publish_comment_and_reply(page, live):
     page.reload()
     comments = detail.locator("[data-test=rules-comment]")
     expect(comments).to_have_count(1)
-    expect(comments.first.locator("[data-test=comment-body]")).to_have_text("建议写明充电棚的开放时间")
+    expect(comments.first.locator("[data-test=comment-body]")).to_have_text(
+        "建议写明充电棚的开放时间"
+    )
     comments.first.locator("[data-test=reply-input]").fill("已采纳，将在第三条写明")
     comments.first.locator("[data-test=reply-comment]").click()
-    expect(comments.first.locator("[data-test=comment-reply]")).to_contain_text("已采纳，将在第三条写明")
+    expect(comments.first.locator("[data-test=comment-reply]")).to_contain_text(
+        "已采纳，将在第三条写明"
+    )
     shot(page, "rules-comments")
 
     # The resident reads the answer; the rules in force are as they were.
