@@ -151,7 +151,7 @@ def _resume(app, redis, consultation_id, output) -> None:
     wait_for(
         lambda: _periodic(scheduled(redis)) >= PERIODIC,
         "the worker to schedule the periodic jobs again",
-        CHECK_SECONDS + 10,
+        CHECK_SECONDS + 30,  # a loaded machine: the worker reconnects with a back-off
         output,
     )
     wait_for(_opened(app, consultation_id), "a periodic reconcile to open it", 100, output)
